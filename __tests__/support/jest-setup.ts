@@ -1,0 +1,4 @@
+// cdktf's Jest matchers (toHaveResourceWithProperties, toBeValidTerraform, ...).
+import { Testing } from 'cdktf';
+
+Testing.setupJest();

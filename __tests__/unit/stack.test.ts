@@ -1,0 +1,201 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { Container, DockerProvider, Image, Network } from '../../constructs/docker';
+import { synthStack, uploadedFiles } from '../support/synth';
+
+describe('the default deployment', () => {
+  const { text, json } = synthStack();
+
+  test('talks to the local Docker socket', () => {
+    expect(text).toHaveProviderWithProperties(DockerProvider, { host: 'unix:///var/run/docker.sock' });
+  });
+
+  test('has a "replicas" variable: a number, default 3, whole and 1..20 by its own validation', () => {
+    expect(json.variable.replicas).toEqual({
+      type: 'number',
+      default: 3,
+      description: 'How many app containers run behind the proxy (1 to 20).',
+      validation: [
+        {
+          condition: '${var.replicas >= 1 && var.replicas <= 20 && floor(var.replicas) == var.replicas}',
+          error_message: 'replicas must be a whole number from 1 to 20, got ${var.replicas}.',
+        },
+      ],
+    });
+  });
+
+  test('puts everything on one private bridge network labelled with the stack', () => {
+    expect(text).toHaveResourceWithProperties(Network, {
+      name: 'wayshub-net',
+      driver: 'bridge',
+      labels: [{ label: 'wayshub.stack', value: 'wayshub' }],
+    });
+  });
+
+  test('runs "replicas" app containers named wayshub-app-1..N, counted by the variable', () => {
+    const app = json.resource.docker_container.app;
+    expect(app.count).toBe('${var.replicas}');
+    expect(app.name).toBe('wayshub-app-${(count.index + 1)}');
+    expect(app.hostname).toBe(app.name);
+    expect(app.image).toBe('${docker_image.app_image.image_id}');
+  });
+
+  test('replicas share one DNS alias, publish no port, restart unless stopped, and have a healthcheck', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-app-${(count.index + 1)}',
+      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-app'] }],
+      restart: 'unless-stopped',
+      destroy_grace_seconds: 10,
+      healthcheck: {
+        test: ['CMD-SHELL', 'wget -q -O /dev/null http://127.0.0.1:3000/ || curl -fsS -o /dev/null http://127.0.0.1:3000/ || exit 1'],
+        interval: '10s',
+        timeout: '3s',
+        start_period: '10s',
+        retries: 3,
+      },
+      labels: [
+        { label: 'wayshub.role', value: 'app' },
+        { label: 'wayshub.stack', value: 'wayshub' },
+      ],
+    });
+    expect(json.resource.docker_container.app.ports).toBeUndefined();
+    expect(json.resource.docker_container.app.memory).toBeUndefined();
+    expect(json.resource.docker_container.app.env).toBeUndefined();
+  });
+
+  test('keeps the user\'s images on the host when destroyed', () => {
+    expect(text).toHaveResourceWithProperties(Image, { name: 'wayshub-frontend:latest', keep_locally: true });
+    expect(text).toHaveResourceWithProperties(Image, { name: 'nginx:1.30-alpine', keep_locally: true });
+    expect(json.resource.docker_image.app_image.build).toBeUndefined();
+  });
+
+  test('the proxy publishes port 80, restarts unless stopped and gets its config through upload', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-proxy',
+      image: '${docker_image.proxy_image.image_id}',
+      ports: [{ internal: 80, external: 80 }],
+      networks_advanced: [{ name: '${docker_network.network.name}' }],
+      restart: 'unless-stopped',
+    });
+    expect(Object.keys(uploadedFiles(json))).toEqual([
+      '/etc/nginx/nginx.conf',
+      '/etc/nginx/conf.d/wayshub-upstreams.conf',
+      '/etc/nginx/conf.d/wayshub-sites.conf',
+    ]);
+    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('server wayshub-app:3000 resolve');
+    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('server_name wayshub.localhost;');
+  });
+
+  test('outputs the URL, the replica names (a splat), the network and the proxy', () => {
+    expect(json.output).toEqual({
+      url: { description: 'Where the site answers.', value: 'http://wayshub.localhost/' },
+      replica_names: { description: 'App replica containers.', value: '${docker_container.app[*].name}' },
+      network_name: { description: 'The private network.', value: '${docker_network.network.name}' },
+      proxy_name: { description: 'The nginx proxy container.', value: '${docker_container.proxy.name}' },
+    });
+  });
+
+  test('matches the reviewed snapshot', () => {
+    expect(json).toMatchSnapshot();
+  });
+});
+
+describe('no cdktf token leaks into the Terraform JSON', () => {
+  const variants = {
+    default: synthStack(),
+    everything: synthStack({
+      domain: 'alvin.xyz',
+      serverAliases: ['www.alvin.xyz'],
+      replicas: 7,
+      app: { port: 5000, memoryMb: 256, env: { NODE_ENV: 'production' } },
+      proxy: { httpPort: 8080, loadBalancing: { method: 'hash', key: '$remote_addr', consistent: true } },
+    }),
+  };
+
+  test.each(Object.entries(variants))('%s', (_name, { json }) => {
+    const strings: string[] = [];
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') strings.push(v);
+      else if (Array.isArray(v)) v.forEach(walk);
+      else if (v && typeof v === 'object') Object.entries(v).forEach(([k, x]) => (strings.push(k), walk(x)));
+    };
+    walk(json);
+    expect(strings.length).toBeGreaterThan(50);
+    for (const s of strings) {
+      expect(s).not.toMatch(/\d\.?\d*e\+\d/); // a number token rendered as a float, e.g. -8.1e+298
+      expect(s).not.toContain('${${');
+      expect(s).not.toContain('TfToken');
+      expect(s).not.toMatch(/Token\[/);
+    }
+  });
+});
+
+describe('scaling never touches the nginx config', () => {
+  test('the nginx files are identical for replicas 1 and 20', () => {
+    const one = uploadedFiles(synthStack({ replicas: 1 }).json);
+    const twenty = uploadedFiles(synthStack({ replicas: 20 }).json);
+    expect(Object.keys(one)).toHaveLength(3);
+    expect(twenty).toEqual(one);
+  });
+
+  test('only the variable default differs between replicas 1 and 20', () => {
+    const one = synthStack({ replicas: 1 }).json;
+    const twenty = synthStack({ replicas: 20 }).json;
+    expect(twenty.variable.replicas.default).toBe(20);
+    expect({ ...twenty, variable: {} }).toEqual({ ...one, variable: {} });
+  });
+});
+
+describe('settings reach the resources', () => {
+  test('a domain with extra names, a host port and a load-balancing method', () => {
+    const { json, text } = synthStack({
+      domain: 'alvin.xyz',
+      serverAliases: ['www.alvin.xyz'],
+      proxy: { httpPort: 8080, loadBalancing: { method: 'least_conn' }, maxBodySize: '50m' },
+    });
+    expect(json.output.url.value).toBe('http://alvin.xyz:8080/');
+    expect(text).toHaveResourceWithProperties(Container, { name: 'wayshub-proxy', ports: [{ internal: 80, external: 8080 }] });
+    const files = uploadedFiles(json);
+    expect(files['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('server_name alvin.xyz www.alvin.xyz;');
+    expect(files['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('client_max_body_size 50m;');
+    expect(files['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('    least_conn;\n');
+  });
+
+  test('memory limit, environment and a custom healthcheck on every replica', () => {
+    const { text } = synthStack({
+      app: { port: 5000, memoryMb: 256, env: { NODE_ENV: 'production', API: 'x' }, healthcheck: ['CMD', 'node', '/app/health.js'] },
+    });
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-app-${(count.index + 1)}',
+      memory: 256,
+      env: ['API=x', 'NODE_ENV=production'],
+      healthcheck: expect.objectContaining({ test: ['CMD', 'node', '/app/health.js'] }),
+    });
+  });
+
+  test('user text that looks like a Terraform interpolation stays literal', () => {
+    const { json } = synthStack({ app: { env: { GREETING: 'hi ${var.replicas} %{if true}' } } });
+    expect(json.resource.docker_container.app.env).toEqual(['GREETING=hi $${var.replicas} %%{if true}']);
+  });
+
+  test('a relative build context is built from its absolute path, tagged with the image name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-ctx-'));
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\n');
+    const { text } = synthStack({ app: { image: 'wayshub-frontend:dev', buildContext: path.relative(process.cwd(), dir) } });
+    expect(text).toHaveResourceWithProperties(Image, { name: 'wayshub-frontend:dev', keep_locally: true, build: { context: dir } });
+  });
+
+  test.each(['tcp://10.0.0.5:2376', 'ssh://deploy@alvin.xyz', 'ssh://deploy@203.0.113.7:2222'])('a remote Docker host %s', (host) => {
+    expect(synthStack({ dockerHost: host }).text).toHaveProviderWithProperties(DockerProvider, { host });
+  });
+
+  test('a stack name prefixes every Docker object', () => {
+    const { json } = synthStack({ name: 'alvin' });
+    expect(json.resource.docker_container.app.name).toBe('alvin-app-${(count.index + 1)}');
+    expect(json.resource.docker_container.proxy.name).toBe('alvin-proxy');
+    expect(json.resource.docker_network.network.name).toBe('alvin-net');
+    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('upstream alvin_app {');
+  });
+});

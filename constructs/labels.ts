@@ -1,0 +1,21 @@
+// Small shared pieces of the constructs: Docker labels and Terraform-safe strings.
+
+/** Label key that marks every Docker object of a stack, so it can be found (and cleaned up). */
+export const STACK_LABEL = 'wayshub.stack';
+export const ROLE_LABEL = 'wayshub.role';
+
+/** Docker labels as the provider's `labels` blocks, sorted so the synthesized JSON is stable. */
+export function labelBlocks(labels: Readonly<Record<string, string>>): Array<{ label: string; value: string }> {
+  return Object.keys(labels)
+    .sort()
+    .map((label) => ({ label, value: terraformLiteral(labels[label]) }));
+}
+
+/**
+ * A user's free text as a Terraform string literal: `${` and `%{` would otherwise start a
+ * Terraform interpolation or directive, so they are escaped to `$${` and `%%{`.
+ */
+export function terraformLiteral(text: string): string {
+  // A replacer function: in a replacement string "$$" would itself mean one "$".
+  return text.replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
+}

@@ -1,0 +1,104 @@
+// N identical app containers behind one DNS alias on a private network.
+import { Construct } from 'constructs';
+import { Op, TerraformCount, Token } from 'cdktf';
+
+import { Container, Image, Network } from './docker';
+import { ROLE_LABEL, labelBlocks, terraformLiteral } from './labels';
+import { defaultHealthcheck } from './settings';
+
+export interface ReplicaSetProps {
+  /** Container names are `<namePrefix>-1` .. `<namePrefix>-N`; the DNS alias is `<namePrefix>`. */
+  readonly namePrefix: string;
+  /** How many replicas: a number or a Terraform token such as a variable's `numberValue`. */
+  readonly count: number;
+  /** Image reference; with `buildContext`, the tag of the image built from it. */
+  readonly image: string;
+  /**
+   * Absolute path of a directory with a Dockerfile, built on the Docker host at deploy time.
+   * @default none: `image` must already exist on the Docker host
+   */
+  readonly buildContext?: string;
+  /** The private network the replicas join. */
+  readonly network: Network;
+  /** Port the app listens on inside each container. */
+  readonly port: number;
+  /**
+   * Docker healthcheck `test`.
+   * @default wget or curl of `http://127.0.0.1:<port>/`
+   */
+  readonly healthcheck?: readonly string[];
+  /**
+   * Memory limit per replica in MiB.
+   * @default no limit
+   */
+  readonly memoryMb?: number;
+  /**
+   * Extra environment of every replica.
+   * @default none
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Docker labels of every replica (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export class ReplicaSet extends Construct {
+  /** DNS alias shared by all replicas on the network: the one name the proxy needs. */
+  readonly alias: string;
+  readonly port: number;
+  readonly image: Image;
+  /** The counted `docker_container` resource. */
+  readonly containers: Container;
+  /** Names of all replica containers (a Terraform splat, known after apply). */
+  readonly containerNames: string[];
+
+  constructor(scope: Construct, id: string, props: ReplicaSetProps) {
+    super(scope, id);
+    this.alias = props.namePrefix;
+    this.port = props.port;
+
+    this.image = new Image(this, 'image', {
+      name: props.image,
+      // The image is the user's: destroying the stack must not delete it from the host.
+      keepLocally: true,
+      buildAttribute: props.buildContext ? { context: terraformLiteral(props.buildContext) } : undefined,
+    });
+    this.image.overrideLogicalId(`${id}_image`);
+
+    const count = TerraformCount.of(props.count);
+    const name = `${props.namePrefix}-${Token.asString(Op.add(count.index, 1))}`;
+    const env = props.env ?? {};
+
+    this.containers = new Container(this, 'container', {
+      count,
+      name,
+      // The hostname is the container name, so logs and responses tell which replica answered.
+      hostname: name,
+      image: this.image.imageId,
+      restart: 'unless-stopped',
+      // Let in-flight requests finish when a replica is removed by scaling down.
+      destroyGraceSeconds: 10,
+      env: Object.keys(env).length
+        ? Object.keys(env)
+            .sort()
+            .map((key) => `${key}=${terraformLiteral(env[key])}`)
+        : undefined,
+      memory: props.memoryMb,
+      networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }],
+      healthcheck: {
+        test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral),
+        interval: '10s',
+        timeout: '3s',
+        startPeriod: '10s',
+        retries: 3,
+      },
+      labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' }),
+    });
+    this.containers.overrideLogicalId(id);
+
+    // A counted resource is referenced as a list through a splat.
+    this.containerNames = Token.asList(`\${${this.containers.fqn}[*].name}`);
+  }
+}

@@ -1,0 +1,407 @@
+// Settings of one wayshub deployment: their defaults, how the environment overrides them,
+// and the validation every value passes before it can reach nginx config or Terraform.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { UpstreamMethod } from '../nginx/render';
+
+/** How nginx picks a replica for each request: round robin (default), least_conn, ip_hash,
+ * random_two_least_conn, or `hash <key> [consistent]` (the same key lands on the same replica). */
+export type LoadBalancing = UpstreamMethod;
+
+export interface AppSettings {
+  /** Image reference; with `buildContext` it is the tag given to the built image. */
+  readonly image: string;
+  /** Absolute path of a directory with a Dockerfile, built on the Docker host at deploy. */
+  readonly buildContext?: string;
+  /** Port the app listens on inside its container. */
+  readonly port: number;
+  /** Docker healthcheck `test`, e.g. `["CMD-SHELL", "curl -f http://127.0.0.1:3000/"]`. */
+  readonly healthcheck: readonly string[];
+  /** Memory limit in MiB; none when undefined. */
+  readonly memoryMb?: number;
+  /** Extra environment of every replica. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface ProxySettings {
+  readonly image: string;
+  /** Host port that publishes the proxy's port 80. */
+  readonly httpPort: number;
+  readonly loadBalancing: LoadBalancing;
+  /** nginx `client_max_body_size`, e.g. `10m`; `0` disables the limit. */
+  readonly maxBodySize: string;
+  readonly connectTimeoutSeconds: number;
+  readonly readTimeoutSeconds: number;
+  /** How many replicas one request may be tried on before the client gets the error. */
+  readonly nextUpstreamTries: number;
+  /** Upper bound in seconds on all those tries together. */
+  readonly nextUpstreamTimeoutSeconds: number;
+  /** Failed attempts within `failTimeoutSeconds` that take a replica out for that long. */
+  readonly maxFails: number;
+  readonly failTimeoutSeconds: number;
+  /** Idle keep-alive connections each nginx worker keeps open to the replicas. */
+  readonly keepalive: number;
+}
+
+export interface WayshubSettings {
+  /** Prefix of every Docker object: `<name>-app-1`, `<name>-proxy`, `<name>-net`. */
+  readonly name: string;
+  /** The domain the site answers on, e.g. `alvin.xyz`. */
+  readonly domain: string;
+  /** More names for the same site, e.g. `www.alvin.xyz`; a leading `*.` label is allowed. */
+  readonly serverAliases: readonly string[];
+  /** Default of the `replicas` Terraform variable. */
+  readonly replicas: number;
+  /** Docker Engine the provider talks to: `unix://`, `tcp://` or `ssh://`. */
+  readonly dockerHost: string;
+  readonly app: AppSettings;
+  readonly proxy: ProxySettings;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+
+/** What a caller may set; everything left out takes its default. */
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy'>> {
+  app?: Mutable<AppSettings>;
+  proxy?: Mutable<ProxySettings>;
+}
+
+/** A setting with a bad value: its message is the one line the user sees. */
+export class SettingsError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`invalid ${setting}: ${show(value)}; ${allowed}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Oldest nginx with `resolve` on upstream servers in the open-source build. */
+export const MIN_NGINX_VERSION = [1, 27, 3] as const;
+export const MAX_REPLICAS = 20;
+
+export const DEFAULTS = {
+  name: 'wayshub',
+  domain: 'wayshub.localhost',
+  replicas: 3,
+  dockerHost: 'unix:///var/run/docker.sock',
+  appImage: 'wayshub-frontend:latest',
+  appPort: 3000,
+  nginxImage: 'nginx:1.30-alpine',
+  httpPort: 80,
+  maxBodySize: '10m',
+} as const;
+
+/** Works on Debian and Alpine based images alike: one of wget or curl is nearly always there. */
+export function defaultHealthcheck(port: number): string[] {
+  const url = `http://127.0.0.1:${port}/`;
+  return ['CMD-SHELL', `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || exit 1`];
+}
+
+// Setting names as the user sees them: the property, and its environment variable if it has one.
+const NAMES = {
+  name: 'name',
+  domain: 'domain (WAYSHUB_DOMAIN)',
+  serverAliases: 'serverAliases (WAYSHUB_SERVER_ALIASES)',
+  replicas: 'replicas',
+  dockerHost: 'dockerHost (DOCKER_HOST)',
+  appImage: 'app.image (WAYSHUB_APP_IMAGE)',
+  appBuildContext: 'app.buildContext (WAYSHUB_APP_BUILD_CONTEXT)',
+  appPort: 'app.port (WAYSHUB_APP_PORT)',
+  appHealthcheck: 'app.healthcheck',
+  appMemoryMb: 'app.memoryMb',
+  appEnv: 'app.env',
+  nginxImage: 'proxy.image (WAYSHUB_NGINX_IMAGE)',
+  httpPort: 'proxy.httpPort (WAYSHUB_HTTP_PORT)',
+  lbMethod: 'proxy.loadBalancing (WAYSHUB_LB_METHOD)',
+  maxBodySize: 'proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE)',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+/** The environment variables this tool reads, and nothing else. */
+export const ENV_VARS = [
+  'WAYSHUB_DOMAIN',
+  'WAYSHUB_SERVER_ALIASES',
+  'WAYSHUB_APP_IMAGE',
+  'WAYSHUB_APP_BUILD_CONTEXT',
+  'WAYSHUB_APP_PORT',
+  'WAYSHUB_LB_METHOD',
+  'WAYSHUB_HTTP_PORT',
+  'WAYSHUB_NGINX_IMAGE',
+  'WAYSHUB_MAX_BODY_SIZE',
+  'DOCKER_HOST',
+] as const;
+
+/** Applies environment overrides on top of what main.ts declares. Empty variables count as unset. */
+export function withEnvironment(
+  base: WayshubSettingsInput,
+  env: Readonly<Record<string, string | undefined>>,
+): WayshubSettingsInput {
+  const get = (key: (typeof ENV_VARS)[number]): string | undefined => {
+    const v = env[key];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const app = { ...base.app };
+  const proxy = { ...base.proxy };
+  const out: WayshubSettingsInput = { ...base, app, proxy };
+
+  const domain = get('WAYSHUB_DOMAIN');
+  if (domain !== undefined) out.domain = domain;
+  const aliases = get('WAYSHUB_SERVER_ALIASES');
+  if (aliases !== undefined) out.serverAliases = aliases.split(',').map((s) => s.trim());
+  const dockerHost = get('DOCKER_HOST');
+  if (dockerHost !== undefined) out.dockerHost = dockerHost;
+
+  const image = get('WAYSHUB_APP_IMAGE');
+  if (image !== undefined) app.image = image;
+  const context = get('WAYSHUB_APP_BUILD_CONTEXT');
+  if (context !== undefined) app.buildContext = context;
+  const appPort = get('WAYSHUB_APP_PORT');
+  if (appPort !== undefined) app.port = parseWhole(appPort, NAMES.appPort, PORT_ALLOWED);
+
+  const nginx = get('WAYSHUB_NGINX_IMAGE');
+  if (nginx !== undefined) proxy.image = nginx;
+  const httpPort = get('WAYSHUB_HTTP_PORT');
+  if (httpPort !== undefined) proxy.httpPort = parseWhole(httpPort, NAMES.httpPort, PORT_ALLOWED);
+  const lb = get('WAYSHUB_LB_METHOD');
+  if (lb !== undefined) proxy.loadBalancing = parseLoadBalancing(lb);
+  const body = get('WAYSHUB_MAX_BODY_SIZE');
+  if (body !== undefined) proxy.maxBodySize = body;
+  return out;
+}
+
+const LB_ALLOWED =
+  'allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent';
+
+/** `WAYSHUB_LB_METHOD` syntax: a method name, or `hash:$key[:consistent]`. */
+export function parseLoadBalancing(text: string): LoadBalancing {
+  switch (text) {
+    case 'round_robin':
+    case 'least_conn':
+    case 'ip_hash':
+    case 'random_two_least_conn':
+      return { method: text };
+  }
+  const hash = /^hash:(.+?)(:consistent)?$/.exec(text);
+  if (hash) return { method: 'hash', key: hash[1], consistent: hash[2] !== undefined };
+  throw new SettingsError(NAMES.lbMethod, text, LB_ALLOWED);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults and validation
+
+/** Fills in defaults and validates everything; throws SettingsError on the first bad value. */
+export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettings {
+  const name = input.name ?? DEFAULTS.name;
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(name) || name.endsWith('-')) {
+    throw new SettingsError(NAMES.name, name, 'allowed: 1 to 30 of a-z, 0-9 and "-", starting with a letter, e.g. wayshub');
+  }
+
+  const domain = checkHostname(input.domain ?? DEFAULTS.domain, NAMES.domain, false);
+  const serverAliases = [...new Set((input.serverAliases ?? []).map((a) => checkHostname(a, NAMES.serverAliases, true)))].filter(
+    (a) => a !== domain,
+  );
+
+  const replicas = input.replicas ?? DEFAULTS.replicas;
+  checkWhole(replicas, NAMES.replicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
+
+  const dockerHost = input.dockerHost ?? DEFAULTS.dockerHost;
+  if (!DOCKER_HOST.test(dockerHost)) {
+    throw new SettingsError(NAMES.dockerHost, dockerHost, 'allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]');
+  }
+
+  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy: resolveProxy(input.proxy ?? {}) };
+}
+
+function resolveApp(app: Mutable<AppSettings>): AppSettings {
+  const image = checkImage(app.image ?? DEFAULTS.appImage, NAMES.appImage);
+  const port = app.port ?? DEFAULTS.appPort;
+  checkWhole(port, NAMES.appPort, 1, 65535, PORT_ALLOWED);
+
+  let buildContext: string | undefined;
+  if (app.buildContext !== undefined) {
+    buildContext = path.resolve(app.buildContext);
+    if (!fs.existsSync(path.join(buildContext, 'Dockerfile')) || /[\0\n\r]/.test(buildContext)) {
+      throw new SettingsError(NAMES.appBuildContext, app.buildContext, 'allowed: a directory that has a Dockerfile');
+    }
+  }
+
+  const healthcheck = app.healthcheck ?? defaultHealthcheck(port);
+  if (
+    healthcheck.length === 0 ||
+    !['CMD', 'CMD-SHELL', 'NONE'].includes(healthcheck[0]) ||
+    (healthcheck[0] !== 'NONE' && healthcheck.length < 2) ||
+    healthcheck.some((part) => typeof part !== 'string' || /[\0\n\r]/.test(part) || part.length > 1024)
+  ) {
+    throw new SettingsError(NAMES.appHealthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings');
+  }
+
+  if (app.memoryMb !== undefined) {
+    checkWhole(app.memoryMb, NAMES.appMemoryMb, 6, 1024 * 1024, 'allowed: a whole number of MiB, at least 6 (Docker\'s minimum)');
+  }
+
+  const env = app.env ?? {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new SettingsError(`${NAMES.appEnv} key`, key, 'allowed: letters, digits and "_", not starting with a digit');
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new SettingsError(`${NAMES.appEnv}.${key}`, value, 'allowed: a string without NUL characters');
+    }
+  }
+  return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env } };
+}
+
+function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
+  const image = checkImage(proxy.image ?? DEFAULTS.nginxImage, NAMES.nginxImage);
+  const version = taggedNginxVersion(image);
+  if (version && compareVersions(version, MIN_NGINX_VERSION) < 0) {
+    throw new SettingsError(
+      NAMES.nginxImage,
+      image,
+      `nginx ${MIN_NGINX_VERSION.join('.')} or newer is needed (upstream "resolve"), e.g. ${DEFAULTS.nginxImage}`,
+    );
+  }
+  const httpPort = proxy.httpPort ?? DEFAULTS.httpPort;
+  checkWhole(httpPort, NAMES.httpPort, 1, 65535, PORT_ALLOWED);
+
+  const loadBalancing = proxy.loadBalancing ?? { method: 'round_robin' };
+  checkLoadBalancing(loadBalancing);
+
+  const maxBodySize = proxy.maxBodySize ?? DEFAULTS.maxBodySize;
+  if (typeof maxBodySize !== 'string' || !/^(0|[1-9][0-9]{0,5}[kmgKMG]?)$/.test(maxBodySize)) {
+    throw new SettingsError(NAMES.maxBodySize, maxBodySize, 'allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit');
+  }
+
+  const numbers = {
+    connectTimeoutSeconds: [proxy.connectTimeoutSeconds ?? 2, 1, 600],
+    readTimeoutSeconds: [proxy.readTimeoutSeconds ?? 60, 1, 3600],
+    nextUpstreamTries: [proxy.nextUpstreamTries ?? 3, 1, MAX_REPLICAS],
+    nextUpstreamTimeoutSeconds: [proxy.nextUpstreamTimeoutSeconds ?? 10, 1, 3600],
+    maxFails: [proxy.maxFails ?? 1, 0, 100],
+    failTimeoutSeconds: [proxy.failTimeoutSeconds ?? 5, 1, 3600],
+    keepalive: [proxy.keepalive ?? 32, 1, 1024],
+  } as const;
+  for (const [key, [value, min, max]] of Object.entries(numbers)) {
+    checkWhole(value, `proxy.${key}`, min, max, `allowed: a whole number from ${min} to ${max}`);
+  }
+  return {
+    image,
+    httpPort,
+    loadBalancing,
+    maxBodySize: maxBodySize.toLowerCase(),
+    connectTimeoutSeconds: numbers.connectTimeoutSeconds[0],
+    readTimeoutSeconds: numbers.readTimeoutSeconds[0],
+    nextUpstreamTries: numbers.nextUpstreamTries[0],
+    nextUpstreamTimeoutSeconds: numbers.nextUpstreamTimeoutSeconds[0],
+    maxFails: numbers.maxFails[0],
+    failTimeoutSeconds: numbers.failTimeoutSeconds[0],
+    keepalive: numbers.keepalive[0],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+const PORT_ALLOWED = 'allowed: a whole number from 1 to 65535';
+
+const DOCKER_HOST = new RegExp(
+  '^(?:unix:///[A-Za-z0-9_./-]+' +
+    '|tcp://(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])(?::[0-9]{1,5})?/?' +
+    '|ssh://(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])(?::[0-9]{1,5})?)$',
+);
+
+// Docker's reference grammar (distribution/reference), anchored: registry, path, tag, digest.
+const IMAGE_REF = (() => {
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const domainPart = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?`;
+  const name = `(?:${domain}/)?${component}(?:/${component})*`;
+  const tag = '[\\w][\\w.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return new RegExp(`^${name}(?::${tag})?(?:@${digest})?$`);
+})();
+
+function checkImage(ref: string, setting: string): string {
+  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 255 || !IMAGE_REF.test(ref)) {
+    throw new SettingsError(setting, ref, 'allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>');
+  }
+  return ref;
+}
+
+/** The nginx version an image tag states (`1.30-alpine` → 1.30.∞), or undefined if it states none. */
+export function taggedNginxVersion(ref: string): number[] | undefined {
+  const withoutDigest = ref.split('@')[0];
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  if (colon < 0) return undefined;
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?![\d.])/.exec(withoutDigest.slice(colon + 1));
+  if (!m) return undefined;
+  // A part the tag leaves out follows the newest release of that line (`1.27` is 1.27.5 today).
+  return [m[1], m[2], m[3]].map((part) => (part === undefined ? Number.POSITIVE_INFINITY : Number(part)));
+}
+
+function compareVersions(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function checkLoadBalancing(lb: LoadBalancing): void {
+  const methods = ['round_robin', 'least_conn', 'ip_hash', 'random_two_least_conn', 'hash'];
+  if (typeof lb !== 'object' || lb === null || !methods.includes(lb.method)) {
+    throw new SettingsError(NAMES.lbMethod, lb, LB_ALLOWED);
+  }
+  // The key goes into nginx config verbatim, so it may only be nginx variables and simple separators.
+  if (lb.method === 'hash' && !/^\$[a-z_][a-z0-9_]*(?:[-:/.]?\$[a-z_][a-z0-9_]*)*$/.test(lb.key)) {
+    throw new SettingsError(NAMES.lbMethod, `hash:${lb.key}`, 'allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .');
+  }
+}
+
+function checkWhole(value: unknown, setting: string, min: number, max: number, allowed: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(setting, value, allowed);
+  }
+}
+
+function parseWhole(text: string, setting: string, allowed: string): number {
+  if (!/^[0-9]{1,6}$/.test(text)) throw new SettingsError(setting, text, allowed);
+  return Number(text);
+}
+
+/** Validates a DNS name as nginx `server_name` will see it; returns it in lower case. */
+function checkHostname(raw: string, setting: string, wildcard: boolean): string {
+  const fail = (why: string): never => {
+    throw new SettingsError(setting, raw, `${why}; allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz${wildcard ? ' or *.alvin.xyz' : ''}`);
+  };
+  if (typeof raw !== 'string' || raw.length === 0) return fail('the name is empty');
+  const name = raw.toLowerCase();
+  if (name.length > 253) fail(`the name is ${name.length} characters long, more than 253`);
+  const labels = name.split('.');
+  labels.forEach((label, i) => {
+    if (label === '*' && i === 0 && labels.length > 1) {
+      if (!wildcard) fail('a wildcard "*." is allowed only in serverAliases (WAYSHUB_SERVER_ALIASES)');
+      return;
+    }
+    if (label.includes('*')) fail('"*" is allowed only as the whole first label, as in *.alvin.xyz');
+    if (label.length === 0) fail('it has an empty label');
+    if (label.length > 63) fail(`the label "${label.slice(0, 20)}..." is ${label.length} characters long, more than 63`);
+    const bad = /[^a-z0-9-]/.exec(label);
+    if (bad) fail(`it contains ${JSON.stringify(bad[0])}`);
+    if (label.startsWith('-') || label.endsWith('-')) fail(`the label "${label}" starts or ends with "-"`);
+  });
+  return name;
+}
+
+/** A value as the error line shows it: quoted, escaped, short. */
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
