@@ -1,0 +1,193 @@
+// A small HTTP and WebSocket client for the end-to-end tests: requests with a chosen Host
+// header, a steady load generator that counts failures, and a WebSocket echo round trip.
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+
+export interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  path?: string;
+  /** The Host header: which site nginx picks. */
+  host: string;
+  body?: Buffer;
+  agent?: http.Agent;
+  timeoutMs?: number;
+}
+
+/** One request to the proxy on 127.0.0.1:port. Rejects on a network error or timeout. */
+export function request(port: number, opts: RequestOptions): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        headers: { Host: opts.host, ...(opts.body ? { 'Content-Length': String(opts.body.length) } : {}) },
+        agent: opts.agent ?? false,
+        timeout: opts.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request timed out after ${opts.timeoutMs ?? 10_000} ms`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Polls until `check` passes or the time is up; returns how long it took in ms. */
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  let last: unknown;
+  while (Date.now() - start < timeoutMs) {
+    try {
+      if (await check()) return Date.now() - start;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Which replicas answered GET / within `ms`, by sending requests until all `expected` are seen. */
+export async function replicasAnswering(port: number, host: string, expected: readonly string[], ms: number): Promise<number> {
+  const seen = new Set<string>();
+  return waitFor(`replicas ${expected.join(', ')} to answer through the proxy`, ms, async () => {
+    const r = await request(port, { host, timeoutMs: 2000 });
+    if (r.status === 200) seen.add(r.body.trim());
+    return expected.every((name) => seen.has(name));
+  });
+}
+
+export interface LoadReport {
+  sent: number;
+  ok: number;
+  failed: number;
+  /** First few failures, for the assertion message. */
+  failures: string[];
+  /** Successful responses per replica (the body of GET /). */
+  byReplica: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * Sends GET requests at a steady rate until stopped, over keep-alive connections like a
+ * browser would, and counts every failure (network error, timeout or non-200 status).
+ */
+export class Load {
+  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], byReplica: {}, seconds: 0 };
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly inflight = new Set<Promise<void>>();
+  private timer?: NodeJS.Timeout;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly port: number,
+    private readonly host: string,
+    perSecond: number,
+  ) {
+    this.timer = setInterval(() => this.fire(), 1000 / perSecond);
+  }
+
+  private fire(): void {
+    this.report.sent++;
+    const p = request(this.port, { host: this.host, agent: this.agent, timeoutMs: 15_000 })
+      .then((r) => {
+        if (r.status === 200) {
+          this.report.ok++;
+          const replica = r.body.trim();
+          this.report.byReplica[replica] = (this.report.byReplica[replica] ?? 0) + 1;
+        } else {
+          this.fail(`HTTP ${r.status}: ${r.body.slice(0, 80)}`);
+        }
+      })
+      .catch((e: unknown) => this.fail(String(e)))
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  private fail(why: string): void {
+    this.report.failed++;
+    if (this.report.failures.length < 5) this.report.failures.push(`${((Date.now() - this.started) / 1000).toFixed(1)}s ${why}`);
+  }
+
+  /** Stops sending, waits for the requests still under way, and reports. */
+  async stop(): Promise<LoadReport> {
+    clearInterval(this.timer);
+    await Promise.all([...this.inflight]);
+    this.agent.destroy();
+    this.report.seconds = (Date.now() - this.started) / 1000;
+    return this.report;
+  }
+}
+
+/** Opens a WebSocket through the proxy, sends one text message and returns the echo. */
+export function webSocketEcho(port: number, host: string, path: string, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const key = crypto.randomBytes(16).toString('base64');
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path,
+      headers: { Host: host, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
+      timeout: 10_000,
+    });
+    req.on('timeout', () => req.destroy(new Error('WebSocket handshake timed out')));
+    req.on('error', reject);
+    req.on('response', (res) => reject(new Error(`expected 101 Switching Protocols, got ${res.statusCode}`)));
+    req.on('upgrade', (res, socket) => {
+      const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      if (res.headers['sec-websocket-accept'] !== accept) {
+        socket.destroy();
+        reject(new Error('bad Sec-WebSocket-Accept'));
+        return;
+      }
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        const frame = parseServerFrame(buffered);
+        if (!frame) return;
+        socket.end(clientFrame(0x8, Buffer.alloc(0)));
+        resolve(frame.toString('utf8'));
+      });
+      socket.on('error', reject);
+      socket.write(clientFrame(0x1, Buffer.from(message, 'utf8')));
+    });
+    req.end();
+  });
+}
+
+/** A masked client frame (clients must mask, RFC 6455 section 5.3). */
+function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = crypto.randomBytes(4);
+  const len = payload.length;
+  const header = len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
+  const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+  return Buffer.concat([header, mask, body]);
+}
+
+/** The payload of a complete unmasked server text frame, or undefined until it has all arrived. */
+function parseServerFrame(buf: Buffer): Buffer | undefined {
+  if (buf.length < 2) return undefined;
+  let len = buf[1] & 0x7f;
+  let offset = 2;
+  if (len === 126) {
+    if (buf.length < 4) return undefined;
+    len = buf.readUInt16BE(2);
+    offset = 4;
+  }
+  return buf.length < offset + len ? undefined : buf.subarray(offset, offset + len);
+}
