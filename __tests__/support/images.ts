@@ -1,0 +1,382 @@
+// Builds the Docker images the end-to-end tests run, without any registry:
+// the machine reaches only Debian's archive, so each image is a debootstrap
+// rootfs piped into `docker import`. Images are cached by tag, and a lock
+// keeps parallel jest workers from building the same thing twice.
+import { spawn, StdioOptions } from 'child_process';
+import { createHash } from 'crypto';
+import { closeSync, openSync, promises as fs } from 'fs';
+import os from 'os';
+import path from 'path';
+
+export type Log = (line: string) => void;
+
+export interface TestImages {
+  nginx: string;
+  app: string;
+}
+
+const NGINX_REPO = 'wayshub-e2e/nginx';
+const NGINX_ALIAS = `${NGINX_REPO}:latest`;
+const NODE_BASE = 'wayshub-e2e/node-base:bookworm';
+const APP_REPO = 'wayshub-e2e/app';
+const MIN_NGINX: readonly number[] = [1, 27, 3]; // upstream `server ... resolve`
+const SERVER_JS = path.join(__dirname, 'test-app', 'server.js');
+
+// Bump when the build steps change, so images cached by older steps are rebuilt.
+const RECIPE = '1';
+const RECIPE_LABEL = 'wayshub-e2e.recipe';
+const VERSION_LABEL = 'wayshub-e2e.nginx-version';
+
+const CACHE_ROOT = '/var/cache/wayshub-e2e';
+const LOCK_DIR = path.join(os.tmpdir(), 'wayshub-e2e-images.lock');
+const LOCK_TIMEOUT_MS = 15 * 60 * 1000;
+
+// Left out of the image: docker mounts its own /dev, /proc and /sys, and the
+// rest is apt and documentation weight nothing in the tests reads.
+const TAR_EXCLUDES = [
+  './dev/*', './proc/*', './sys/*', './usr/share/doc/*', './usr/share/man/*',
+  './usr/share/info/*', './usr/share/locale/*', './var/cache/apt/*', './var/lib/apt/lists/*',
+];
+
+const noLog: Log = () => undefined;
+
+// ---------------------------------------------------------------- processes
+
+interface RunOptions {
+  stdio?: StdioOptions;
+  input?: NodeJS.ReadableStream;
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'ENOENT' ? new Error(`${cmd} not found: install it (apt-get install ${cmd})`) : err);
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+async function docker(args: readonly string[]): Promise<string> {
+  const result = await run('docker', args);
+  if (result.code !== 0) {
+    throw new Error(
+      `docker ${args[0]} failed: ${result.stderr.trim()}\n` +
+      'Is the Docker Engine running? (`docker info`; start it with `bash scripts/docker-up.sh`)',
+    );
+  }
+  return result.stdout.trim();
+}
+
+async function imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+  const result = await run('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', ref]);
+  if (result.code !== 0) return undefined;
+  return (JSON.parse(result.stdout) as Record<string, string> | null) ?? {};
+}
+
+async function isCurrent(ref: string): Promise<boolean> {
+  return (await imageLabels(ref))?.[RECIPE_LABEL] === RECIPE;
+}
+
+// ---------------------------------------------------------------- locking
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// mkdir is atomic, so it doubles as a cross-process lock; the owner's pid
+// inside lets a waiter break the lock of a build that was killed.
+async function withLock<T>(log: Log, body: () => Promise<T>): Promise<T> {
+  const ownerFile = path.join(LOCK_DIR, 'pid');
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  let announced = false;
+  for (;;) {
+    try {
+      await fs.mkdir(LOCK_DIR);
+      await fs.writeFile(ownerFile, String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number(await fs.readFile(ownerFile, 'utf8').catch(() => ''));
+    const created = (await fs.stat(LOCK_DIR).catch(() => undefined))?.mtimeMs ?? Date.now();
+    // No pid file for long: the owner died between mkdir and writing it.
+    const orphaned = owner === 0 && Date.now() - created > 10000;
+    if ((owner > 0 && !isAlive(owner)) || orphaned) {
+      await fs.rm(LOCK_DIR, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`gave up waiting for ${LOCK_DIR} (held by pid ${owner || '?'}); if no image build is running, remove it`);
+    }
+    if (!announced) {
+      log(`waiting for another process building the test images (lock ${LOCK_DIR}) ...`);
+      announced = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  try {
+    return await body();
+  } finally {
+    await fs.rm(LOCK_DIR, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- rootfs
+
+// First plain Debian archive in the host's apt sources (one-line or deb822
+// format), so builds use the same mirror or proxy the host does.
+async function debianMirror(): Promise<string> {
+  const fallback = 'http://deb.debian.org/debian';
+  const files = ['/etc/apt/sources.list'];
+  const dir = '/etc/apt/sources.list.d';
+  for (const name of await fs.readdir(dir).catch(() => [])) {
+    if (name.endsWith('.list') || name.endsWith('.sources')) files.push(path.join(dir, name));
+  }
+  for (const file of files) {
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      const oneLine = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/.exec(line);
+      const deb822 = /^\s*URIs:\s*(.+)$/i.exec(line);
+      const uris = oneLine ? [oneLine[1]] : deb822 ? deb822[1].trim().split(/\s+/) : [];
+      const mirror = uris.find((uri) => /^https?:\/\/.+\/debian\/?$/.test(uri));
+      if (mirror) return mirror.replace(/\/$/, '');
+    }
+  }
+  return fallback;
+}
+
+interface Rootfs {
+  dir: string;
+  cleanup: () => Promise<void>;
+}
+
+async function debootstrap(name: string, suite: string, packages: readonly string[]): Promise<Rootfs> {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`building the ${name} test image needs root (debootstrap): run the e2e tests as root once to build it`);
+  }
+  // One cache dir per image: debootstrap deletes files in its cache that fail
+  // validation, which would race with a parallel build downloading them.
+  const cacheDir = path.join(CACHE_ROOT, 'debootstrap', `${name}-${suite}`);
+  const logFile = path.join(CACHE_ROOT, 'logs', `${name}-debootstrap.log`);
+  await fs.mkdir(cacheDir, { recursive: true });
+  await fs.mkdir(path.dirname(logFile), { recursive: true });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `wayshub-e2e-${name}-`));
+  const cleanup = () => removeRootfs(dir);
+
+  const mirror = await debianMirror();
+  const fd = openSync(logFile, 'w');
+  let result: RunResult;
+  try {
+    result = await run('debootstrap', [
+      '--variant=minbase', `--include=${packages.join(',')}`, `--cache-dir=${cacheDir}`, suite, dir, mirror,
+    ], { stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  if (result.code !== 0) {
+    await cleanup();
+    const tail = (await fs.readFile(logFile, 'utf8')).trim().split('\n').slice(-5).join('\n  ');
+    throw new Error(
+      `debootstrap of Debian ${suite} for the ${name} image failed (exit ${result.code}): ` +
+      `is Debian's archive reachable at ${mirror}? See ${logFile}:\n  ${tail}`,
+    );
+  }
+  return { dir, cleanup };
+}
+
+// debootstrap unmounts /proc, /sys and /dev binds on exit, but not if it was
+// killed; never let a recursive delete walk into the host's /dev or /proc.
+async function removeRootfs(dir: string): Promise<void> {
+  const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const mounts = mountinfo.split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mountPoint): mountPoint is string => mountPoint !== undefined && mountPoint.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of mounts) await run('umount', ['--lazy', mountPoint]);
+  const result = await run('rm', ['-rf', '--one-file-system', dir]);
+  if (result.code !== 0) throw new Error(`could not remove ${dir}: ${result.stderr.trim()}`);
+}
+
+async function chroot(dir: string, args: readonly string[]): Promise<RunResult> {
+  return run('chroot', [dir, ...args]);
+}
+
+// Streams the rootfs into `docker import`, with the Dockerfile-style changes.
+async function importRootfs(dir: string, tag: string, changes: readonly string[]): Promise<void> {
+  const tar = spawn('tar', [
+    '-C', dir, '--numeric-owner', ...TAR_EXCLUDES.map((pattern) => `--exclude=${pattern}`), '-c', '.',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let tarErr = '';
+  tar.stderr.on('data', (chunk: Buffer) => { tarErr += chunk.toString(); });
+  // 'exit', not 'close': tar's stdout belongs to docker, so 'close' may never come.
+  const tarDone = new Promise<number>((resolve) => tar.on('exit', (code) => resolve(code ?? 1)));
+  const changeArgs = [...changes, `LABEL ${RECIPE_LABEL}=${RECIPE}`].flatMap((change) => ['--change', change]);
+  const importing = run('docker', ['import', ...changeArgs, '-', tag], { stdio: [tar.stdout, 'pipe', 'pipe'] });
+  // Close our end of the pipe: if docker dies, tar must get EPIPE, not block on a reader that is us.
+  tar.stdout.destroy();
+  const imported = await importing;
+  const tarCode = await tarDone;
+  if (imported.code !== 0) {
+    throw new Error(`docker import of ${tag} failed: ${imported.stderr.trim()}\nIs the Docker Engine running? (\`docker info\`)`);
+  }
+  if (tarCode !== 0) throw new Error(`tar of ${dir} failed: ${tarErr.trim()}`);
+}
+
+// `docker import --change STOPSIGNAL` needs Engine API 1.42 (Docker 23).
+async function supportsStopSignal(): Promise<boolean> {
+  const [major, minor] = (await docker(['version', '--format', '{{.Server.APIVersion}}'])).split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 42);
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+}
+
+// ---------------------------------------------------------------- nginx
+
+function nginxTag(version: string): string {
+  return `${NGINX_REPO}:${version}-debian`;
+}
+
+function atLeast(version: number[], minimum: readonly number[]): boolean {
+  for (let i = 0; i < minimum.length; i++) {
+    const part = version[i] ?? 0;
+    if (part !== minimum[i]) return part > minimum[i];
+  }
+  return true;
+}
+
+async function cachedNginx(): Promise<string | undefined> {
+  const labels = await imageLabels(NGINX_ALIAS);
+  const version = labels?.[VERSION_LABEL];
+  if (labels?.[RECIPE_LABEL] !== RECIPE || !version) return undefined;
+  const tag = nginxTag(version);
+  await docker(['tag', NGINX_ALIAS, tag]); // restores the versioned tag if only it was removed
+  return tag;
+}
+
+async function buildNginx(log: Log): Promise<string> {
+  const started = Date.now();
+  log('building nginx image from Debian sid (about 20 s) ...');
+  // In sid, nginx-light is only a transitional package (nginx + the echo
+  // module); `nginx` itself has everything compiled in that the stack uses.
+  const rootfs = await debootstrap('nginx', 'sid', ['nginx']);
+  try {
+    const { dir } = rootfs;
+    const probe = await chroot(dir, ['nginx', '-v']);
+    const version = /nginx\/(\d+\.\d+\.\d+)/.exec(probe.stderr)?.[1];
+    if (!version) throw new Error(`could not read the nginx version from \`nginx -v\`: ${probe.stderr.trim()}`);
+    if (!atLeast(version.split('.').map(Number), MIN_NGINX)) {
+      throw new Error(`Debian sid ships nginx ${version}, older than the ${MIN_NGINX.join('.')} the stack needs`);
+    }
+    // Same layout as the official image: log files point at the container's
+    // stdout/stderr, and the directories nginx writes to exist.
+    for (const sub of ['var/log/nginx', 'var/lib/nginx', 'run']) await fs.mkdir(path.join(dir, sub), { recursive: true });
+    for (const [file, target] of [['access.log', '/dev/stdout'], ['error.log', '/dev/stderr']]) {
+      const link = path.join(dir, 'var/log/nginx', file);
+      await fs.rm(link, { force: true });
+      await fs.symlink(target, link);
+    }
+    const tag = nginxTag(version);
+    const changes = ['CMD ["nginx","-g","daemon off;"]', `LABEL ${VERSION_LABEL}=${version}`];
+    if (await supportsStopSignal()) changes.push('STOPSIGNAL SIGQUIT');
+    else log('note: this Docker Engine cannot set STOPSIGNAL on import; nginx will get SIGTERM (fast shutdown)');
+    await importRootfs(dir, tag, changes);
+    await docker(['tag', tag, NGINX_ALIAS]);
+    log(`nginx image ready: ${tag} in ${seconds(started)}`);
+    return tag;
+  } finally {
+    await rootfs.cleanup();
+  }
+}
+
+async function nginxImage(log: Log): Promise<string> {
+  return (await cachedNginx()) ?? buildNginx(log);
+}
+
+// ---------------------------------------------------------------- app
+
+async function appTag(): Promise<string> {
+  const hash = createHash('sha256').update(await fs.readFile(SERVER_JS)).digest('hex');
+  return `${APP_REPO}:${hash.slice(0, 12)}`;
+}
+
+// Node and its libraries come from a base image built once; the app image
+// only adds server.js on top, so editing the app rebuilds in about a second.
+async function buildNodeBase(log: Log): Promise<void> {
+  const started = Date.now();
+  log('building Node base image from Debian bookworm (about 35 s) ...');
+  const rootfs = await debootstrap('node', 'bookworm', ['nodejs', 'wget', 'ca-certificates']);
+  try {
+    const probe = await chroot(rootfs.dir, ['node', '--version']);
+    if (probe.code !== 0) throw new Error(`node does not run in the bookworm rootfs: ${probe.stderr.trim()}`);
+    await fs.mkdir(path.join(rootfs.dir, 'app'));
+    await importRootfs(rootfs.dir, NODE_BASE, ['ENV PORT=3000', 'WORKDIR /app']);
+    log(`Node base image ready: ${NODE_BASE} (node ${probe.stdout.trim()}) in ${seconds(started)}`);
+  } finally {
+    await rootfs.cleanup();
+  }
+}
+
+async function buildApp(tag: string, log: Log): Promise<string> {
+  const started = Date.now();
+  const container = await docker(['create', NODE_BASE, 'true']);
+  try {
+    await docker(['cp', SERVER_JS, `${container}:/app/server.js`]);
+    await docker(['commit', '--change', 'CMD ["node","/app/server.js"]', container, tag]);
+  } finally {
+    await run('docker', ['rm', '-f', container]);
+  }
+  log(`app image ready: ${tag} in ${seconds(started)}`);
+  return tag;
+}
+
+async function appImage(log: Log): Promise<string> {
+  const tag = await appTag();
+  if (await isCurrent(tag)) return tag;
+  if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log);
+  return buildApp(tag, log);
+}
+
+// ---------------------------------------------------------------- exports
+
+/** nginx ≥ 1.27.3 from Debian sid, tagged `wayshub-e2e/nginx:<version>-debian`. */
+export async function ensureNginxImage(log: Log = noLog): Promise<string> {
+  return (await cachedNginx()) ?? withLock(log, () => nginxImage(log));
+}
+
+/** The test app (server.js on Debian's Node), tagged by the hash of server.js. */
+export async function ensureAppImage(log: Log = noLog): Promise<string> {
+  const tag = await appTag();
+  if (await isCurrent(tag)) return tag;
+  return withLock(log, () => appImage(log));
+}
+
+/** Both images; when both are missing the two debootstraps run in parallel. */
+export async function ensureTestImages(log: Log = noLog): Promise<TestImages> {
+  const [nginx, app] = await Promise.all([cachedNginx(), appTag().then(async (tag) => ((await isCurrent(tag)) ? tag : undefined))]);
+  if (nginx && app) return { nginx, app };
+  return withLock(log, async () => {
+    // allSettled: keep the lock until both builds have stopped, even if one fails.
+    const [nginxBuilt, appBuilt] = await Promise.allSettled([nginxImage(log), appImage(log)]);
+    if (nginxBuilt.status === 'rejected') throw nginxBuilt.reason;
+    if (appBuilt.status === 'rejected') throw appBuilt.reason;
+    return { nginx: nginxBuilt.value, app: appBuilt.value };
+  });
+}
