@@ -1,5 +1,9 @@
 // Synthesizes a WayshubStack in memory and returns its Terraform JSON, as `cdktf synth` would.
-import { Testing } from 'cdktf';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { App, Testing } from 'cdktf';
 
 import { WayshubSettingsInput, resolveSettings } from '../../constructs/settings';
 import { WayshubStack } from '../../constructs/wayshub-stack';
@@ -29,4 +33,16 @@ export function synthStack(input: WayshubSettingsInput = {}): Synthesized {
 export function uploadedFiles(json: TerraformJson): Record<string, string> {
   const uploads = json.resource.docker_container.proxy.upload as Array<{ file: string; content: string }>;
   return Object.fromEntries(uploads.map((u) => [u.file, u.content]));
+}
+
+/**
+ * Synthesizes like `cdktf synth` does (a real App writing cdktf.out) into a temp dir, and
+ * returns the stack's directory, which holds `cdk.tf.json`.
+ */
+export function synthToDir(input: WayshubSettingsInput, stackId = 'wayshub'): string {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-synth-'));
+  const app = new App({ outdir });
+  new WayshubStack(app, stackId, resolveSettings(input));
+  app.synth();
+  return path.join(outdir, 'stacks', stackId);
 }
