@@ -1,0 +1,219 @@
+// "Local apply": the closest honest substitute for `cdktf deploy` where the docker provider
+// cannot be downloaded. Real Terraform evaluates the synthesized stack (variables and their
+// validation, count, references, outputs, state across applies) with every docker resource
+// rewritten to a built-in `terraform_data` (see tf-rewrite.ts); the evaluated attributes are
+// then realized on the Docker Engine with the docker CLI (docker-spec.ts, converge.ts).
+//
+// What differs from the provider is refused loudly rather than approximated: a resource type
+// or attribute the harness does not implement, docker data sources, dynamic blocks, reading
+// a provider-computed attribute other than the ids it maps to names. Images are never
+// removed (they are test inputs). destroy() keeps volumes unless asked ({ volumes: true }).
+import { mkdirSync, mkdtempSync, promises as fs, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ContainerRef, Desired, LABELS, Log, converge, teardown } from './converge';
+import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupportedType } from './docker-spec';
+import { JsonObject, isObject, parseJson, sha256 } from './json-value';
+import { TerraformCli, TerraformState, Vars } from './terraform-cli';
+import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
+
+export { rewriteForTerraformData } from './tf-rewrite';
+export { LABELS } from './converge';
+
+export interface LocalApplyOptions {
+  /** Where the rewritten stack and its Terraform state live; a new temp dir by default. */
+  workDir?: string;
+  /** Progress lines ("terraform apply (replicas=5): 0.31s", "created wayshub-app-4", ...). */
+  log?: (line: string) => void;
+  /** Labels what this instance creates; by default derived from workDir, so the same
+   *  workDir in another process finds (and converges) the same containers. */
+  deployment?: string;
+  /** Relative paths in the stack (build contexts, upload sources) are resolved against it:
+   *  the stack dir for fromStackDir, the current directory for fromJson. */
+  baseDir?: string;
+}
+
+export interface ApplyResult {
+  outputs: Record<string, unknown>;
+  /** Every container the stack declares, by container name. */
+  containers: Map<string, ContainerRef>;
+}
+
+export interface DestroyOptions {
+  /** Also remove the volumes it created (default false: data survives a destroy). */
+  volumes?: boolean;
+}
+
+// Lifecycle settings the Engine side cannot honour: replacement is always stop, remove,
+// then create (container and network names are unique, so create-first cannot work).
+const UNREALIZABLE_LIFECYCLE = ['create_before_destroy'];
+
+export class LocalApply {
+  readonly workDir: string;
+  readonly deployment: string;
+  private readonly log: Log;
+  private readonly baseDir: string;
+  private readonly rewrite: RewriteResult;
+  private readonly tf: TerraformCli;
+  /** A work dir this instance made itself is removed by destroy(). */
+  private readonly ownsWorkDir: boolean;
+  private initialized = false;
+  private lastVars: Vars | undefined;
+
+  private constructor(source: object, opts: LocalApplyOptions & { baseDir: string; tempPrefix: string }) {
+    // Refuse first: a stack the harness cannot realize leaves nothing behind.
+    this.rewrite = rewriteWithGraph(source);
+    refuseUnrealizable(source, this.rewrite.resources);
+    this.ownsWorkDir = opts.workDir === undefined;
+    const dir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), opts.tempPrefix));
+    mkdirSync(dir, { recursive: true });
+    this.workDir = realpathSync(dir);
+    this.deployment = opts.deployment ?? `la-${sha256(this.workDir).slice(0, 12)}`;
+    this.log = opts.log ?? (() => undefined);
+    this.baseDir = opts.baseDir;
+    this.tf = new TerraformCli(this.workDir);
+  }
+
+  /** Reads `<stackDir>/cdk.tf.json` (as `cdktf synth` writes it). */
+  static async fromStackDir(stackDir: string, opts: LocalApplyOptions = {}): Promise<LocalApply> {
+    const file = path.join(stackDir, 'cdk.tf.json');
+    const json = parseJson(await fs.readFile(file, 'utf8'));
+    if (!isObject(json)) throw new Error(`local-apply: ${file} is not a JSON object`);
+    return new LocalApply(json, {
+      ...opts,
+      tempPrefix: `local-apply-${path.basename(stackDir)}-`,
+      baseDir: opts.baseDir ?? stackDir,
+    });
+  }
+
+  static fromJson(json: object, opts: LocalApplyOptions = {}): LocalApply {
+    return new LocalApply(json, {
+      ...opts,
+      tempPrefix: 'local-apply-',
+      baseDir: opts.baseDir ?? process.cwd(),
+    });
+  }
+
+  /** `terraform apply` with these variables, then converge the engine to the result. */
+  async apply(vars: Vars = {}): Promise<ApplyResult> {
+    await this.ensureInit();
+    const shown = Object.entries(vars).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+    this.log(`terraform apply (${shown || 'defaults'}) ...`);
+    const t0 = Date.now();
+    await this.tf.apply(vars);
+    const state = await this.tf.state();
+    this.log(`terraform apply (${shown || 'defaults'}): ${seconds(t0)}`);
+    this.lastVars = vars;
+
+    const desired = this.desiredFrom(state);
+    const t1 = Date.now();
+    const containers = await converge(desired, this.deployment, this.log);
+    this.log(`engine converged: ${seconds(t1)}`);
+    return { outputs: state.outputs, containers };
+  }
+
+  /**
+   * `terraform destroy` on the copy (with the variables of the last successful apply; it
+   * fails, removing nothing, where Terraform would, e.g. prevent_destroy), then removes every
+   * container and network this deployment created, and its volumes when asked.
+   */
+  async destroy(opts: DestroyOptions = {}): Promise<void> {
+    const hasState = await fs.stat(path.join(this.workDir, 'terraform.tfstate')).then(() => true, () => false);
+    if (hasState) {
+      await this.ensureInit();
+      const t0 = Date.now();
+      await this.tf.destroy(this.lastVars ?? {});
+      this.log(`terraform destroy: ${seconds(t0)}`);
+    }
+    await teardown(this.deployment, { volumes: opts.volumes ?? false, rank: creationOrder(this.rewrite.resources) }, this.log);
+    if (this.ownsWorkDir) {
+      await fs.rm(this.workDir, { recursive: true, force: true });
+      this.initialized = false;
+    }
+  }
+
+  private async ensureInit(): Promise<void> {
+    if (this.initialized) return;
+    await fs.mkdir(this.workDir, { recursive: true });
+    await fs.writeFile(path.join(this.workDir, 'main.tf.json'), `${JSON.stringify(this.rewrite.json, null, 2)}\n`);
+    const t0 = Date.now();
+    await this.tf.init();
+    this.log(`terraform init: ${seconds(t0)} (${this.workDir})`);
+    this.initialized = true;
+  }
+
+  private desiredFrom(state: TerraformState): Desired {
+    const byDataName = new Map(this.rewrite.resources.map((r) => [r.dataName, r]));
+    const order = creationOrder(this.rewrite.resources);
+    const instances: { rank: number; index: number | string | undefined; inst: EvaluatedInstance }[] = [];
+    for (const r of state.resources) {
+      const info = r.type === 'terraform_data' ? byDataName.get(r.name) : undefined;
+      if (!info || !isSupportedType(info.type)) continue;
+      const suffix = r.index === undefined ? '' : `[${JSON.stringify(r.index)}]`;
+      const output = r.values.output;
+      instances.push({
+        rank: order.get(info.address) ?? 0,
+        index: r.index,
+        inst: { type: info.type, resource: info.address, address: `${info.address}${suffix}`, attrs: isObject(output) ? output : {} },
+      });
+    }
+    instances.sort((a, b) => a.rank - b.rank || compareIndex(a.index, b.index));
+
+    const specs: DockerSpec[] = instances.map(({ inst }) => buildSpec(inst, this.baseDir));
+    for (const s of specs) if (s.kind === 'container') s.notes.forEach((n) => this.log(`note: ${n}`));
+    return {
+      rank: order,
+      networks: specs.flatMap((s) => (s.kind === 'network' ? [s] : [])),
+      volumes: specs.flatMap((s) => (s.kind === 'volume' ? [s] : [])),
+      images: specs.flatMap((s) => (s.kind === 'image' ? [s] : [])),
+      containers: specs.flatMap((s) => (s.kind === 'container' ? [s] : [])),
+    };
+  }
+}
+
+/** Labels the harness puts on everything it creates for this deployment (for assertions). */
+export function deploymentLabel(deployment: string): string {
+  return `${LABELS.deployment}=${deployment}`;
+}
+
+function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): void {
+  const resource = isObject(source) && isObject(source.resource) ? source.resource : {};
+  for (const r of resources) {
+    assertImplemented(r.type, r.address, r.attributes);
+    const byName = resource[r.type];
+    const body: JsonObject = isObject(byName) && isObject(byName[r.name]) ? byName[r.name] as JsonObject : {};
+    const lifecycle = isObject(body.lifecycle) ? body.lifecycle : {};
+    for (const key of UNREALIZABLE_LIFECYCLE) {
+      if (lifecycle[key] === true && r.type !== 'docker_image') {
+        throw new Error(`local-apply: ${r.address} sets lifecycle.${key}, which this harness cannot realize (it replaces by stop, remove, create)`);
+      }
+    }
+  }
+}
+
+/** Docker resources in an order where each comes after what it depends on. */
+function creationOrder(resources: DockerResourceInfo[]): Map<string, number> {
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const order = new Map<string, number>();
+  const visiting = new Set<string>();
+  const visit = (address: string): void => {
+    if (order.has(address)) return;
+    if (visiting.has(address)) throw new Error(`local-apply: dependency cycle through ${address}`);
+    visiting.add(address);
+    for (const dep of byAddress.get(address)?.dependsOn ?? []) visit(dep);
+    visiting.delete(address);
+    order.set(address, order.size);
+  };
+  resources.forEach((r) => visit(r.address));
+  return order;
+}
+
+function compareIndex(a: number | string | undefined, b: number | string | undefined): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a ?? '').localeCompare(String(b ?? ''));
+}
+
+function seconds(t0: number): string {
+  return `${((Date.now() - t0) / 1000).toFixed(2)}s`;
+}
