@@ -2,6 +2,6 @@
 // (`cdktn`) or another provider release is a change to this file only.
 // Deep imports: loading the package index costs every resource type's bindings at synth time.
 export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-export { Container, ContainerUpload } from '@cdktf/provider-docker/lib/container';
+export { Container } from '@cdktf/provider-docker/lib/container';
 export { Image } from '@cdktf/provider-docker/lib/image';
 export { Network } from '@cdktf/provider-docker/lib/network';

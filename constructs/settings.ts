@@ -279,7 +279,7 @@ function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
   }
 
   const numbers = {
-    connectTimeoutSeconds: [proxy.connectTimeoutSeconds ?? 2, 1, 600],
+    connectTimeoutSeconds: [proxy.connectTimeoutSeconds ?? 1, 1, 600],
     readTimeoutSeconds: [proxy.readTimeoutSeconds ?? 60, 1, 3600],
     nextUpstreamTries: [proxy.nextUpstreamTries ?? 3, 1, MAX_REPLICAS],
     nextUpstreamTimeoutSeconds: [proxy.nextUpstreamTimeoutSeconds ?? 10, 1, 3600],

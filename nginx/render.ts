@@ -158,6 +158,14 @@ map $http_upgrade $connection_upgrade {
     ''      '';
 }
 
+# Methods that may be sent to a second replica when the first attempt failed.
+map $request_method $wayshub_retry_safe {
+    GET     1;
+    HEAD    1;
+    OPTIONS 1;
+    default 0;
+}
+
 # A request for a name we don't serve (a scanner, a wrong DNS record) gets no answer at all:
 # 444 closes the connection without a response.
 server {
@@ -169,6 +177,7 @@ ${sites.map(renderSite).join('')}`;
 }
 
 function renderSite(site: SiteConfig): string {
+  const upstream = site.upstream.name;
   return `
 server {
     listen 80;
@@ -177,6 +186,25 @@ server {
     # Largest request body accepted (uploads); larger ones get 413.
     client_max_body_size ${site.maxBodySize};
 
+    # How every request is passed on (both locations below inherit this).
+    proxy_http_version 1.1;
+    proxy_set_header Host $host;
+    proxy_set_header X-Real-IP $remote_addr;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Host $host;
+    proxy_set_header Upgrade $http_upgrade;
+    proxy_set_header Connection $connection_upgrade;
+
+    proxy_connect_timeout ${site.connectTimeoutSeconds}s;
+    proxy_send_timeout ${site.readTimeoutSeconds}s;
+    proxy_read_timeout ${site.readTimeoutSeconds}s;
+
+    # A replica that is gone or failing: try the request on another one, within bounds.
+    proxy_next_upstream error timeout http_502 http_503 http_504;
+    proxy_next_upstream_tries ${site.nextUpstreamTries};
+    proxy_next_upstream_timeout ${site.nextUpstreamTimeoutSeconds}s;
+
     location = ${PROXY_HEALTH_PATH} {
         access_log off;
         default_type text/plain;
@@ -184,25 +212,19 @@ server {
     }
 
     location / {
-        proxy_pass http://${site.upstream.name};
-        proxy_http_version 1.1;
+        proxy_pass http://${upstream};
+        # nginx's own 502: every try failed, or the replica list changed (a replica died
+        # and DNS moved on) while this request waited, which stops further tries.
+        error_page 502 = @${upstream}_retry;
+    }
 
-        proxy_set_header Host $host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host $host;
-        proxy_set_header Upgrade $http_upgrade;
-        proxy_set_header Connection $connection_upgrade;
-
-        proxy_connect_timeout ${site.connectTimeoutSeconds}s;
-        proxy_send_timeout ${site.readTimeoutSeconds}s;
-        proxy_read_timeout ${site.readTimeoutSeconds}s;
-
-        # A replica that is gone or failing: try the request on another one, within bounds.
-        proxy_next_upstream error timeout http_502 http_503 http_504;
-        proxy_next_upstream_tries ${site.nextUpstreamTries};
-        proxy_next_upstream_timeout ${site.nextUpstreamTimeoutSeconds}s;
+    # The same request once more, as new, against the current replica list; only for
+    # methods that are safe to repeat (a POST may have reached a replica already).
+    location @${upstream}_retry {
+        if ($wayshub_retry_safe = 0) {
+            return 502;
+        }
+        proxy_pass http://${upstream};
     }
 }
 `;
