@@ -1,7 +1,7 @@
 // Two projects: `unit` (pure and synthesized-JSON tests, seconds) and `e2e` (a real Docker
 // Engine and real Terraform, minutes). Type-checking runs separately (`tsc --noEmit`), so
 // ts-jest only transpiles.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -18,8 +18,7 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
-      setupFilesAfterEnv: ['<rootDir>/__tests__/support/jest-setup.ts'],
-      testTimeout: 240000,
+      setupFilesAfterEnv: ['<rootDir>/__tests__/support/jest-setup.ts', '<rootDir>/__tests__/support/e2e-setup.ts'],
     },
   ],
 };
