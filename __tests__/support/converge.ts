@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import {
   ContainerObject, EngineObject, build, connect, containersLabelled, copyTar, createContainer, createNetwork,
   createVolume, exists, imageId, inspectContainer, logsTail, networksLabelled, remove, removeNetwork, removeVolume,
-  start, stop, volumesLabelled,
+  start, stop, volumesLabelled, waitExit,
 } from './docker-cli';
 import { ContainerSpec, ImageSpec, NetworkSpec, VolumeSpec } from './docker-spec';
 import { Json, canonical, sha256 } from './json-value';
@@ -253,6 +253,11 @@ async function createAndStart(spec: ContainerSpec, deployment: string, hash: str
   }
   if (!spec.start) return id;
   await start(id);
+  if (spec.attach) {
+    // Like the provider: wait for the end of the run, whatever its exit status.
+    await waitExit(id);
+    return id;
+  }
   if (spec.mustRun) await assertRunning(spec, id);
   if (spec.waitSeconds !== null) await waitHealthy(spec, id, spec.waitSeconds);
   return id;

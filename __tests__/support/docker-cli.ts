@@ -156,6 +156,11 @@ export async function start(container: string): Promise<void> {
   await docker(['container', 'start', container]);
 }
 
+/** Blocks until the container's process ends; returns its exit status. */
+export async function waitExit(container: string): Promise<number> {
+  return Number((await docker(['container', 'wait', container])).trim());
+}
+
 /** SIGTERM (or the container's stop signal), then SIGKILL after `seconds`. */
 export async function stop(container: string, seconds: number): Promise<void> {
   await docker(['container', 'stop', '--time', String(seconds), container]);

@@ -80,6 +80,8 @@ export interface ContainerSpec {
   mustRun: boolean;
   /** Wait until healthy (provider `wait`), in seconds, or null. */
   waitSeconds: number | null;
+  /** Wait until the process ends (provider `attach`): one-shot jobs run before what depends on them. */
+  attach: boolean;
   destroyGraceSeconds: number;
   removeVolumes: boolean;
   /** Networks and volumes it uses by name: a change to a managed one replaces the container. */
@@ -109,7 +111,7 @@ const KNOWN: Record<DockerType, readonly string[]> = {
     'capabilities', 'security_opts', 'dns', 'dns_opts', 'dns_search', 'group_add', 'sysctls',
     'storage_opts', 'ipc_mode', 'pid_mode', 'userns_mode', 'runtime', 'cgroup_parent', 'cgroupns_mode',
     'host', 'ulimit', 'devices', 'ports', 'volumes', 'mounts', 'healthcheck', 'networks_advanced',
-    'network_mode', 'upload', 'must_run', 'start', 'destroy_grace_seconds', 'remove_volumes', 'wait',
+    'network_mode', 'upload', 'must_run', 'start', 'destroy_grace_seconds', 'remove_volumes', 'wait', 'attach', 'logs',
     'wait_timeout', 'container_read_refresh_timeout_milliseconds',
   ],
 };
@@ -304,6 +306,8 @@ function containerSpec(inst: EvaluatedInstance, baseDir: string): ContainerSpec 
   const start = a.bool('start', true);
   const mustRun = a.bool('must_run', true);
   const wait = a.bool('wait');
+  const attach = a.bool('attach');
+  a.bool('logs'); // with attach, the provider copies the output into its log; no engine effect
   const waitTimeout = a.num('wait_timeout') ?? 60;
   const destroyGraceSeconds = a.num('destroy_grace_seconds') ?? 10;
   const removeVolumes = a.bool('remove_volumes', true);
@@ -312,7 +316,7 @@ function containerSpec(inst: EvaluatedInstance, baseDir: string): ContainerSpec 
 
   return {
     kind: 'container', address: inst.address, name, image, createArgs: args, commandArgs,
-    extraNetworks: extra, uploads, start, mustRun, waitSeconds: wait ? waitTimeout : null,
+    extraNetworks: extra, uploads, start, mustRun, waitSeconds: wait ? waitTimeout : null, attach,
     destroyGraceSeconds, removeVolumes,
     networks: [first, ...extra].flatMap((n) => (n ? [n.name] : [])), volumes, notes, attrs: inst.attrs,
   };
