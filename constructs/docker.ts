@@ -5,3 +5,4 @@ export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 export { Container } from '@cdktf/provider-docker/lib/container';
 export { Image } from '@cdktf/provider-docker/lib/image';
 export { Network } from '@cdktf/provider-docker/lib/network';
+export { Volume } from '@cdktf/provider-docker/lib/volume';

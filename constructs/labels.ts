@@ -19,3 +19,9 @@ export function terraformLiteral(text: string): string {
   // A replacer function: in a replacement string "$$" would itself mean one "$".
   return text.replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }
+
+/** Docker's json-file log driver with rotation, so a busy container can't fill the disk. */
+export const ROTATED_LOGS = { logDriver: 'json-file', logOpts: { 'max-size': '10m', 'max-file': '3' } } as const;
+
+/** No process in the container may gain privileges (setuid binaries, file capabilities). */
+export const NO_NEW_PRIVILEGES = ['no-new-privileges:true'];

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
-import { ROLE_LABEL, labelBlocks, terraformLiteral } from './labels';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
 import { defaultHealthcheck } from './settings';
 
 export interface ReplicaSetProps {
@@ -37,6 +37,11 @@ export interface ReplicaSetProps {
    * @default none
    */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Linux capabilities the app needs back after all are dropped, e.g. `NET_BIND_SERVICE`.
+   * @default none
+   */
+  readonly addCapabilities?: readonly string[];
   /**
    * Docker labels of every replica (the role label is added).
    * @default none
@@ -94,6 +99,9 @@ export class ReplicaSet extends Construct {
         startPeriod: '10s',
         retries: 3,
       },
+      capabilities: { drop: ['ALL'], add: props.addCapabilities?.length ? [...props.addCapabilities] : undefined },
+      securityOpts: NO_NEW_PRIVILEGES,
+      ...ROTATED_LOGS,
       labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' }),
     });
     this.containers.overrideLogicalId(id);

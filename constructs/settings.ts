@@ -1,9 +1,10 @@
 // Settings of one wayshub deployment: their defaults, how the environment overrides them,
 // and the validation every value passes before it can reach nginx config or Terraform.
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
-import type { UpstreamMethod } from '../nginx/render';
+import type { RateLimitConfig, RealIpConfig, UpstreamMethod } from '../nginx/render';
 
 /** How nginx picks a replica for each request: round robin (default), least_conn, ip_hash,
  * random_two_least_conn, or `hash <key> [consistent]` (the same key lands on the same replica). */
@@ -22,6 +23,8 @@ export interface AppSettings {
   readonly memoryMb?: number;
   /** Extra environment of every replica. */
   readonly env: Readonly<Record<string, string>>;
+  /** Capabilities the app gets back after all are dropped (e.g. NET_BIND_SERVICE for port 80). */
+  readonly addCapabilities: readonly string[];
 }
 
 export interface ProxySettings {
@@ -42,7 +45,40 @@ export interface ProxySettings {
   readonly failTimeoutSeconds: number;
   /** Idle keep-alive connections each nginx worker keeps open to the replicas. */
   readonly keepalive: number;
+  /** Host port that publishes the proxy's port 443 (used when TLS is on). */
+  readonly httpsPort: number;
+  /** `Strict-Transport-Security` max-age in seconds when TLS is on; 0 turns it off. */
+  readonly hstsMaxAgeSeconds: number;
+  /** nosniff, Referrer-Policy and X-Frame-Options on every response; X-Powered-By hidden. */
+  readonly securityHeaders: boolean;
+  /** Per-client-address request limit (429 above it); none when undefined. */
+  readonly rateLimit?: RateLimitConfig;
+  /** Trust these balancers/CDNs to tell the client address; nobody is trusted when undefined. */
+  readonly realIp?: RealIpConfig;
+  /** Memory limit of the proxy container in MiB. */
+  readonly memoryMb: number;
 }
+
+/** HTTPS: off, your own certificate files, or Let's Encrypt through certbot. */
+export type TlsSettings =
+  | { readonly mode: 'off' }
+  /** Paths on the machine that runs cdktf; read by Terraform at apply time, never synthesized. */
+  | { readonly mode: 'files'; readonly certFile: string; readonly keyFile: string }
+  | {
+      readonly mode: 'letsencrypt';
+      /** Contact address for expiry notices (required by Let's Encrypt). */
+      readonly email: string;
+      /** ACME directory URL. */
+      readonly directoryUrl: string;
+      /** Extra CA certificate (PEM) certbot trusts: for a private ACME server. */
+      readonly caFile?: string;
+      readonly certbotImage: string;
+    };
+
+export const ACME_DIRECTORIES = {
+  production: 'https://acme-v02.api.letsencrypt.org/directory',
+  staging: 'https://acme-staging-v02.api.letsencrypt.org/directory',
+} as const;
 
 export interface WayshubSettings {
   /** Prefix of every Docker object: `<name>-app-1`, `<name>-proxy`, `<name>-net`. */
@@ -57,14 +93,28 @@ export interface WayshubSettings {
   readonly dockerHost: string;
   readonly app: AppSettings;
   readonly proxy: ProxySettings;
+  readonly tls: TlsSettings;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy'>> {
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls'>> {
   app?: Mutable<AppSettings>;
   proxy?: Mutable<ProxySettings>;
+  /** Fields of the chosen mode; `mode` defaults to off. */
+  tls?: TlsInput;
+}
+
+export interface TlsInput {
+  mode?: string;
+  certFile?: string;
+  keyFile?: string;
+  email?: string;
+  /** `production`, `staging` or an https URL. */
+  directoryUrl?: string;
+  caFile?: string;
+  certbotImage?: string;
 }
 
 /** A setting with a bad value: its message is the one line the user sees. */
@@ -92,7 +142,11 @@ export const DEFAULTS = {
   appPort: 3000,
   nginxImage: 'nginx:1.30-alpine',
   httpPort: 80,
+  httpsPort: 443,
   maxBodySize: '10m',
+  hstsMaxAgeSeconds: 31536000,
+  proxyMemoryMb: 256,
+  certbotImage: 'certbot/certbot:v3.0.1',
 } as const;
 
 /** Works on Debian and Alpine based images alike: one of wget or curl is nearly always there. */
@@ -118,6 +172,18 @@ const NAMES = {
   httpPort: 'proxy.httpPort (WAYSHUB_HTTP_PORT)',
   lbMethod: 'proxy.loadBalancing (WAYSHUB_LB_METHOD)',
   maxBodySize: 'proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE)',
+  httpsPort: 'proxy.httpsPort (WAYSHUB_HTTPS_PORT)',
+  hsts: 'proxy.hstsMaxAgeSeconds (WAYSHUB_HSTS_MAX_AGE)',
+  rateLimit: 'proxy.rateLimit (WAYSHUB_RATE_LIMIT)',
+  realIpFrom: 'proxy.realIp.trustedFrom (WAYSHUB_REAL_IP_FROM)',
+  realIpHeader: 'proxy.realIp.header (WAYSHUB_REAL_IP_HEADER)',
+  tlsMode: 'tls.mode (WAYSHUB_TLS)',
+  tlsCert: 'tls.certFile (WAYSHUB_TLS_CERT)',
+  tlsKey: 'tls.keyFile (WAYSHUB_TLS_KEY)',
+  acmeEmail: 'tls.email (WAYSHUB_ACME_EMAIL)',
+  acmeDirectory: 'tls.directoryUrl (WAYSHUB_ACME_DIRECTORY)',
+  acmeCa: 'tls.caFile (WAYSHUB_ACME_CA_FILE)',
+  certbotImage: 'tls.certbotImage (WAYSHUB_CERTBOT_IMAGE)',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +201,18 @@ export const ENV_VARS = [
   'WAYSHUB_NGINX_IMAGE',
   'WAYSHUB_MAX_BODY_SIZE',
   'DOCKER_HOST',
+  'WAYSHUB_HTTPS_PORT',
+  'WAYSHUB_HSTS_MAX_AGE',
+  'WAYSHUB_RATE_LIMIT',
+  'WAYSHUB_REAL_IP_FROM',
+  'WAYSHUB_REAL_IP_HEADER',
+  'WAYSHUB_TLS',
+  'WAYSHUB_TLS_CERT',
+  'WAYSHUB_TLS_KEY',
+  'WAYSHUB_ACME_EMAIL',
+  'WAYSHUB_ACME_DIRECTORY',
+  'WAYSHUB_ACME_CA_FILE',
+  'WAYSHUB_CERTBOT_IMAGE',
 ] as const;
 
 /** Applies environment overrides on top of what main.ts declares. Empty variables count as unset. */
@@ -172,7 +250,42 @@ export function withEnvironment(
   if (lb !== undefined) proxy.loadBalancing = parseLoadBalancing(lb);
   const body = get('WAYSHUB_MAX_BODY_SIZE');
   if (body !== undefined) proxy.maxBodySize = body;
+  const httpsPort = get('WAYSHUB_HTTPS_PORT');
+  if (httpsPort !== undefined) proxy.httpsPort = parseWhole(httpsPort, NAMES.httpsPort, PORT_ALLOWED);
+  const hsts = get('WAYSHUB_HSTS_MAX_AGE');
+  if (hsts !== undefined) proxy.hstsMaxAgeSeconds = parseWhole(hsts, NAMES.hsts, HSTS_ALLOWED);
+  const rate = get('WAYSHUB_RATE_LIMIT');
+  if (rate !== undefined) proxy.rateLimit = parseRateLimit(rate);
+  const realIpFrom = get('WAYSHUB_REAL_IP_FROM');
+  if (realIpFrom !== undefined) {
+    proxy.realIp = { trustedFrom: realIpFrom.split(',').map((c) => c.trim()), header: get('WAYSHUB_REAL_IP_HEADER') ?? 'X-Forwarded-For' };
+  }
+
+  const tls: TlsInput = { ...base.tls };
+  const tlsFields: Array<[(typeof ENV_VARS)[number], keyof TlsInput]> = [
+    ['WAYSHUB_TLS', 'mode'],
+    ['WAYSHUB_TLS_CERT', 'certFile'],
+    ['WAYSHUB_TLS_KEY', 'keyFile'],
+    ['WAYSHUB_ACME_EMAIL', 'email'],
+    ['WAYSHUB_ACME_DIRECTORY', 'directoryUrl'],
+    ['WAYSHUB_ACME_CA_FILE', 'caFile'],
+    ['WAYSHUB_CERTBOT_IMAGE', 'certbotImage'],
+  ];
+  for (const [key, field] of tlsFields) {
+    const value = get(key);
+    if (value !== undefined) tls[field] = value;
+  }
+  out.tls = tls;
   return out;
+}
+
+const RATE_ALLOWED = 'allowed: <n>r/s or <n>r/m, optionally :<burst>, e.g. 10r/s or 10r/s:20';
+
+/** `WAYSHUB_RATE_LIMIT` syntax: `10r/s` or `10r/s:20` (rate, then burst; burst defaults to 2x). */
+export function parseRateLimit(text: string): RateLimitConfig {
+  const m = /^([1-9][0-9]{0,5})r\/([sm])(?::([0-9]{1,5}))?$/.exec(text);
+  if (!m) throw new SettingsError(NAMES.rateLimit, text, RATE_ALLOWED);
+  return { rate: `${m[1]}r/${m[2]}`, burst: m[3] === undefined ? 2 * Number(m[1]) : Number(m[3]) };
 }
 
 const LB_ALLOWED =
@@ -215,7 +328,12 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
     throw new SettingsError(NAMES.dockerHost, dockerHost, 'allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]');
   }
 
-  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy: resolveProxy(input.proxy ?? {}) };
+  const proxy = resolveProxy(input.proxy ?? {});
+  const tls = resolveTls(input.tls ?? {}, serverAliases);
+  if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
+    throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
+  }
+  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls };
 }
 
 function resolveApp(app: Mutable<AppSettings>): AppSettings {
@@ -254,7 +372,13 @@ function resolveApp(app: Mutable<AppSettings>): AppSettings {
       throw new SettingsError(`${NAMES.appEnv}.${key}`, value, 'allowed: a string without NUL characters');
     }
   }
-  return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env } };
+  const addCapabilities = app.addCapabilities ?? [];
+  for (const cap of addCapabilities) {
+    if (!/^[A-Z][A-Z_]{1,30}$/.test(cap)) {
+      throw new SettingsError('app.addCapabilities', cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
+    }
+  }
+  return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env }, addCapabilities: [...addCapabilities] };
 }
 
 function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
@@ -278,6 +402,27 @@ function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     throw new SettingsError(NAMES.maxBodySize, maxBodySize, 'allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit');
   }
 
+  const httpsPort = proxy.httpsPort ?? DEFAULTS.httpsPort;
+  checkWhole(httpsPort, NAMES.httpsPort, 1, 65535, PORT_ALLOWED);
+  const hstsMaxAgeSeconds = proxy.hstsMaxAgeSeconds ?? DEFAULTS.hstsMaxAgeSeconds;
+  checkWhole(hstsMaxAgeSeconds, NAMES.hsts, 0, 63072000, HSTS_ALLOWED);
+  const rateLimit = proxy.rateLimit;
+  if (rateLimit !== undefined) {
+    // Checked through the same syntax the environment variable uses.
+    const parsed = parseRateLimit(`${String(rateLimit.rate)}:${String(rateLimit.burst)}`);
+    if (parsed.burst > 100000) throw new SettingsError(NAMES.rateLimit, rateLimit, RATE_ALLOWED);
+  }
+  const realIp = proxy.realIp;
+  if (realIp !== undefined) {
+    if (realIp.trustedFrom.length === 0) throw new SettingsError(NAMES.realIpFrom, realIp.trustedFrom, CIDR_ALLOWED);
+    for (const cidr of realIp.trustedFrom) {
+      if (!isCidr(cidr)) throw new SettingsError(NAMES.realIpFrom, cidr, CIDR_ALLOWED);
+    }
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(realIp.header)) {
+      throw new SettingsError(NAMES.realIpHeader, realIp.header, 'allowed: a header name like X-Forwarded-For, X-Real-IP or CF-Connecting-IP');
+    }
+  }
+
   const numbers = {
     connectTimeoutSeconds: [proxy.connectTimeoutSeconds ?? 1, 1, 600],
     readTimeoutSeconds: [proxy.readTimeoutSeconds ?? 60, 1, 3600],
@@ -286,6 +431,7 @@ function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     maxFails: [proxy.maxFails ?? 1, 0, 100],
     failTimeoutSeconds: [proxy.failTimeoutSeconds ?? 5, 1, 3600],
     keepalive: [proxy.keepalive ?? 32, 1, 1024],
+    memoryMb: [proxy.memoryMb ?? DEFAULTS.proxyMemoryMb, 16, 1024 * 1024],
   } as const;
   for (const [key, [value, min, max]] of Object.entries(numbers)) {
     checkWhole(value, `proxy.${key}`, min, max, `allowed: a whole number from ${min} to ${max}`);
@@ -302,13 +448,88 @@ function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     maxFails: numbers.maxFails[0],
     failTimeoutSeconds: numbers.failTimeoutSeconds[0],
     keepalive: numbers.keepalive[0],
+    memoryMb: numbers.memoryMb[0],
+    httpsPort,
+    hstsMaxAgeSeconds,
+    securityHeaders: proxy.securityHeaders ?? true,
+    rateLimit,
+    realIp,
   };
+}
+
+function resolveTls(tls: TlsInput, serverAliases: readonly string[]): TlsSettings {
+  const mode = tls.mode ?? 'off';
+  switch (mode) {
+    case 'off':
+      return { mode };
+    case 'files':
+      return {
+        mode,
+        certFile: checkPemFile(tls.certFile, NAMES.tlsCert, 'CERTIFICATE', 'a readable PEM certificate (chain) file'),
+        keyFile: checkPemFile(tls.keyFile, NAMES.tlsKey, 'PRIVATE KEY', 'a readable PEM private key file'),
+      };
+    case 'letsencrypt': {
+      const email = tls.email;
+      if (email === undefined || !/^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(email)) {
+        throw new SettingsError(NAMES.acmeEmail, email ?? '', 'required with WAYSHUB_TLS=letsencrypt; allowed: an e-mail address like you@alvin.xyz');
+      }
+      const wildcard = serverAliases.find((a) => a.startsWith('*.'));
+      if (wildcard) {
+        throw new SettingsError(NAMES.serverAliases, wildcard, "Let's Encrypt's HTTP-01 challenge cannot issue wildcard names; allowed: names without *");
+      }
+      const given = tls.directoryUrl ?? 'production';
+      const directoryUrl = given in ACME_DIRECTORIES ? ACME_DIRECTORIES[given as keyof typeof ACME_DIRECTORIES] : given;
+      if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(directoryUrl)) {
+        throw new SettingsError(NAMES.acmeDirectory, given, 'allowed: production, staging, or an https:// URL of an ACME directory');
+      }
+      return {
+        mode,
+        email,
+        directoryUrl,
+        caFile: tls.caFile === undefined ? undefined : checkPemFile(tls.caFile, NAMES.acmeCa, 'CERTIFICATE', 'a readable PEM CA certificate file'),
+        certbotImage: checkImage(tls.certbotImage ?? DEFAULTS.certbotImage, NAMES.certbotImage),
+      };
+    }
+    default:
+      throw new SettingsError(NAMES.tlsMode, mode, 'allowed: off, files or letsencrypt');
+  }
+}
+
+/**
+ * A PEM file that Terraform will read at apply time with file("..."): it must exist now, be
+ * readable, hold the expected PEM block, and have a path that is safe inside that string.
+ */
+function checkPemFile(file: string | undefined, setting: string, block: string, allowed: string): string {
+  if (file === undefined || file === '') throw new SettingsError(setting, file ?? '', `required; allowed: ${allowed}`);
+  const full = path.resolve(file);
+  if (/["\\\0\n\r]|\$\{|%\{/.test(full)) throw new SettingsError(setting, file, `the path has a quote, backslash, newline or \${ in it; allowed: ${allowed}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(full, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read';
+    throw new SettingsError(setting, file, `${why}; allowed: ${allowed}`);
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${block}-----`).test(text)) {
+    throw new SettingsError(setting, file, `no "BEGIN ...${block}" PEM block in it; allowed: ${allowed}`);
+  }
+  return full;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Checks
 
 const PORT_ALLOWED = 'allowed: a whole number from 1 to 65535';
+const HSTS_ALLOWED = 'allowed: seconds from 0 (off) to 63072000 (2 years), e.g. 31536000';
+const CIDR_ALLOWED = 'allowed: comma-separated addresses or CIDR ranges like 173.245.48.0/20 or 2400:cb00::/32';
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (no zone ids: "%" means nothing to nginx). */
+function isCidr(text: string): boolean {
+  const [addr, prefix, ...rest] = text.split('/');
+  if (rest.length > 0 || !/^[0-9A-Fa-f:.]+$/.test(addr)) return false;
+  const max = net.isIPv4(addr) ? 32 : net.isIPv6(addr) ? 128 : -1;
+  return max > 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= max));
+}
 
 const DOCKER_HOST = new RegExp(
   '^(?:unix:///[A-Za-z0-9_./-]+' +

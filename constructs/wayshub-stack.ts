@@ -5,6 +5,7 @@ import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 
 import { DockerProvider, Network } from './docker';
 import { STACK_LABEL, labelBlocks } from './labels';
+import { LetsEncrypt } from './lets-encrypt';
 import { ReplicaSet } from './replica-set';
 import { ReverseProxy } from './reverse-proxy';
 import { MAX_REPLICAS, WayshubSettings } from './settings';
@@ -15,6 +16,8 @@ export class WayshubStack extends TerraformStack {
   readonly network: Network;
   readonly app: ReplicaSet;
   readonly proxy: ReverseProxy;
+  /** The certbot container and its volumes, in Let's Encrypt mode. */
+  readonly letsEncrypt?: LetsEncrypt;
   /** Where the site answers, e.g. `http://alvin.xyz/`. */
   readonly url: string;
 
@@ -54,40 +57,65 @@ export class WayshubStack extends TerraformStack {
       healthcheck: s.app.healthcheck,
       memoryMb: s.app.memoryMb,
       env: s.app.env,
+      addCapabilities: s.app.addCapabilities,
       labels,
     });
 
     const p = s.proxy;
+    const serverNames = [s.domain, ...s.serverAliases];
+    this.letsEncrypt =
+      s.tls.mode === 'letsencrypt'
+        ? new LetsEncrypt(this, 'letsencrypt', {
+            name: s.name,
+            domains: serverNames,
+            email: s.tls.email,
+            directoryUrl: s.tls.directoryUrl,
+            caFile: s.tls.caFile,
+            image: s.tls.certbotImage,
+            network: this.network,
+            labels,
+          })
+        : undefined;
+
     this.proxy = new ReverseProxy(this, 'proxy', {
       name: `${s.name}-proxy`,
       image: p.image,
       network: this.network,
       httpPort: p.httpPort,
+      httpsPort: p.httpsPort,
+      hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
+      memoryMb: p.memoryMb,
+      tls:
+        s.tls.mode === 'files'
+          ? { kind: 'files', certFile: s.tls.certFile, keyFile: s.tls.keyFile }
+          : this.letsEncrypt && { kind: 'letsencrypt', letsEncrypt: this.letsEncrypt },
+      hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       labels,
-      config: {
-        sites: [
-          {
-            serverNames: [s.domain, ...s.serverAliases],
-            maxBodySize: p.maxBodySize,
-            connectTimeoutSeconds: p.connectTimeoutSeconds,
-            readTimeoutSeconds: p.readTimeoutSeconds,
-            nextUpstreamTries: p.nextUpstreamTries,
-            nextUpstreamTimeoutSeconds: p.nextUpstreamTimeoutSeconds,
-            upstream: {
-              name: `${s.name.replace(/-/g, '_')}_app`,
-              alias: this.app.alias,
-              port: this.app.port,
-              loadBalancing: p.loadBalancing,
-              maxFails: p.maxFails,
-              failTimeoutSeconds: p.failTimeoutSeconds,
-              keepalive: p.keepalive,
-            },
+      sites: [
+        {
+          serverNames,
+          maxBodySize: p.maxBodySize,
+          connectTimeoutSeconds: p.connectTimeoutSeconds,
+          readTimeoutSeconds: p.readTimeoutSeconds,
+          nextUpstreamTries: p.nextUpstreamTries,
+          nextUpstreamTimeoutSeconds: p.nextUpstreamTimeoutSeconds,
+          upstream: {
+            name: `${s.name.replace(/-/g, '_')}_app`,
+            alias: this.app.alias,
+            port: this.app.port,
+            loadBalancing: p.loadBalancing,
+            maxFails: p.maxFails,
+            failTimeoutSeconds: p.failTimeoutSeconds,
+            keepalive: p.keepalive,
           },
-        ],
-      },
+        },
+      ],
     });
 
-    this.url = `http://${s.domain}${p.httpPort === 80 ? '' : `:${p.httpPort}`}/`;
+    this.url =
+      s.tls.mode === 'off'
+        ? `http://${s.domain}${p.httpPort === 80 ? '' : `:${p.httpPort}`}/`
+        : `https://${s.domain}${p.httpsPort === 443 ? '' : `:${p.httpsPort}`}/`;
     new TerraformOutput(this, 'url', { value: this.url, description: 'Where the site answers.' });
     new TerraformOutput(this, 'replica_names', { value: this.app.containerNames, description: 'App replica containers.' });
     new TerraformOutput(this, 'network_name', { value: this.network.name, description: 'The private network.' });

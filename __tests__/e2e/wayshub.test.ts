@@ -9,7 +9,7 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { STACK_LABEL } from '../../constructs/labels';
-import { UpstreamMethod, renderNginxConfig } from '../../nginx/render';
+import { NGINX_CONF_PATH, UpstreamMethod, renderNginxConfig } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';
 import { ensureTestImages } from '../support/images';
@@ -24,8 +24,8 @@ function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 const containerId = (name: string) => docker('inspect', '-f', '{{.Id}}', name);
-const labelled = (kind: 'ps' | 'network') =>
-  docker(kind === 'ps' ? 'ps' : 'network', ...(kind === 'ps' ? ['-a'] : ['ls']), '-q', '--filter', `label=${STACK_LABEL}=${NAME}`)
+const labelled = (kind: 'ps' | 'network' | 'volume') =>
+  docker(...(kind === 'ps' ? ['ps', '-a'] : [kind, 'ls']), '-q', '--filter', `label=${STACK_LABEL}=${NAME}`)
     .split('\n')
     .filter(Boolean);
 const replicaNames = (n: number) => Array.from({ length: n }, (_, i) => `${NAME}-app-${i + 1}`);
@@ -81,7 +81,7 @@ describeE2E('wayshub on a real Docker Engine', () => {
   });
 
   afterAll(async () => {
-    await deployment?.destroy().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
   });
 
   describe('the replicas variable', () => {
@@ -238,7 +238,7 @@ describeE2E('wayshub on a real Docker Engine', () => {
           fs.mkdirSync(path.join(dir, path.dirname(f.path)), { recursive: true });
           fs.writeFileSync(path.join(dir, f.path), f.content);
         }
-        const id = docker('create', '--network', `${NAME}-net`, images.nginx, 'nginx', '-t');
+        const id = docker('create', '--network', `${NAME}-net`, images.nginx, 'nginx', '-t', '-c', NGINX_CONF_PATH);
         try {
           docker('cp', `${dir}/etc/.`, `${id}:/etc/`);
           const run = spawnSync('docker', ['start', '-a', id], { encoding: 'utf8' });
@@ -264,12 +264,14 @@ describeE2E('wayshub on a real Docker Engine', () => {
   });
 
   describe('destroy', () => {
-    test('leaves no container or network labelled with the stack', async () => {
+    test('leaves no container, network or volume labelled with the stack', async () => {
       expect(labelled('ps').length).toBeGreaterThan(0);
-      await deployment.destroy();
+      expect(labelled('volume').length).toBeGreaterThan(0);
+      await deployment.destroy({ volumes: true });
       await waitFor('Docker objects to go', 10_000, async () => labelled('ps').length === 0 && labelled('network').length === 0);
       expect(labelled('ps')).toEqual([]);
       expect(labelled('network')).toEqual([]);
+      expect(labelled('volume')).toEqual([]);
     });
   });
 });

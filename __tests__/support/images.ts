@@ -47,13 +47,13 @@ interface RunOptions {
   input?: NodeJS.ReadableStream;
 }
 
-interface RunResult {
+export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -67,7 +67,7 @@ function run(cmd: string, args: readonly string[], options: RunOptions = {}): Pr
   });
 }
 
-async function docker(args: readonly string[]): Promise<string> {
+export async function docker(args: readonly string[]): Promise<string> {
   const result = await run('docker', args);
   if (result.code !== 0) {
     throw new Error(
@@ -78,7 +78,7 @@ async function docker(args: readonly string[]): Promise<string> {
   return result.stdout.trim();
 }
 
-async function imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+export async function imageLabels(ref: string): Promise<Record<string, string> | undefined> {
   const result = await run('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', ref]);
   if (result.code !== 0) return undefined;
   return (JSON.parse(result.stdout) as Record<string, string> | null) ?? {};
@@ -101,31 +101,31 @@ function isAlive(pid: number): boolean {
 
 // mkdir is atomic, so it doubles as a cross-process lock; the owner's pid
 // inside lets a waiter break the lock of a build that was killed.
-async function withLock<T>(log: Log, body: () => Promise<T>): Promise<T> {
-  const ownerFile = path.join(LOCK_DIR, 'pid');
+export async function withLock<T>(log: Log, body: () => Promise<T>, lockDir = LOCK_DIR): Promise<T> {
+  const ownerFile = path.join(lockDir, 'pid');
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
   let announced = false;
   for (;;) {
     try {
-      await fs.mkdir(LOCK_DIR);
+      await fs.mkdir(lockDir);
       await fs.writeFile(ownerFile, String(process.pid));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = Number(await fs.readFile(ownerFile, 'utf8').catch(() => ''));
-    const created = (await fs.stat(LOCK_DIR).catch(() => undefined))?.mtimeMs ?? Date.now();
+    const created = (await fs.stat(lockDir).catch(() => undefined))?.mtimeMs ?? Date.now();
     // No pid file for long: the owner died between mkdir and writing it.
     const orphaned = owner === 0 && Date.now() - created > 10000;
     if ((owner > 0 && !isAlive(owner)) || orphaned) {
-      await fs.rm(LOCK_DIR, { recursive: true, force: true });
+      await fs.rm(lockDir, { recursive: true, force: true });
       continue;
     }
     if (Date.now() > deadline) {
-      throw new Error(`gave up waiting for ${LOCK_DIR} (held by pid ${owner || '?'}); if no image build is running, remove it`);
+      throw new Error(`gave up waiting for ${lockDir} (held by pid ${owner || '?'}); if no image build is running, remove it`);
     }
     if (!announced) {
-      log(`waiting for another process building the test images (lock ${LOCK_DIR}) ...`);
+      log(`waiting for another process building the test images (lock ${lockDir}) ...`);
       announced = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -133,7 +133,7 @@ async function withLock<T>(log: Log, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } finally {
-    await fs.rm(LOCK_DIR, { recursive: true, force: true });
+    await fs.rm(lockDir, { recursive: true, force: true });
   }
 }
 
@@ -161,12 +161,12 @@ async function debianMirror(): Promise<string> {
   return fallback;
 }
 
-interface Rootfs {
+export interface Rootfs {
   dir: string;
   cleanup: () => Promise<void>;
 }
 
-async function debootstrap(name: string, suite: string, packages: readonly string[]): Promise<Rootfs> {
+export async function debootstrap(name: string, suite: string, packages: readonly string[]): Promise<Rootfs> {
   if (process.getuid?.() !== 0) {
     throw new Error(`building the ${name} test image needs root (debootstrap): run the e2e tests as root once to build it`);
   }
@@ -213,12 +213,12 @@ async function removeRootfs(dir: string): Promise<void> {
   if (result.code !== 0) throw new Error(`could not remove ${dir}: ${result.stderr.trim()}`);
 }
 
-async function chroot(dir: string, args: readonly string[]): Promise<RunResult> {
+export async function chroot(dir: string, args: readonly string[]): Promise<RunResult> {
   return run('chroot', [dir, ...args]);
 }
 
 // Streams the rootfs into `docker import`, with the Dockerfile-style changes.
-async function importRootfs(dir: string, tag: string, changes: readonly string[]): Promise<void> {
+export async function importRootfs(dir: string, tag: string, changes: readonly string[]): Promise<void> {
   const tar = spawn('tar', [
     '-C', dir, '--numeric-owner', ...TAR_EXCLUDES.map((pattern) => `--exclude=${pattern}`), '-c', '.',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -244,7 +244,7 @@ async function supportsStopSignal(): Promise<boolean> {
   return major > 1 || (major === 1 && minor >= 42);
 }
 
-function seconds(since: number): string {
+export function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 

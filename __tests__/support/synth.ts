@@ -29,10 +29,10 @@ export function synthStack(input: WayshubSettingsInput = {}): Synthesized {
   return { stack, text, json: JSON.parse(text) as TerraformJson };
 }
 
-/** The nginx files uploaded into the proxy container, by path. */
+/** The files the proxy's config loader puts in place, by the path nginx sees them at. */
 export function uploadedFiles(json: TerraformJson): Record<string, string> {
-  const uploads = json.resource.docker_container.proxy.upload as Array<{ file: string; content: string }>;
-  return Object.fromEntries(uploads.map((u) => [u.file, u.content]));
+  const uploads = json.resource.docker_container.proxy_config_loader.upload as Array<{ file: string; content: string }>;
+  return Object.fromEntries(uploads.map((u) => [u.file.replace(/^\/wayshub-upload\//, '/etc/nginx/wayshub/'), u.content]));
 }
 
 /**

@@ -71,21 +71,63 @@ describe('the default deployment', () => {
     expect(json.resource.docker_image.app_image.build).toBeUndefined();
   });
 
-  test('the proxy publishes port 80, restarts unless stopped and gets its config through upload', () => {
+  test('the proxy publishes port 80, restarts unless stopped and runs nginx on our config only', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-proxy',
       image: '${docker_image.proxy_image.image_id}',
+      command: ['nginx', '-c', '/etc/nginx/wayshub/nginx.conf', '-g', 'daemon off;'],
       ports: [{ internal: 80, external: 80 }],
       networks_advanced: [{ name: '${docker_network.network.name}' }],
+      volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub', read_only: true }],
       restart: 'unless-stopped',
+      depends_on: ['docker_container.proxy_config_loader'],
     });
     expect(Object.keys(uploadedFiles(json))).toEqual([
-      '/etc/nginx/nginx.conf',
-      '/etc/nginx/conf.d/wayshub-upstreams.conf',
-      '/etc/nginx/conf.d/wayshub-sites.conf',
+      '/etc/nginx/wayshub/nginx.conf',
+      '/etc/nginx/wayshub/upstreams.conf',
+      '/etc/nginx/wayshub/sites.conf',
     ]);
-    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('server wayshub-app:3000 resolve');
-    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('server_name wayshub.localhost;');
+    expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('server wayshub-app:3000 resolve');
+    expect(uploadedFiles(json)['/etc/nginx/wayshub/sites.conf']).toContain('server_name wayshub.localhost;');
+  });
+
+  test('a one-shot loader copies the config into the volume before nginx starts (the proxy root is read-only)', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-proxy-config',
+      image: '${docker_image.proxy_image.image_id}',
+      volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub' }],
+      attach: true,
+      must_run: false,
+      restart: 'no',
+    });
+    expect(json.resource.docker_container.proxy_config_loader.command).toEqual([
+      '/bin/sh',
+      '-c',
+      'rm -rf /etc/nginx/wayshub/* && cp -R /wayshub-upload/. /etc/nginx/wayshub/ && echo "nginx config loaded"',
+    ]);
+  });
+
+  test('the proxy is hardened: read-only root, tmpfs for nginx, few capabilities, no new privileges, limits, rotated logs', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-proxy',
+      read_only: true,
+      tmpfs: { '/tmp': 'rw,size=64m', '/run': 'rw,size=1m', '/var/cache/nginx': 'rw,size=64m', '/var/lib/nginx': 'rw,size=64m' },
+      capabilities: { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] },
+      security_opts: ['no-new-privileges:true'],
+      memory: 256,
+      log_driver: 'json-file',
+      log_opts: { 'max-size': '10m', 'max-file': '3' },
+    });
+  });
+
+  test('replicas drop every capability, gain no privileges and rotate their logs', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-app-${(count.index + 1)}',
+      capabilities: { drop: ['ALL'] },
+      security_opts: ['no-new-privileges:true'],
+      log_driver: 'json-file',
+      log_opts: { 'max-size': '10m', 'max-file': '3' },
+    });
   });
 
   test('outputs the URL, the replica names (a splat), the network and the proxy', () => {
@@ -158,9 +200,9 @@ describe('settings reach the resources', () => {
     expect(json.output.url.value).toBe('http://alvin.xyz:8080/');
     expect(text).toHaveResourceWithProperties(Container, { name: 'wayshub-proxy', ports: [{ internal: 80, external: 8080 }] });
     const files = uploadedFiles(json);
-    expect(files['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('server_name alvin.xyz www.alvin.xyz;');
-    expect(files['/etc/nginx/conf.d/wayshub-sites.conf']).toContain('client_max_body_size 50m;');
-    expect(files['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('    least_conn;\n');
+    expect(files['/etc/nginx/wayshub/sites.conf']).toContain('server_name alvin.xyz www.alvin.xyz;');
+    expect(files['/etc/nginx/wayshub/sites.conf']).toContain('client_max_body_size 50m;');
+    expect(files['/etc/nginx/wayshub/upstreams.conf']).toContain('    least_conn;\n');
   });
 
   test('memory limit, environment and a custom healthcheck on every replica', () => {
@@ -196,6 +238,6 @@ describe('settings reach the resources', () => {
     expect(json.resource.docker_container.app.name).toBe('alvin-app-${(count.index + 1)}');
     expect(json.resource.docker_container.proxy.name).toBe('alvin-proxy');
     expect(json.resource.docker_network.network.name).toBe('alvin-net');
-    expect(uploadedFiles(json)['/etc/nginx/conf.d/wayshub-upstreams.conf']).toContain('upstream alvin_app {');
+    expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('upstream alvin_app {');
   });
 });
