@@ -3,7 +3,6 @@
 // body limits, every load-balancing method, variable validation and destroy.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -11,7 +10,7 @@ import { WayshubSettingsInput } from '../../constructs/settings';
 import { STACK_LABEL } from '../../constructs/labels';
 import { NGINX_CONF_PATH, UpstreamMethod, renderNginxConfig } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
-import { Load, LoadReport, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';
+import { Load, LoadReport, freePort, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';
 import { ensureTestImages } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
@@ -30,16 +29,6 @@ const labelled = (kind: 'ps' | 'network' | 'volume') =>
     .filter(Boolean);
 const replicaNames = (n: number) => Array.from({ length: n }, (_, i) => `${NAME}-app-${i + 1}`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function expectNoFailures(report: LoadReport, minRate: number): void {
   log(`load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed in ${report.seconds.toFixed(1)} s; ${JSON.stringify(report.byReplica)}`);

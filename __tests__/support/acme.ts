@@ -51,7 +51,7 @@ async function packageVersion(dir: string, name: string): Promise<string> {
 
 async function buildAcme(tag: string, log: Log): Promise<string> {
   const started = Date.now();
-  log(`building ACME image (pebble + certbot) from Debian ${SUITE} (about 40 s) ...`);
+  log(`building ACME image (pebble + certbot) from Debian ${SUITE} (about 50 s) ...`);
   const rootfs = await debootstrap('acme', SUITE, PACKAGES);
   try {
     const { dir } = rootfs;

@@ -2,6 +2,7 @@
 // header, a steady load generator that counts failures, and a WebSocket echo round trip.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as net from 'node:net';
 
 export interface Response {
   status: number;
@@ -190,4 +191,16 @@ function parseServerFrame(buf: Buffer): Buffer | undefined {
     offset = 4;
   }
   return buf.length < offset + len ? undefined : buf.subarray(offset, offset + len);
+}
+
+/** A TCP port nothing listens on right now, for a published port of a test deployment. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }
