@@ -593,7 +593,7 @@ function checkWhole(value: unknown, setting: string, min: number, max: number, a
 }
 
 function parseWhole(text: string, setting: string, allowed: string): number {
-  if (!/^[0-9]{1,6}$/.test(text)) throw new SettingsError(setting, text, allowed);
+  if (!/^[0-9]{1,9}$/.test(text)) throw new SettingsError(setting, text, allowed);
   return Number(text);
 }
 
