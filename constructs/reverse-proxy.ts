@@ -144,7 +144,8 @@ export class ReverseProxy extends Construct {
         { internal: 80, external: this.httpPort },
         ...(this.httpsPort ? [{ internal: 443, external: this.httpsPort }] : []),
       ],
-      networksAdvanced: [{ name: props.network.name }],
+      // The site's names also lead to the proxy from inside the network (wildcards can't be aliases).
+      networksAdvanced: [{ name: props.network.name, aliases: props.sites.flatMap((site) => site.serverNames.filter((n) => !n.startsWith('*'))) }],
       volumes: [
         { volumeName: this.configVolume.name, containerPath: CONF_DIR, readOnly: true },
         ...(letsEncrypt

@@ -2,7 +2,9 @@
 // header, a steady load generator that counts failures, and a WebSocket echo round trip.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 export interface Response {
   status: number;
@@ -18,13 +20,16 @@ export interface RequestOptions {
   body?: Buffer;
   agent?: http.Agent;
   timeoutMs?: number;
+  /** HTTPS with SNI for `host`, trusting only this CA (PEM). */
+  ca?: string;
 }
 
 /** One request to the proxy on 127.0.0.1:port. Rejects on a network error or timeout. */
 export function request(port: number, opts: RequestOptions): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (opts.ca ? https : http).request(
       {
+        ...(opts.ca ? { ca: opts.ca, servername: opts.host } : {}),
         host: '127.0.0.1',
         port,
         method: opts.method ?? 'GET',
@@ -90,7 +95,7 @@ export interface LoadReport {
  */
 export class Load {
   private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], byReplica: {}, seconds: 0 };
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private readonly agent: http.Agent;
   private readonly inflight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
   private readonly started = Date.now();
@@ -99,13 +104,16 @@ export class Load {
     private readonly port: number,
     private readonly host: string,
     perSecond: number,
+    /** Over HTTPS, trusting this CA. */
+    private readonly ca?: string,
   ) {
+    this.agent = ca ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
     this.timer = setInterval(() => this.fire(), 1000 / perSecond);
   }
 
   private fire(): void {
     this.report.sent++;
-    const p = request(this.port, { host: this.host, agent: this.agent, timeoutMs: 15_000 })
+    const p = request(this.port, { host: this.host, agent: this.agent, timeoutMs: 15_000, ca: this.ca })
       .then((r) => {
         if (r.status === 200) {
           this.report.ok++;
@@ -202,5 +210,18 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
     srv.on('error', reject);
+  });
+}
+
+/** The certificate a TLS server presents for `servername` (not verified). */
+export function peerCertificate(port: number, servername: string): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve(cert);
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('TLS handshake timed out')));
+    socket.on('error', reject);
   });
 }

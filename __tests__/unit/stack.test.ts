@@ -77,7 +77,7 @@ describe('the default deployment', () => {
       image: '${docker_image.proxy_image.image_id}',
       command: ['nginx', '-c', '/etc/nginx/wayshub/nginx.conf', '-g', 'daemon off;'],
       ports: [{ internal: 80, external: 80 }],
-      networks_advanced: [{ name: '${docker_network.network.name}' }],
+      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub.localhost'] }],
       volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub', read_only: true }],
       restart: 'unless-stopped',
       depends_on: ['docker_container.proxy_config_loader'],
@@ -198,7 +198,11 @@ describe('settings reach the resources', () => {
       proxy: { httpPort: 8080, loadBalancing: { method: 'least_conn' }, maxBodySize: '50m' },
     });
     expect(json.output.url.value).toBe('http://alvin.xyz:8080/');
-    expect(text).toHaveResourceWithProperties(Container, { name: 'wayshub-proxy', ports: [{ internal: 80, external: 8080 }] });
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-proxy',
+      ports: [{ internal: 80, external: 8080 }],
+      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['alvin.xyz', 'www.alvin.xyz'] }],
+    });
     const files = uploadedFiles(json);
     expect(files['/etc/nginx/wayshub/sites.conf']).toContain('server_name alvin.xyz www.alvin.xyz;');
     expect(files['/etc/nginx/wayshub/sites.conf']).toContain('client_max_body_size 50m;');
