@@ -287,18 +287,25 @@ function rewriteValue(value: Json, ctx: Ctx): Json {
   return value;
 }
 
+/** At `i`: an escaped `$${`/`%%{` (kept), or an interpolation `${ }`/`%{ }` (rewritten); else undefined. */
+function templatePart(s: string, i: number, ctx: Ctx): { text: string; next: number } | undefined {
+  if (s.startsWith('$${', i) || s.startsWith('%%{', i)) return { text: s.slice(i, i + 3), next: i + 3 };
+  if (s.startsWith('${', i) || s.startsWith('%{', i)) {
+    const r = scanExpression(s, i + 2, ctx, '}');
+    return { text: `${s.slice(i, i + 2)}${r.text}}`, next: r.end + 1 };
+  }
+  return undefined;
+}
+
 /** Rewrites the expressions inside `${ }` and `%{ }` of a template; `$${` and `%%{` are literal. */
 function rewriteTemplate(s: string, ctx: Ctx): string {
   let out = '';
   let i = 0;
   while (i < s.length) {
-    if (s.startsWith('$${', i) || s.startsWith('%%{', i)) {
-      out += s.slice(i, i + 3);
-      i += 3;
-    } else if (s.startsWith('${', i) || s.startsWith('%{', i)) {
-      const r = scanExpression(s, i + 2, ctx, '}');
-      out += `${s.slice(i, i + 2)}${r.text}}`;
-      i = r.end + 1;
+    const part = templatePart(s, i, ctx);
+    if (part) {
+      out += part.text;
+      i = part.next;
     } else {
       out += s[i];
       i += 1;
@@ -351,16 +358,10 @@ function scanQuoted(s: string, start: number, ctx: Ctx): { text: string; end: nu
   let out = '"';
   let i = start + 1;
   while (i < s.length) {
-    if (s[i] === '\\') {
-      out += s.slice(i, i + 2);
-      i += 2;
-    } else if (s.startsWith('$${', i) || s.startsWith('%%{', i)) {
-      out += s.slice(i, i + 3);
-      i += 3;
-    } else if (s.startsWith('${', i) || s.startsWith('%{', i)) {
-      const r = scanExpression(s, i + 2, ctx, '}');
-      out += `${s.slice(i, i + 2)}${r.text}}`;
-      i = r.end + 1;
+    const part = s[i] === '\\' ? { text: s.slice(i, i + 2), next: i + 2 } : templatePart(s, i, ctx);
+    if (part) {
+      out += part.text;
+      i = part.next;
     } else if (s[i] === '"') {
       return { text: `${out}"`, end: i + 1 };
     } else {
