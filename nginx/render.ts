@@ -355,9 +355,9 @@ ${headers}
 
     location / {
         proxy_pass http://${upstream};${limit}
-        # nginx's own 502: every try failed, or the replica list changed (a replica died
-        # and DNS moved on) while this request waited, which stops further tries.
-        error_page 502 = @${upstream}_retry;
+        # nginx's own 502/504: every try failed (replicas just removed still time out), or
+        # the replica list changed while this request waited, which stops further tries.
+        error_page 502 504 = @${upstream}_retry;
     }
 
     # The same request once more, as new, against the current replica list; only for

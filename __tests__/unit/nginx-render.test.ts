@@ -160,9 +160,9 @@ describe('the sites', () => {
     );
   });
 
-  test('nginx\'s own 502 is retried once as a new request, for methods safe to repeat', () => {
+  test('nginx\'s own 502 and 504 are retried once as a new request, for methods safe to repeat', () => {
     const text = render()[SITE_CONF_PATH];
-    expect(text).toMatch(/location \/ \{\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 = @wayshub_app_retry;\s*\}/);
+    expect(text).toMatch(/location \/ \{\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 504 = @wayshub_app_retry;\s*\}/);
     expect(text).toMatch(/location @wayshub_app_retry \{\s*if \(\$wayshub_retry_safe = 0\) \{\s*return 502;\s*\}\s*proxy_pass http:\/\/wayshub_app;\s*\}/);
     expect(text).toMatch(/map \$request_method \$wayshub_retry_safe \{\s*GET\s+1;\s*HEAD\s+1;\s*OPTIONS\s+1;\s*default 0;\s*\}/);
   });
