@@ -27,6 +27,14 @@ export interface AppSettings {
   readonly addCapabilities: readonly string[];
 }
 
+/** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
+export interface BackendSettings extends AppSettings {
+  /** Default of the `backend_replicas` Terraform variable. */
+  readonly replicas: number;
+  /** The API answers at `<subdomain>.<domain>`. */
+  readonly subdomain: string;
+}
+
 export interface ProxySettings {
   readonly image: string;
   /** Host port that publishes the proxy's port 80. */
@@ -94,13 +102,16 @@ export interface WayshubSettings {
   readonly app: AppSettings;
   readonly proxy: ProxySettings;
   readonly tls: TlsSettings;
+  /** On when a backend image or build context is set. */
+  readonly backend?: BackendSettings;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls'>> {
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend'>> {
   app?: Mutable<AppSettings>;
+  backend?: Mutable<BackendSettings>;
   proxy?: Mutable<ProxySettings>;
   /** Fields of the chosen mode; `mode` defaults to off. */
   tls?: TlsInput;
@@ -140,6 +151,9 @@ export const DEFAULTS = {
   dockerHost: 'unix:///var/run/docker.sock',
   appImage: 'wayshub-frontend:latest',
   appPort: 3000,
+  backendPort: 5000,
+  backendReplicas: 2,
+  apiSubdomain: 'api',
   nginxImage: 'nginx:1.30-alpine',
   httpPort: 80,
   httpsPort: 443,
@@ -162,12 +176,10 @@ const NAMES = {
   serverAliases: 'serverAliases (WAYSHUB_SERVER_ALIASES)',
   replicas: 'replicas',
   dockerHost: 'dockerHost (DOCKER_HOST)',
-  appImage: 'app.image (WAYSHUB_APP_IMAGE)',
-  appBuildContext: 'app.buildContext (WAYSHUB_APP_BUILD_CONTEXT)',
   appPort: 'app.port (WAYSHUB_APP_PORT)',
-  appHealthcheck: 'app.healthcheck',
-  appMemoryMb: 'app.memoryMb',
-  appEnv: 'app.env',
+  backendPort: 'backend.port (WAYSHUB_BACKEND_PORT)',
+  backendReplicas: 'backend.replicas',
+  apiSubdomain: 'backend.subdomain (WAYSHUB_API_SUBDOMAIN)',
   nginxImage: 'proxy.image (WAYSHUB_NGINX_IMAGE)',
   httpPort: 'proxy.httpPort (WAYSHUB_HTTP_PORT)',
   lbMethod: 'proxy.loadBalancing (WAYSHUB_LB_METHOD)',
@@ -213,6 +225,10 @@ export const ENV_VARS = [
   'WAYSHUB_ACME_DIRECTORY',
   'WAYSHUB_ACME_CA_FILE',
   'WAYSHUB_CERTBOT_IMAGE',
+  'WAYSHUB_BACKEND_IMAGE',
+  'WAYSHUB_BACKEND_BUILD_CONTEXT',
+  'WAYSHUB_BACKEND_PORT',
+  'WAYSHUB_API_SUBDOMAIN',
 ] as const;
 
 /** Applies environment overrides on top of what main.ts declares. Empty variables count as unset. */
@@ -226,7 +242,8 @@ export function withEnvironment(
   };
   const app = { ...base.app };
   const proxy = { ...base.proxy };
-  const out: WayshubSettingsInput = { ...base, app, proxy };
+  const backend = { ...base.backend };
+  const out: WayshubSettingsInput = { ...base, app, proxy, backend };
 
   const domain = get('WAYSHUB_DOMAIN');
   if (domain !== undefined) out.domain = domain;
@@ -276,6 +293,15 @@ export function withEnvironment(
     if (value !== undefined) tls[field] = value;
   }
   out.tls = tls;
+
+  const backendImage = get('WAYSHUB_BACKEND_IMAGE');
+  if (backendImage !== undefined) backend.image = backendImage;
+  const backendContext = get('WAYSHUB_BACKEND_BUILD_CONTEXT');
+  if (backendContext !== undefined) backend.buildContext = backendContext;
+  const backendPort = get('WAYSHUB_BACKEND_PORT');
+  if (backendPort !== undefined) backend.port = parseWhole(backendPort, NAMES.backendPort, PORT_ALLOWED);
+  const subdomain = get('WAYSHUB_API_SUBDOMAIN');
+  if (subdomain !== undefined) backend.subdomain = subdomain;
   return out;
 }
 
@@ -333,19 +359,38 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
     throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
   }
-  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls };
+  const backend = resolveBackend(input.backend ?? {}, domain);
+  if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
+    throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
+  }
+  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend };
 }
 
-function resolveApp(app: Mutable<AppSettings>): AppSettings {
-  const image = checkImage(app.image ?? DEFAULTS.appImage, NAMES.appImage);
-  const port = app.port ?? DEFAULTS.appPort;
-  checkWhole(port, NAMES.appPort, 1, 65535, PORT_ALLOWED);
+/** Setting names of a replica set as the user sees them: `app.port (WAYSHUB_APP_PORT)`. */
+function appNames(role: 'app' | 'backend') {
+  const env = role === 'app' ? 'APP' : 'BACKEND';
+  return {
+    image: `${role}.image (WAYSHUB_${env}_IMAGE)`,
+    buildContext: `${role}.buildContext (WAYSHUB_${env}_BUILD_CONTEXT)`,
+    port: `${role}.port (WAYSHUB_${env}_PORT)`,
+    healthcheck: `${role}.healthcheck`,
+    memoryMb: `${role}.memoryMb`,
+    env: `${role}.env`,
+    addCapabilities: `${role}.addCapabilities`,
+  };
+}
+
+function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 'app'): AppSettings {
+  const names = appNames(role);
+  const image = checkImage(app.image ?? (role === 'app' ? DEFAULTS.appImage : ''), names.image);
+  const port = app.port ?? (role === 'app' ? DEFAULTS.appPort : DEFAULTS.backendPort);
+  checkWhole(port, names.port, 1, 65535, PORT_ALLOWED);
 
   let buildContext: string | undefined;
   if (app.buildContext !== undefined) {
     buildContext = path.resolve(app.buildContext);
     if (!fs.existsSync(path.join(buildContext, 'Dockerfile')) || /[\0\n\r]/.test(buildContext)) {
-      throw new SettingsError(NAMES.appBuildContext, app.buildContext, 'allowed: a directory that has a Dockerfile');
+      throw new SettingsError(names.buildContext, app.buildContext, 'allowed: a directory that has a Dockerfile');
     }
   }
 
@@ -356,29 +401,42 @@ function resolveApp(app: Mutable<AppSettings>): AppSettings {
     (healthcheck[0] !== 'NONE' && healthcheck.length < 2) ||
     healthcheck.some((part) => typeof part !== 'string' || /[\0\n\r]/.test(part) || part.length > 1024)
   ) {
-    throw new SettingsError(NAMES.appHealthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings');
+    throw new SettingsError(names.healthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings');
   }
 
   if (app.memoryMb !== undefined) {
-    checkWhole(app.memoryMb, NAMES.appMemoryMb, 6, 1024 * 1024, 'allowed: a whole number of MiB, at least 6 (Docker\'s minimum)');
+    checkWhole(app.memoryMb, names.memoryMb, 6, 1024 * 1024, 'allowed: a whole number of MiB, at least 6 (Docker\'s minimum)');
   }
 
   const env = app.env ?? {};
   for (const [key, value] of Object.entries(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new SettingsError(`${NAMES.appEnv} key`, key, 'allowed: letters, digits and "_", not starting with a digit');
+      throw new SettingsError(`${names.env} key`, key, 'allowed: letters, digits and "_", not starting with a digit');
     }
     if (typeof value !== 'string' || value.includes('\0')) {
-      throw new SettingsError(`${NAMES.appEnv}.${key}`, value, 'allowed: a string without NUL characters');
+      throw new SettingsError(`${names.env}.${key}`, value, 'allowed: a string without NUL characters');
     }
   }
   const addCapabilities = app.addCapabilities ?? [];
   for (const cap of addCapabilities) {
     if (!/^[A-Z][A-Z_]{1,30}$/.test(cap)) {
-      throw new SettingsError('app.addCapabilities', cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
+      throw new SettingsError(names.addCapabilities, cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
     }
   }
   return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env }, addCapabilities: [...addCapabilities] };
+}
+
+function resolveBackend(backend: Mutable<BackendSettings>, domain: string): BackendSettings | undefined {
+  if (backend.image === undefined && backend.buildContext === undefined) return undefined;
+  const app = resolveApp({ ...backend, image: backend.image ?? 'wayshub-backend:latest' }, 'backend');
+  const replicas = backend.replicas ?? DEFAULTS.backendReplicas;
+  checkWhole(replicas, NAMES.backendReplicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
+  const subdomain = backend.subdomain ?? DEFAULTS.apiSubdomain;
+  // The API's name must itself be a valid name under the domain.
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(subdomain) || `${subdomain}.${domain}`.length > 253) {
+    throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
+  }
+  return { ...app, replicas, subdomain };
 }
 
 function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {

@@ -8,6 +8,7 @@ import { STACK_LABEL, labelBlocks } from './labels';
 import { LetsEncrypt } from './lets-encrypt';
 import { ReplicaSet } from './replica-set';
 import { ReverseProxy } from './reverse-proxy';
+import { SiteConfig } from '../nginx/render';
 import { MAX_REPLICAS, WayshubSettings } from './settings';
 
 export class WayshubStack extends TerraformStack {
@@ -20,6 +21,27 @@ export class WayshubStack extends TerraformStack {
   readonly letsEncrypt?: LetsEncrypt;
   /** Where the site answers, e.g. `http://alvin.xyz/`. */
   readonly url: string;
+  /** The `backend_replicas` variable, when the backend is on. */
+  readonly backendReplicas?: TerraformVariable;
+  /** The backend replicas (wayshub-backend), at `api.<domain>`. */
+  readonly backend?: ReplicaSet;
+  /** The public API base the frontend calls, e.g. `http://api.alvin.xyz/api/v1`. */
+  readonly apiUrl?: string;
+
+  /** A replica count: `cdktf deploy --var <id>=N` scales without re-synthesizing. */
+  private countVariable(id: string, defaultCount: number, what: string): TerraformVariable {
+    return new TerraformVariable(this, id, {
+      type: 'number',
+      default: defaultCount,
+      description: `How many ${what} containers run behind the proxy (1 to ${MAX_REPLICAS}).`,
+      validation: [
+        {
+          condition: `\${var.${id} >= 1 && var.${id} <= ${MAX_REPLICAS} && floor(var.${id}) == var.${id}}`,
+          errorMessage: `${id} must be a whole number from 1 to ${MAX_REPLICAS}, got \${var.${id}}.`,
+        },
+      ],
+    });
+  }
 
   constructor(scope: Construct, id: string, readonly settings: WayshubSettings) {
     super(scope, id);
@@ -28,17 +50,7 @@ export class WayshubStack extends TerraformStack {
 
     new DockerProvider(this, 'docker', { host: s.dockerHost });
 
-    this.replicas = new TerraformVariable(this, 'replicas', {
-      type: 'number',
-      default: s.replicas,
-      description: `How many app containers run behind the proxy (1 to ${MAX_REPLICAS}).`,
-      validation: [
-        {
-          condition: `\${var.replicas >= 1 && var.replicas <= ${MAX_REPLICAS} && floor(var.replicas) == var.replicas}`,
-          errorMessage: `replicas must be a whole number from 1 to ${MAX_REPLICAS}, got \${var.replicas}.`,
-        },
-      ],
-    });
+    this.replicas = this.countVariable('replicas', s.replicas, 'app');
 
     this.network = new Network(this, 'network', {
       name: `${s.name}-net`,
@@ -46,6 +58,34 @@ export class WayshubStack extends TerraformStack {
       labels: labelBlocks(labels),
     });
     this.network.overrideLogicalId('network');
+
+    const p = s.proxy;
+    // Public URL of a name: http or https, with the port when it is not the default one.
+    const publicUrl = (host: string) =>
+      s.tls.mode === 'off'
+        ? `http://${host}${p.httpPort === 80 ? '' : `:${p.httpPort}`}/`
+        : `https://${host}${p.httpsPort === 443 ? '' : `:${p.httpsPort}`}/`;
+
+    const backend = s.backend;
+    const apiName = backend && `${backend.subdomain}.${s.domain}`;
+    if (backend && apiName) {
+      this.backendReplicas = this.countVariable('backend_replicas', backend.replicas, 'backend');
+      // Not 'backend': cdktf adds its own construct of that id (the Terraform backend) to every stack.
+      this.backend = new ReplicaSet(this, 'api', {
+        namePrefix: `${s.name}-backend`,
+        count: this.backendReplicas.numberValue,
+        image: backend.image,
+        buildContext: backend.buildContext,
+        network: this.network,
+        port: backend.port,
+        healthcheck: backend.healthcheck,
+        memoryMb: backend.memoryMb,
+        env: backend.env,
+        addCapabilities: backend.addCapabilities,
+        labels,
+      });
+      this.apiUrl = `${publicUrl(apiName)}api/v1`;
+    }
 
     this.app = new ReplicaSet(this, 'app', {
       namePrefix: `${s.name}-app`,
@@ -56,18 +96,18 @@ export class WayshubStack extends TerraformStack {
       port: s.app.port,
       healthcheck: s.app.healthcheck,
       memoryMb: s.app.memoryMb,
-      env: s.app.env,
+      // The frontend finds the API through this (see the README for wayshub-frontend's edit).
+      env: this.apiUrl ? { REACT_APP_API_URL: this.apiUrl, ...s.app.env } : s.app.env,
       addCapabilities: s.app.addCapabilities,
       labels,
     });
 
-    const p = s.proxy;
     const serverNames = [s.domain, ...s.serverAliases];
     this.letsEncrypt =
       s.tls.mode === 'letsencrypt'
         ? new LetsEncrypt(this, 'letsencrypt', {
             name: s.name,
-            domains: serverNames,
+            domains: apiName ? [...serverNames, apiName] : serverNames,
             email: s.tls.email,
             directoryUrl: s.tls.directoryUrl,
             caFile: s.tls.caFile,
@@ -76,6 +116,25 @@ export class WayshubStack extends TerraformStack {
             labels,
           })
         : undefined;
+
+    // One site per replica set, with the same proxy features.
+    const site = (names: string[], replicas: ReplicaSet, upstream: string): SiteConfig => ({
+      serverNames: names,
+      maxBodySize: p.maxBodySize,
+      connectTimeoutSeconds: p.connectTimeoutSeconds,
+      readTimeoutSeconds: p.readTimeoutSeconds,
+      nextUpstreamTries: p.nextUpstreamTries,
+      nextUpstreamTimeoutSeconds: p.nextUpstreamTimeoutSeconds,
+      upstream: {
+        name: `${s.name.replace(/-/g, '_')}_${upstream}`,
+        alias: replicas.alias,
+        port: replicas.port,
+        loadBalancing: p.loadBalancing,
+        maxFails: p.maxFails,
+        failTimeoutSeconds: p.failTimeoutSeconds,
+        keepalive: p.keepalive,
+      },
+    });
 
     this.proxy = new ReverseProxy(this, 'proxy', {
       name: `${s.name}-proxy`,
@@ -92,33 +151,19 @@ export class WayshubStack extends TerraformStack {
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       labels,
       sites: [
-        {
-          serverNames,
-          maxBodySize: p.maxBodySize,
-          connectTimeoutSeconds: p.connectTimeoutSeconds,
-          readTimeoutSeconds: p.readTimeoutSeconds,
-          nextUpstreamTries: p.nextUpstreamTries,
-          nextUpstreamTimeoutSeconds: p.nextUpstreamTimeoutSeconds,
-          upstream: {
-            name: `${s.name.replace(/-/g, '_')}_app`,
-            alias: this.app.alias,
-            port: this.app.port,
-            loadBalancing: p.loadBalancing,
-            maxFails: p.maxFails,
-            failTimeoutSeconds: p.failTimeoutSeconds,
-            keepalive: p.keepalive,
-          },
-        },
+        site(serverNames, this.app, 'app'),
+        ...(this.backend && apiName ? [site([apiName], this.backend, 'backend')] : []),
       ],
     });
 
-    this.url =
-      s.tls.mode === 'off'
-        ? `http://${s.domain}${p.httpPort === 80 ? '' : `:${p.httpPort}`}/`
-        : `https://${s.domain}${p.httpsPort === 443 ? '' : `:${p.httpsPort}`}/`;
+    this.url = publicUrl(s.domain);
     new TerraformOutput(this, 'url', { value: this.url, description: 'Where the site answers.' });
     new TerraformOutput(this, 'replica_names', { value: this.app.containerNames, description: 'App replica containers.' });
     new TerraformOutput(this, 'network_name', { value: this.network.name, description: 'The private network.' });
     new TerraformOutput(this, 'proxy_name', { value: this.proxy.container.name, description: 'The nginx proxy container.' });
+    if (this.backend && this.apiUrl) {
+      new TerraformOutput(this, 'api_url', { value: this.apiUrl, description: 'Where the API answers.' });
+      new TerraformOutput(this, 'backend_replica_names', { value: this.backend.containerNames, description: 'Backend replica containers.' });
+    }
   }
 }

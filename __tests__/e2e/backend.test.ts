@@ -1,0 +1,72 @@
+// The backend at api.<domain> next to the frontend at <domain>, each with its own replica
+// count, on a real engine (the test app plays both parts).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { describeE2E } from '../support/e2e-gate';
+import { freePort, replicasAnswering, request } from '../support/http';
+import { ensureTestImages } from '../support/images';
+import { LocalApply } from '../support/local-apply';
+import { synthToDir } from '../support/synth';
+
+const NAME = 'e2eapi';
+const DOMAIN = 'wayshub.localhost';
+const API = `api.${DOMAIN}`;
+const log = (line: string) => process.stderr.write(`  [api] ${line}\n`);
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
+
+describeE2E('frontend at <domain> and backend at api.<domain>', () => {
+  let port: number;
+  let deployment: LocalApply;
+
+  beforeAll(async () => {
+    const images = await ensureTestImages(log);
+    port = await freePort();
+    const stackDir = synthToDir({
+      name: NAME,
+      domain: DOMAIN,
+      app: { image: images.app },
+      backend: { image: images.app, port: 5000, env: { PORT: '5000' } },
+      proxy: { image: images.nginx, httpPort: port },
+    });
+    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
+  });
+
+  afterAll(async () => {
+    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+  });
+
+  test('api.<domain> reaches the backend replicas and <domain> the frontend replicas', async () => {
+    const result = await deployment.apply({ replicas: 2, backend_replicas: 2 });
+    expect(result.outputs).toMatchObject({ api_url: `http://${API}:${port}/api/v1`, backend_replica_names: names('backend', 2), replica_names: names('app', 2) });
+    await replicasAnswering(port, API, names('backend', 2), 20_000);
+    await replicasAnswering(port, DOMAIN, names('app', 2), 20_000);
+    for (let i = 0; i < 20; i++) {
+      expect((await request(port, { host: API })).body).toMatch(new RegExp(`^${NAME}-backend-\\d$`));
+      expect((await request(port, { host: DOMAIN })).body).toMatch(new RegExp(`^${NAME}-app-\\d$`));
+    }
+  });
+
+  test('the frontend replicas are told the public API URL', () => {
+    const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', `${NAME}-app-1`)) as string[];
+    expect(env).toContain(`REACT_APP_API_URL=http://${API}:${port}/api/v1`);
+  });
+
+  test('backend_replicas 2 → 4 → 1 scales only the backend; the proxy and the frontend stay', async () => {
+    const keep = [`${NAME}-proxy`, ...names('app', 2)].map((n) => docker('inspect', '-f', '{{.Id}}', n));
+    await deployment.apply({ replicas: 2, backend_replicas: 4 });
+    await replicasAnswering(port, API, names('backend', 4), 10_000);
+    await deployment.apply({ replicas: 2, backend_replicas: 1 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) seen.add((await request(port, { host: API })).body.trim());
+    expect([...seen]).toEqual([`${NAME}-backend-1`]);
+    expect([`${NAME}-proxy`, ...names('app', 2)].map((n) => docker('inspect', '-f', '{{.Id}}', n))).toEqual(keep);
+  });
+
+  test('backend_replicas=0 is refused by Terraform with its own message', async () => {
+    await expect(deployment.apply({ replicas: 2, backend_replicas: 0 })).rejects.toThrow('backend_replicas must be a whole number from 1 to 20, got 0.');
+  });
+});
