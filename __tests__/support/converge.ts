@@ -254,8 +254,12 @@ async function createAndStart(spec: ContainerSpec, deployment: string, hash: str
   if (!spec.start) return id;
   await start(id);
   if (spec.attach) {
-    // Like the provider: wait for the end of the run, whatever its exit status.
-    await waitExit(id);
+    // Like the provider: wait for the end of the run. The exit status matters only through a
+    // postcondition, which fails the apply before anything that depends on this container.
+    const code = await waitExit(id);
+    if (spec.exitCodeCheck !== undefined && code !== 0) {
+      throw new Error(`local-apply: Resource postcondition failed: ${spec.exitCodeCheck} (${spec.address} exited with ${code}); last logs:\n${await logsTail(id, 30)}`);
+    }
     return id;
   }
   if (spec.mustRun) await assertRunning(spec, id);

@@ -82,6 +82,8 @@ export interface ContainerSpec {
   waitSeconds: number | null;
   /** Wait until the process ends (provider `attach`): one-shot jobs run before what depends on them. */
   attach: boolean;
+  /** With attach: the postcondition `self.exit_code == 0` and its error message. */
+  exitCodeCheck?: string;
   destroyGraceSeconds: number;
   removeVolumes: boolean;
   /** Networks and volumes it uses by name: a change to a managed one replaces the container. */

@@ -160,7 +160,12 @@ export class LocalApply {
     }
     instances.sort((a, b) => a.rank - b.rank || compareIndex(a.index, b.index));
 
-    const specs: DockerSpec[] = instances.map(({ inst }) => buildSpec(inst, this.baseDir));
+    const checks = new Map(this.rewrite.resources.map((r) => [r.address, r.exitCodeCheck]));
+    const specs: DockerSpec[] = instances.map(({ inst }) => {
+      const spec = buildSpec(inst, this.baseDir);
+      if (spec.kind === 'container') spec.exitCodeCheck = checks.get(inst.resource);
+      return spec;
+    });
     for (const s of specs) if (s.kind === 'container') s.notes.forEach((n) => this.log(`note: ${n}`));
     return {
       rank: order,

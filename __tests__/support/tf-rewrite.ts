@@ -21,6 +21,11 @@ export interface DockerResourceInfo {
   attributes: string[];
   /** Docker resources it depends on, explicitly (depends_on) or by reference. */
   dependsOn: string[];
+  /**
+   * The error message of a `self.exit_code == 0` postcondition. exit_code is known only once
+   * the one-shot container has run, so the engine side checks it instead of Terraform.
+   */
+  exitCodeCheck?: string;
 }
 
 export interface RewriteResult {
@@ -227,14 +232,32 @@ function rewriteBody(body: Json, ctx: Ctx): JsonObject {
   return out;
 }
 
+const EXIT_CODE_ZERO = '${self.exit_code == 0}';
+
 function rewriteLifecycle(value: Json, ctx: Ctx): JsonObject {
   const out: JsonObject = {};
   for (const [key, v] of Object.entries(asObject(value, `${ctx.where}.lifecycle`))) {
-    if (key === 'replace_triggered_by') out[key] = rewriteReferenceList(v, ctx);
+    if (key === 'postcondition' && ctx.self?.info.type === 'docker_container' && Array.isArray(v)) {
+      const rest = v.filter((c) => !takeExitCodeCheck(c, ctx.self as DockerResource));
+      if (rest.length > 0) out[key] = rewriteValue(rest, ctx);
+    } else if (key === 'replace_triggered_by') out[key] = rewriteReferenceList(v, ctx);
     else if (key === 'ignore_changes' && ctx.self) out[key] = rewriteIgnoreChanges(v, ctx.where);
     else out[key] = rewriteValue(v, ctx);
   }
   return out;
+}
+
+/** Takes a `self.exit_code == 0` postcondition off Terraform's hands; any other use of exit_code is refused. */
+function takeExitCodeCheck(condition: Json, self: DockerResource): boolean {
+  const c = isObject(condition) ? condition : {};
+  const text = typeof c.condition === 'string' ? c.condition : '';
+  if (!text.includes('exit_code')) return false;
+  const message = c.error_message;
+  if (text !== EXIT_CODE_ZERO || typeof message !== 'string' || message.includes('${')) {
+    fail(`${self.info.address}: only a postcondition "${EXIT_CODE_ZERO}" with a plain error_message is implemented for exit_code`);
+  }
+  self.info.exitCodeCheck = message as string;
+  return true;
 }
 
 // The docker attribute `env` is `input["env"]` of the terraform_data resource.

@@ -225,6 +225,28 @@ function container(attrs: JsonObject): ContainerSpec {
   return spec;
 }
 
+describe('a postcondition on exit_code', () => {
+  const job = (condition: string, message = 'the job failed') =>
+    stack({
+      ...base,
+      docker_container: {
+        job: { name: 'job', image: '${docker_image.app.image_id}', attach: true, must_run: false, lifecycle: { postcondition: [{ condition, error_message: message }] } },
+      },
+    });
+
+  test('self.exit_code == 0 is taken off Terraform and left to the engine side', () => {
+    const r = rewriteWithGraph(job('${self.exit_code == 0}'));
+    expect(data(r.json, 'docker_container__job').lifecycle).toEqual({});
+    expect(r.resources.find((x) => x.address === 'docker_container.job')?.exitCodeCheck).toBe('the job failed');
+  });
+
+  test('any other use of exit_code is refused', () => {
+    expect(() => rewriteWithGraph(job('${self.exit_code < 2}'))).toThrow(
+      'local-apply: docker_container.job: only a postcondition "${self.exit_code == 0}" with a plain error_message is implemented for exit_code',
+    );
+  });
+});
+
 describe('docker specs from evaluated attributes', () => {
   test('a container: CLI arguments, first network at create, the rest connected before start', () => {
     const spec = container({
