@@ -38,6 +38,17 @@ export interface ReplicaSetProps {
    */
   readonly env?: Readonly<Record<string, string>>;
   /**
+   * Environment entries (`KEY=value`) that carry Terraform references, such as a sensitive
+   * variable: synthesized as references, never as values, and not escaped.
+   * @default none
+   */
+  readonly terraformEnv?: readonly string[];
+  /**
+   * More networks each replica joins (after `network`), e.g. the database's.
+   * @default none
+   */
+  readonly extraNetworks?: readonly Network[];
+  /**
    * Linux capabilities the app needs back after all are dropped, e.g. `NET_BIND_SERVICE`.
    * @default none
    */
@@ -85,13 +96,16 @@ export class ReplicaSet extends Construct {
       restart: 'unless-stopped',
       // Let in-flight requests finish when a replica is removed by scaling down.
       destroyGraceSeconds: 10,
-      env: Object.keys(env).length
-        ? Object.keys(env)
-            .sort()
-            .map((key) => `${key}=${terraformLiteral(env[key])}`)
+      env: Object.keys(env).length || props.terraformEnv?.length
+        ? [
+            ...Object.keys(env)
+              .sort()
+              .map((key) => `${key}=${terraformLiteral(env[key])}`),
+            ...(props.terraformEnv ?? []),
+          ]
         : undefined,
       memory: props.memoryMb,
-      networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }],
+      networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],
       healthcheck: {
         test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral),
         interval: '10s',

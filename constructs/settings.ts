@@ -35,6 +35,19 @@ export interface BackendSettings extends AppSettings {
   readonly subdomain: string;
 }
 
+/** MySQL for the backend, on by default with the backend. */
+export interface DatabaseSettings {
+  /** A MySQL-compatible image that follows the official MYSQL_* environment contract. */
+  readonly image: string;
+  /** Database and user name. */
+  readonly databaseName: string;
+  readonly user: string;
+  /** Whether `cdktf destroy` may delete the data volume (off: Terraform refuses). */
+  readonly allowDestroy: boolean;
+  /** Run once per apply, in the backend image, before the backend replicas. */
+  readonly migrateCommand: readonly string[];
+}
+
 export interface ProxySettings {
   readonly image: string;
   /** Host port that publishes the proxy's port 80. */
@@ -104,14 +117,18 @@ export interface WayshubSettings {
   readonly tls: TlsSettings;
   /** On when a backend image or build context is set. */
   readonly backend?: BackendSettings;
+  /** On with the backend unless WAYSHUB_DATABASE=off. */
+  readonly database?: DatabaseSettings;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend'>> {
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database'>> {
   app?: Mutable<AppSettings>;
   backend?: Mutable<BackendSettings>;
+  /** `enabled: false` turns the database off; it is on with the backend by default. */
+  database?: Mutable<DatabaseSettings> & { enabled?: boolean };
   proxy?: Mutable<ProxySettings>;
   /** Fields of the chosen mode; `mode` defaults to off. */
   tls?: TlsInput;
@@ -161,6 +178,7 @@ export const DEFAULTS = {
   hstsMaxAgeSeconds: 31536000,
   proxyMemoryMb: 256,
   certbotImage: 'certbot/certbot:v3.0.1',
+  dbImage: 'mysql:8.0',
 } as const;
 
 /** Works on Debian and Alpine based images alike: one of wget or curl is nearly always there. */
@@ -180,6 +198,12 @@ const NAMES = {
   backendPort: 'backend.port (WAYSHUB_BACKEND_PORT)',
   backendReplicas: 'backend.replicas',
   apiSubdomain: 'backend.subdomain (WAYSHUB_API_SUBDOMAIN)',
+  database: 'database.enabled (WAYSHUB_DATABASE)',
+  dbImage: 'database.image (WAYSHUB_DB_IMAGE)',
+  dbAllowDestroy: 'database.allowDestroy (WAYSHUB_DB_ALLOW_DESTROY)',
+  migrateCommand: 'database.migrateCommand (WAYSHUB_MIGRATE_COMMAND)',
+  dbName: 'database.databaseName',
+  dbUser: 'database.user',
   nginxImage: 'proxy.image (WAYSHUB_NGINX_IMAGE)',
   httpPort: 'proxy.httpPort (WAYSHUB_HTTP_PORT)',
   lbMethod: 'proxy.loadBalancing (WAYSHUB_LB_METHOD)',
@@ -229,6 +253,10 @@ export const ENV_VARS = [
   'WAYSHUB_BACKEND_BUILD_CONTEXT',
   'WAYSHUB_BACKEND_PORT',
   'WAYSHUB_API_SUBDOMAIN',
+  'WAYSHUB_DATABASE',
+  'WAYSHUB_DB_IMAGE',
+  'WAYSHUB_DB_ALLOW_DESTROY',
+  'WAYSHUB_MIGRATE_COMMAND',
 ] as const;
 
 /** Applies environment overrides on top of what main.ts declares. Empty variables count as unset. */
@@ -243,7 +271,8 @@ export function withEnvironment(
   const app = { ...base.app };
   const proxy = { ...base.proxy };
   const backend = { ...base.backend };
-  const out: WayshubSettingsInput = { ...base, app, proxy, backend };
+  const database = { ...base.database };
+  const out: WayshubSettingsInput = { ...base, app, proxy, backend, database };
 
   const domain = get('WAYSHUB_DOMAIN');
   if (domain !== undefined) out.domain = domain;
@@ -302,7 +331,23 @@ export function withEnvironment(
   if (backendPort !== undefined) backend.port = parseWhole(backendPort, NAMES.backendPort, PORT_ALLOWED);
   const subdomain = get('WAYSHUB_API_SUBDOMAIN');
   if (subdomain !== undefined) backend.subdomain = subdomain;
+
+  const dbSwitch = get('WAYSHUB_DATABASE');
+  if (dbSwitch !== undefined) database.enabled = parseSwitch(dbSwitch, NAMES.database);
+  const dbImage = get('WAYSHUB_DB_IMAGE');
+  if (dbImage !== undefined) database.image = dbImage;
+  const allowDestroy = get('WAYSHUB_DB_ALLOW_DESTROY');
+  if (allowDestroy !== undefined) database.allowDestroy = parseSwitch(allowDestroy, NAMES.dbAllowDestroy);
+  const migrate = get('WAYSHUB_MIGRATE_COMMAND');
+  if (migrate !== undefined) database.migrateCommand = ['sh', '-c', migrate];
   return out;
+}
+
+/** on/off style switches from the environment. */
+function parseSwitch(text: string, setting: string): boolean {
+  if (['on', 'true', 'yes', '1'].includes(text)) return true;
+  if (['off', 'false', 'no', '0'].includes(text)) return false;
+  throw new SettingsError(setting, text, 'allowed: on or off (also true/false, yes/no, 1/0)');
 }
 
 const RATE_ALLOWED = 'allowed: <n>r/s or <n>r/m, optionally :<burst>, e.g. 10r/s or 10r/s:20';
@@ -363,7 +408,8 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
     throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
   }
-  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend };
+  const database = backend ? resolveDatabase(input.database ?? {}) : undefined;
+  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend, database };
 }
 
 /** Setting names of a replica set as the user sees them: `app.port (WAYSHUB_APP_PORT)`. */
@@ -437,6 +483,21 @@ function resolveBackend(backend: Mutable<BackendSettings>, domain: string): Back
     throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
   }
   return { ...app, replicas, subdomain };
+}
+
+function resolveDatabase(db: Mutable<DatabaseSettings> & { enabled?: boolean }): DatabaseSettings | undefined {
+  if (db.enabled === false) return undefined;
+  const image = checkImage(db.image ?? DEFAULTS.dbImage, NAMES.dbImage);
+  const databaseName = db.databaseName ?? 'wayshub';
+  const user = db.user ?? 'wayshub';
+  // Both go into MYSQL_* variables and the DATABASE_URL.
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(databaseName)) throw new SettingsError(NAMES.dbName, databaseName, 'allowed: 1 to 32 of letters, digits and _');
+  if (!/^[A-Za-z0-9_]{1,32}$/.test(user)) throw new SettingsError(NAMES.dbUser, user, 'allowed: 1 to 32 of letters, digits and _');
+  const migrateCommand = db.migrateCommand ?? ['npx', 'sequelize', 'db:migrate'];
+  if (migrateCommand.length === 0 || migrateCommand.some((part) => typeof part !== 'string' || part.length === 0 || /[\0\n\r]/.test(part))) {
+    throw new SettingsError(NAMES.migrateCommand, migrateCommand, 'allowed: a non-empty single-line command, e.g. npx sequelize db:migrate');
+  }
+  return { image, databaseName, user, allowDestroy: db.allowDestroy ?? false, migrateCommand: [...migrateCommand] };
 }
 
 function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {

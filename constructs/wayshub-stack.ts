@@ -1,10 +1,11 @@
 // One wayshub deployment: provider, private network, app replicas, nginx proxy, the `replicas`
 // variable and the outputs a user reads after `cdktf deploy`.
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import { TerraformOutput, TerraformStack, TerraformVariable, dependable } from 'cdktf';
 
 import { DockerProvider, Network } from './docker';
 import { STACK_LABEL, labelBlocks } from './labels';
+import { Database, MigrationJob } from './database';
 import { LetsEncrypt } from './lets-encrypt';
 import { ReplicaSet } from './replica-set';
 import { ReverseProxy } from './reverse-proxy';
@@ -27,6 +28,12 @@ export class WayshubStack extends TerraformStack {
   readonly backend?: ReplicaSet;
   /** The public API base the frontend calls, e.g. `http://api.alvin.xyz/api/v1`. */
   readonly apiUrl?: string;
+  /** Sensitive variables of the backend. */
+  readonly jwtPrivateKey?: TerraformVariable;
+  readonly dbPassword?: TerraformVariable;
+  /** MySQL and its migration job, with the backend unless turned off. */
+  readonly database?: Database;
+  readonly migration?: MigrationJob;
 
   /** A replica count: `cdktf deploy --var <id>=N` scales without re-synthesizing. */
   private countVariable(id: string, defaultCount: number, what: string): TerraformVariable {
@@ -70,6 +77,35 @@ export class WayshubStack extends TerraformStack {
     const apiName = backend && `${backend.subdomain}.${s.domain}`;
     if (backend && apiName) {
       this.backendReplicas = this.countVariable('backend_replicas', backend.replicas, 'backend');
+      // Secrets are sensitive variables: cdk.tf.json holds only their references.
+      this.jwtPrivateKey = new TerraformVariable(this, 'jwt_private_key', {
+        type: 'string',
+        sensitive: true,
+        description: 'JWT_PRIVATE_KEY of the backend (give it with TF_VAR_jwt_private_key).',
+        validation: [{ condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' }],
+      });
+      const backendEnv = ['NODE_ENV=production', `JWT_PRIVATE_KEY=${this.jwtPrivateKey.stringValue}`];
+
+      const db = s.database;
+      if (db) {
+        this.dbPassword = new TerraformVariable(this, 'db_password', {
+          type: 'string',
+          sensitive: true,
+          description: 'Password of the database user (give it with TF_VAR_db_password).',
+          validation: [{ condition: '${length(var.db_password) >= 12}', errorMessage: 'db_password must be at least 12 characters.' }],
+        });
+        this.database = new Database(this, 'database', {
+          name: s.name,
+          image: db.image,
+          databaseName: db.databaseName,
+          user: db.user,
+          password: this.dbPassword,
+          allowDestroy: db.allowDestroy,
+          labels,
+        });
+        backendEnv.push(...this.database.clientEnv);
+      }
+
       // Not 'backend': cdktf adds its own construct of that id (the Terraform backend) to every stack.
       this.backend = new ReplicaSet(this, 'api', {
         namePrefix: `${s.name}-backend`,
@@ -81,9 +117,23 @@ export class WayshubStack extends TerraformStack {
         healthcheck: backend.healthcheck,
         memoryMb: backend.memoryMb,
         env: backend.env,
+        terraformEnv: backendEnv,
         addCapabilities: backend.addCapabilities,
         labels,
+        extraNetworks: this.database ? [this.database.network] : undefined,
       });
+      if (this.database && db) {
+        this.migration = new MigrationJob(this, 'migration', {
+          name: s.name,
+          image: this.backend.image.imageId,
+          command: db.migrateCommand,
+          env: backendEnv,
+          database: this.database,
+          labels,
+        });
+        // The migration needs the backend's image, so the dependency is added afterwards.
+        this.backend.containers.dependsOn = [dependable(this.migration.container)];
+      }
       this.apiUrl = `${publicUrl(apiName)}api/v1`;
     }
 
@@ -164,6 +214,10 @@ export class WayshubStack extends TerraformStack {
     if (this.backend && this.apiUrl) {
       new TerraformOutput(this, 'api_url', { value: this.apiUrl, description: 'Where the API answers.' });
       new TerraformOutput(this, 'backend_replica_names', { value: this.backend.containerNames, description: 'Backend replica containers.' });
+    }
+    if (this.database) {
+      new TerraformOutput(this, 'database_container', { value: this.database.container.name, description: 'The MySQL container.' });
+      new TerraformOutput(this, 'database_volume', { value: this.database.volume.name, description: 'The volume with the database files.' });
     }
   }
 }

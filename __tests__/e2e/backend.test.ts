@@ -16,6 +16,7 @@ const DOMAIN = 'wayshub.localhost';
 const API = `api.${DOMAIN}`;
 const log = (line: string) => process.stderr.write(`  [api] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789' };
 const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
 
 describeE2E('frontend at <domain> and backend at api.<domain>', () => {
@@ -30,6 +31,8 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
       domain: DOMAIN,
       app: { image: images.app },
       backend: { image: images.app, port: 5000, env: { PORT: '5000' } },
+      // The database has its own test (database.test.ts); this one is about routing and scaling.
+      database: { enabled: false },
       proxy: { image: images.nginx, httpPort: port },
     });
     deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
@@ -40,7 +43,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   });
 
   test('api.<domain> reaches the backend replicas and <domain> the frontend replicas', async () => {
-    const result = await deployment.apply({ replicas: 2, backend_replicas: 2 });
+    const result = await deployment.apply({ ...JWT, replicas: 2, backend_replicas: 2 });
     expect(result.outputs).toMatchObject({ api_url: `http://${API}:${port}/api/v1`, backend_replica_names: names('backend', 2), replica_names: names('app', 2) });
     await replicasAnswering(port, API, names('backend', 2), 20_000);
     await replicasAnswering(port, DOMAIN, names('app', 2), 20_000);
@@ -57,9 +60,9 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
 
   test('backend_replicas 2 → 4 → 1 scales only the backend; the proxy and the frontend stay', async () => {
     const keep = [`${NAME}-proxy`, ...names('app', 2)].map((n) => docker('inspect', '-f', '{{.Id}}', n));
-    await deployment.apply({ replicas: 2, backend_replicas: 4 });
+    await deployment.apply({ ...JWT, replicas: 2, backend_replicas: 4 });
     await replicasAnswering(port, API, names('backend', 4), 10_000);
-    await deployment.apply({ replicas: 2, backend_replicas: 1 });
+    await deployment.apply({ ...JWT, replicas: 2, backend_replicas: 1 });
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add((await request(port, { host: API })).body.trim());
     expect([...seen]).toEqual([`${NAME}-backend-1`]);
@@ -67,6 +70,6 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   });
 
   test('backend_replicas=0 is refused by Terraform with its own message', async () => {
-    await expect(deployment.apply({ replicas: 2, backend_replicas: 0 })).rejects.toThrow('backend_replicas must be a whole number from 1 to 20, got 0.');
+    await expect(deployment.apply({ ...JWT, replicas: 2, backend_replicas: 0 })).rejects.toThrow('backend_replicas must be a whole number from 1 to 20, got 0.');
   });
 });

@@ -34,7 +34,7 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
     expect(backend.count).toBe('${var.backend_replicas}');
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-backend-${(count.index + 1)}',
-      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-backend'] }],
+      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-backend'] }, { name: '${docker_network.db_network.name}' }],
       healthcheck: expect.objectContaining({ test: ['CMD-SHELL', expect.stringContaining('http://127.0.0.1:5000/')] }),
       capabilities: { drop: ['ALL'] },
     });
@@ -87,5 +87,92 @@ describe('bad backend settings', () => {
 
   test('0 backend replicas', () => {
     expect(() => resolveSettings({ backend: { image: 'b:1', replicas: 0 } })).toThrow('invalid backend.replicas: 0; allowed: a whole number from 1 to 20');
+  });
+});
+
+describe('the database', () => {
+  const SECRET_PASSWORD = 'correct-horse-battery-staple';
+  const { json, text } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1' }));
+  const containers = json.resource.docker_container;
+
+  test('is on with the backend: MySQL 8.0 on a named volume, waited for until healthy', () => {
+    expect(text).toHaveResourceWithProperties(Container, {
+      name: 'wayshub-db',
+      image: 'mysql:8.0',
+      volumes: [{ volume_name: '${docker_volume.db_data.name}', container_path: '/var/lib/mysql' }],
+      wait: true,
+      healthcheck: expect.objectContaining({ test: ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --silent'] }),
+      env: ['MYSQL_DATABASE=wayshub', 'MYSQL_USER=wayshub', 'MYSQL_PASSWORD=${var.db_password}', 'MYSQL_RANDOM_ROOT_PASSWORD=yes'],
+    });
+    expect(json.output).toMatchObject({ database_container: { value: '${docker_container.db.name}' }, database_volume: { value: '${docker_volume.db_data.name}' } });
+  });
+
+  test('its volume can only be destroyed when the user says so', () => {
+    expect(json.resource.docker_volume.db_data.lifecycle).toEqual({ prevent_destroy: true });
+    const allowed = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DB_ALLOW_DESTROY: 'true' })).json;
+    expect(allowed.resource.docker_volume.db_data.lifecycle).toEqual({ prevent_destroy: false });
+  });
+
+  test('has its own internal network, which only the backend and the migration join', () => {
+    expect(json.resource.docker_network.db_network).toMatchObject({ name: 'wayshub-db-net', internal: true });
+    const onDbNet = Object.entries(containers)
+      .filter(([, c]) => JSON.stringify(c.networks_advanced ?? []).includes('docker_network.db_network'))
+      .map(([id]) => id)
+      .sort();
+    expect(onDbNet).toEqual(['api', 'db', 'migrate']);
+    expect(JSON.stringify(containers.db.networks_advanced)).not.toContain('docker_network.network.');
+  });
+
+  test('credentials are sensitive variables: only references are synthesized', () => {
+    expect(json.variable.db_password).toMatchObject({ type: 'string', sensitive: true });
+    expect(json.variable.jwt_private_key).toMatchObject({ type: 'string', sensitive: true });
+    expect(json.variable.db_password.default).toBeUndefined();
+    expect(containers.api.env).toEqual([
+      'NODE_ENV=production',
+      'JWT_PRIVATE_KEY=${var.jwt_private_key}',
+      'DATABASE_URL=mysql://wayshub:${urlencode(var.db_password)}@wayshub-db:3306/wayshub',
+      'DB_HOST=wayshub-db',
+      'DB_PORT=3306',
+      'DB_USER=wayshub',
+      'DB_PASSWORD=${var.db_password}',
+      'DB_NAME=wayshub',
+    ]);
+    // Whatever the user will pass, it can't be in the JSON: the JSON never saw it.
+    process.env.TF_VAR_db_password = SECRET_PASSWORD;
+    expect(synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1' })).text).not.toContain(SECRET_PASSWORD);
+    delete process.env.TF_VAR_db_password;
+  });
+
+  test('migrations run once per apply, before the backend replicas, and must exit 0', () => {
+    const migrate = containers.migrate;
+    expect(migrate).toMatchObject({
+      name: 'wayshub-migrate',
+      image: '${docker_image.api_image.image_id}',
+      command: ['npx', 'sequelize', 'db:migrate'],
+      attach: true,
+      must_run: false,
+      depends_on: ['docker_container.db'],
+      lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'The migration job failed; see its output with: docker logs wayshub-migrate' }] },
+    });
+    expect(migrate.env).toContain('WAYSHUB_APPLY_AT=${timestamp()}');
+    expect(containers.api.depends_on).toEqual(['docker_container.migrate']);
+    const custom = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_MIGRATE_COMMAND: 'node migrate.js' })).json;
+    expect(custom.resource.docker_container.migrate.command).toEqual(['sh', '-c', 'node migrate.js']);
+  });
+
+  test('WAYSHUB_DATABASE=off leaves the backend without a database', () => {
+    const { json: j } = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'off' }));
+    expect(j.resource.docker_container.db).toBeUndefined();
+    expect(j.resource.docker_container.migrate).toBeUndefined();
+    expect(j.variable.db_password).toBeUndefined();
+    expect(j.resource.docker_container.api.env).toEqual(['NODE_ENV=production', 'JWT_PRIVATE_KEY=${var.jwt_private_key}']);
+  });
+
+  test('bad database settings are refused', () => {
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'maybe' }))).toThrow(
+      'invalid database.enabled (WAYSHUB_DATABASE): "maybe"; allowed: on or off (also true/false, yes/no, 1/0)',
+    );
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DB_IMAGE: 'MySQL' }))).toThrow('invalid database.image (WAYSHUB_DB_IMAGE): "MySQL"');
+    expect(() => resolveSettings({ backend: { image: 'b:1' }, database: { user: "root'--" } })).toThrow('invalid database.user: "root\'--"; allowed: 1 to 32 of letters, digits and _');
   });
 });

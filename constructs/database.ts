@@ -1,0 +1,152 @@
+// The backend's MySQL database: its own internal network (only the backend joins it), a named
+// volume for the data that survives every apply, and the one-shot migration job.
+import { Construct } from 'constructs';
+import { Fn, TerraformVariable } from 'cdktf';
+
+import { Container, Network, Volume } from './docker';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
+
+export const DB_PORT = 3306;
+
+export interface DatabaseProps {
+  /** Prefix of the Docker object names: `<name>-db`, `<name>-db-net`, `<name>-db-data`. */
+  readonly name: string;
+  /** A MySQL-compatible image that follows the official MYSQL_* environment contract. */
+  readonly image: string;
+  readonly databaseName: string;
+  readonly user: string;
+  /** The `db_password` variable (sensitive): only its reference is synthesized. */
+  readonly password: TerraformVariable;
+  /**
+   * Docker healthcheck `test`; the deploy waits until it passes before migrating.
+   * @default mysqladmin ping
+   */
+  readonly healthcheck?: readonly string[];
+  /**
+   * Whether destroying the stack may delete the data volume.
+   * @default false: `cdktf destroy` stops with Terraform's prevent_destroy error
+   */
+  readonly allowDestroy?: boolean;
+  /**
+   * Docker labels (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export class Database extends Construct {
+  /** `internal: true`: no way out, and nobody but the backend in. */
+  readonly network: Network;
+  readonly volume: Volume;
+  readonly container: Container;
+  /** Host name of the database on its network. */
+  readonly host: string;
+  /** The environment a backend container needs to reach the database (password by reference). */
+  readonly clientEnv: string[];
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'database' });
+    this.host = `${props.name}-db`;
+
+    this.network = new Network(this, 'network', { name: `${props.name}-db-net`, driver: 'bridge', internal: true, labels });
+    this.network.overrideLogicalId('db_network');
+    this.volume = new Volume(this, 'volume', {
+      name: `${props.name}-db-data`,
+      labels,
+      lifecycle: { preventDestroy: !props.allowDestroy },
+    });
+    this.volume.overrideLogicalId('db_data');
+
+    const password = props.password.stringValue;
+    this.container = new Container(this, 'container', {
+      name: this.host,
+      hostname: this.host,
+      image: props.image,
+      env: [
+        `MYSQL_DATABASE=${props.databaseName}`,
+        `MYSQL_USER=${props.user}`,
+        `MYSQL_PASSWORD=${password}`,
+        'MYSQL_RANDOM_ROOT_PASSWORD=yes',
+      ],
+      networksAdvanced: [{ name: this.network.name, aliases: [this.host] }],
+      volumes: [{ volumeName: this.volume.name, containerPath: '/var/lib/mysql' }],
+      healthcheck: {
+        test: (props.healthcheck ?? ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --silent']).map(terraformLiteral),
+        interval: '5s',
+        timeout: '3s',
+        startPeriod: '20s',
+        retries: 10,
+      },
+      // The deploy goes on (migrations, backend) only once the database answers.
+      wait: true,
+      waitTimeout: 180,
+      restart: 'unless-stopped',
+      securityOpts: NO_NEW_PRIVILEGES,
+      ...ROTATED_LOGS,
+      labels,
+    });
+    this.container.overrideLogicalId('db');
+
+    const url = `mysql://${props.user}:${Fn.urlencode(password)}@${this.host}:${DB_PORT}/${props.databaseName}`;
+    this.clientEnv = [
+      `DATABASE_URL=${url}`,
+      `DB_HOST=${this.host}`,
+      `DB_PORT=${DB_PORT}`,
+      `DB_USER=${props.user}`,
+      `DB_PASSWORD=${password}`,
+      `DB_NAME=${props.databaseName}`,
+    ];
+  }
+}
+
+export interface MigrationJobProps {
+  readonly name: string;
+  /** The backend's image id: migrations ship with the backend. */
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly env: readonly string[];
+  readonly database: Database;
+  /**
+   * Docker labels (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Runs the migrations once per apply, before the backend replicas (which depend on it): a
+ * one-shot container the deploy waits for, whose exit status must be 0.
+ */
+export class MigrationJob extends Construct {
+  readonly container: Container;
+
+  constructor(scope: Construct, id: string, props: MigrationJobProps) {
+    super(scope, id);
+    this.container = new Container(this, 'container', {
+      name: `${props.name}-migrate`,
+      image: props.image,
+      command: props.command.map(terraformLiteral),
+      // A new value on every apply: the job is replaced, so it runs once per apply.
+      env: [...props.env, `WAYSHUB_APPLY_AT=${Fn.timestamp()}`],
+      networksAdvanced: [{ name: props.database.network.name }],
+      attach: true,
+      logs: true,
+      mustRun: false,
+      restart: 'no',
+      securityOpts: NO_NEW_PRIVILEGES,
+      ...ROTATED_LOGS,
+      labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'migrate' }),
+      dependsOn: [props.database.container],
+      lifecycle: {
+        postcondition: [
+          {
+            condition: '${self.exit_code == 0}',
+            errorMessage: `The migration job failed; see its output with: docker logs ${props.name}-migrate`,
+          },
+        ],
+      },
+    });
+    this.container.overrideLogicalId('migrate');
+  }
+}
