@@ -181,10 +181,11 @@ export const DEFAULTS = {
   dbImage: 'mysql:8.0',
 } as const;
 
-/** Works on Debian and Alpine based images alike: one of wget or curl is nearly always there. */
+/** Works on Debian, Alpine and Node images alike: one of wget, curl or node is nearly always there. */
 export function defaultHealthcheck(port: number): string[] {
   const url = `http://127.0.0.1:${port}/`;
-  return ['CMD-SHELL', `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || exit 1`];
+  const node = `node -e "require('http').get('${url}', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"`;
+  return ['CMD-SHELL', `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || ${node} || exit 1`];
 }
 
 // Setting names as the user sees them: the property, and its environment variable if it has one.

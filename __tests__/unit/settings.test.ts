@@ -34,10 +34,10 @@ describe('a user who sets nothing', () => {
     expect(s.dockerHost).toBe('unix:///var/run/docker.sock');
   });
 
-  test('gets a healthcheck that works with wget or curl on the app port', () => {
+  test('gets a healthcheck that works with wget, curl or node on the app port', () => {
     expect(resolveSettings({ app: { port: 5000 } }).app.healthcheck).toEqual([
       'CMD-SHELL',
-      'wget -q -O /dev/null http://127.0.0.1:5000/ || curl -fsS -o /dev/null http://127.0.0.1:5000/ || exit 1',
+      `wget -q -O /dev/null http://127.0.0.1:5000/ || curl -fsS -o /dev/null http://127.0.0.1:5000/ || node -e "require('http').get('http://127.0.0.1:5000/', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))" || exit 1`,
     ]);
   });
 });
