@@ -88,7 +88,9 @@ export class Database extends Construct {
     });
     this.container.overrideLogicalId('db');
 
-    const url = `mysql://${props.user}:${Fn.urlencode(password)}@${this.host}:${DB_PORT}/${props.databaseName}`;
+    // urlencode writes a space as "+", which URL parsers read as a plus in a password.
+    const encoded = Fn.replace(Fn.urlencode(password), '+', '%20');
+    const url = `mysql://${props.user}:${encoded}@${this.host}:${DB_PORT}/${props.databaseName}`;
     this.clientEnv = [
       `DATABASE_URL=${url}`,
       `DB_HOST=${this.host}`,

@@ -15,17 +15,32 @@ export interface TestImages {
   app: string;
 }
 
+export interface AllTestImages extends TestImages {
+  db: string;
+  backend: string;
+}
+
 const NGINX_REPO = 'wayshub-e2e/nginx';
 const NGINX_ALIAS = `${NGINX_REPO}:latest`;
 const NODE_BASE = 'wayshub-e2e/node-base:bookworm';
 const APP_REPO = 'wayshub-e2e/app';
 const MIN_NGINX: readonly number[] = [1, 27, 3]; // upstream `server ... resolve`
 const SERVER_JS = path.join(__dirname, 'test-app', 'server.js');
+const DB_REPO = 'wayshub-e2e/mariadb';
+const DB_SUITE = 'bookworm';
+const DB_PACKAGES: readonly string[] = ['mariadb-server', 'mariadb-client'];
+const DB_ENTRYPOINT = path.join(__dirname, 'mariadb-entrypoint.sh');
+// The backend needs only the `mariadb` client binary: mariadb-client-core, without
+// mariadb-client's perl scripts (and perl).
+const NODE_DB_BASE = 'wayshub-e2e/node-mariadb-base:bookworm';
+const BACKEND_REPO = 'wayshub-e2e/backend';
+const BACKEND_JS = path.join(__dirname, 'test-app', 'backend.js');
 
 // Bump when the build steps change, so images cached by older steps are rebuilt.
 const RECIPE = '1';
 const RECIPE_LABEL = 'wayshub-e2e.recipe';
 const VERSION_LABEL = 'wayshub-e2e.nginx-version';
+const DB_VERSION_LABEL = 'wayshub-e2e.mariadb-version';
 
 const CACHE_ROOT = '/var/cache/wayshub-e2e';
 const LOCK_DIR = path.join(os.tmpdir(), 'wayshub-e2e-images.lock');
@@ -354,6 +369,119 @@ async function appImage(log: Log): Promise<string> {
   return buildApp(tag, log);
 }
 
+// ---------------------------------------------------------------- database
+
+// The tag carries a hash of everything the image is made of, the entrypoint included.
+async function dbTag(): Promise<string> {
+  const hash = createHash('sha256')
+    .update(JSON.stringify([RECIPE, DB_SUITE, DB_PACKAGES]))
+    .update(await fs.readFile(DB_ENTRYPOINT))
+    .digest('hex');
+  return `${DB_REPO}:${DB_SUITE}-${hash.slice(0, 12)}`;
+}
+
+async function buildDb(tag: string, log: Log): Promise<string> {
+  const started = Date.now();
+  log(`building MariaDB image from Debian ${DB_SUITE} (about 30 s, a minute with nothing downloaded yet) ...`);
+  const rootfs = await debootstrap('mariadb', DB_SUITE, DB_PACKAGES);
+  try {
+    const { dir } = rootfs;
+    const probe = await chroot(dir, ['mariadbd', '--version']);
+    const version = /Ver\s+(\S+)/.exec(probe.stdout)?.[1];
+    if (probe.code !== 0 || !version) throw new Error(`mariadbd does not run in the ${DB_SUITE} rootfs: ${probe.stderr.trim()}`);
+    // The healthcheck the stack gives the database calls mysqladmin (mariadb-admin's old name).
+    const admin = await chroot(dir, ['mysqladmin', '--version']);
+    if (admin.code !== 0) throw new Error(`mysqladmin does not run in the ${DB_SUITE} rootfs: ${admin.stderr.trim()}`);
+    // The package's postinst made a database (root by unix_socket only, no app user): the
+    // entrypoint makes its own in the volume. Left in the image, Docker would copy it into
+    // every fresh named volume and the entrypoint would take it for an initialized one.
+    const dataDir = path.join(dir, 'var/lib/mysql');
+    for (const entry of await fs.readdir(dataDir)) await fs.rm(path.join(dataDir, entry), { recursive: true, force: true });
+    const entrypoint = path.join(dir, 'usr/local/bin/docker-entrypoint.sh');
+    await fs.copyFile(DB_ENTRYPOINT, entrypoint);
+    await fs.chmod(entrypoint, 0o755);
+    await importRootfs(dir, tag, [
+      'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]',
+      'CMD ["mysqld"]',
+      'ENV LANG=C.UTF-8',
+      'EXPOSE 3306',
+      `LABEL ${DB_VERSION_LABEL}=${version}`,
+    ]);
+    log(`MariaDB image ready: ${tag} (mariadbd ${version}) in ${seconds(started)}`);
+    return tag;
+  } finally {
+    await rootfs.cleanup();
+  }
+}
+
+async function dbImage(log: Log): Promise<string> {
+  const tag = await dbTag();
+  return (await isCurrent(tag)) ? tag : buildDb(tag, log);
+}
+
+// ---------------------------------------------------------------- backend
+
+async function backendTag(): Promise<string> {
+  const hash = createHash('sha256').update(await fs.readFile(BACKEND_JS)).digest('hex');
+  return `${BACKEND_REPO}:${hash.slice(0, 12)}`;
+}
+
+// Like the Node base, plus the mariadb client the backend talks to the database with.
+async function buildNodeDbBase(log: Log): Promise<void> {
+  const started = Date.now();
+  log('building Node + mariadb client base image from Debian bookworm (about 30 s) ...');
+  const rootfs = await debootstrap('node-mariadb', 'bookworm', ['nodejs', 'mariadb-client-core', 'wget', 'ca-certificates']);
+  try {
+    const probe = await chroot(rootfs.dir, ['node', '--version']);
+    if (probe.code !== 0) throw new Error(`node does not run in the bookworm rootfs: ${probe.stderr.trim()}`);
+    const client = await chroot(rootfs.dir, ['mariadb', '--version']);
+    if (client.code !== 0) throw new Error(`the mariadb client does not run in the bookworm rootfs: ${client.stderr.trim()}`);
+    await fs.mkdir(path.join(rootfs.dir, 'app'));
+    // No PORT here: backend.js listens on 5000 unless the container is given a PORT.
+    await importRootfs(rootfs.dir, NODE_DB_BASE, ['WORKDIR /app']);
+    log(`Node + mariadb client base image ready: ${NODE_DB_BASE} (node ${probe.stdout.trim()}) in ${seconds(started)}`);
+  } finally {
+    await rootfs.cleanup();
+  }
+}
+
+async function buildBackend(tag: string, log: Log): Promise<string> {
+  const started = Date.now();
+  const container = await docker(['create', NODE_DB_BASE, 'true']);
+  try {
+    await docker(['cp', BACKEND_JS, `${container}:/app/backend.js`]);
+    await docker(['commit', '--change', 'CMD ["node","/app/backend.js"]', '--change', 'EXPOSE 5000', container, tag]);
+  } finally {
+    await run('docker', ['rm', '-f', container]);
+  }
+  log(`backend image ready: ${tag} in ${seconds(started)}`);
+  return tag;
+}
+
+async function backendImage(log: Log): Promise<string> {
+  const tag = await backendTag();
+  if (await isCurrent(tag)) return tag;
+  if (!(await isCurrent(NODE_DB_BASE))) await buildNodeDbBase(log);
+  return buildBackend(tag, log);
+}
+
+// The tag if it is built by the current recipe.
+async function currentTag(tag: Promise<string>): Promise<string | undefined> {
+  const name = await tag;
+  return (await isCurrent(name)) ? name : undefined;
+}
+
+// Waits for every build (the lock is held until all have stopped), then throws if any failed.
+async function allBuilt<T extends readonly unknown[]>(builds: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(builds);
+  const errors = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) {
+    throw new Error(`${errors.length} test image builds failed:\n${errors.map((err) => `- ${err instanceof Error ? err.message : String(err)}`).join('\n')}`);
+  }
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 // ---------------------------------------------------------------- exports
 
 /** nginx ≥ 1.27.3 from Debian sid, tagged `wayshub-e2e/nginx:<version>-debian`. */
@@ -378,5 +506,36 @@ export async function ensureTestImages(log: Log = noLog): Promise<TestImages> {
     if (nginxBuilt.status === 'rejected') throw nginxBuilt.reason;
     if (appBuilt.status === 'rejected') throw appBuilt.reason;
     return { nginx: nginxBuilt.value, app: appBuilt.value };
+  });
+}
+
+/**
+ * MariaDB from Debian bookworm with an entrypoint following the official mysql image's
+ * MYSQL_* contract (see mariadb-entrypoint.sh), tagged `wayshub-e2e/mariadb:bookworm-<recipe hash>`.
+ */
+export async function ensureDbImage(log: Log = noLog): Promise<string> {
+  const tag = await dbTag();
+  if (await isCurrent(tag)) return tag;
+  return withLock(log, () => dbImage(log));
+}
+
+/** The test backend (backend.js on Debian's Node and mariadb client), tagged by the hash of backend.js. */
+export async function ensureBackendImage(log: Log = noLog): Promise<string> {
+  const tag = await backendTag();
+  if (await isCurrent(tag)) return tag;
+  return withLock(log, () => backendImage(log));
+}
+
+/** All four images; the missing ones are built in parallel. */
+export async function ensureAllTestImages(log: Log = noLog): Promise<AllTestImages> {
+  const [nginx, app, db, backend] = await Promise.all([
+    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()),
+  ]);
+  if (nginx && app && db && backend) return { nginx, app, db, backend };
+  return withLock(log, async () => {
+    const [nginxBuilt, appBuilt, dbBuilt, backendBuilt] = await allBuilt<[string, string, string, string]>([
+      nginxImage(log), appImage(log), dbImage(log), backendImage(log),
+    ]);
+    return { nginx: nginxBuilt, app: appBuilt, db: dbBuilt, backend: backendBuilt };
   });
 }

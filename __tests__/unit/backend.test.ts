@@ -130,7 +130,7 @@ describe('the database', () => {
     expect(containers.api.env).toEqual([
       'NODE_ENV=production',
       'JWT_PRIVATE_KEY=${var.jwt_private_key}',
-      'DATABASE_URL=mysql://wayshub:${urlencode(var.db_password)}@wayshub-db:3306/wayshub',
+      'DATABASE_URL=mysql://wayshub:${replace(urlencode(var.db_password), "+", "%20")}@wayshub-db:3306/wayshub',
       'DB_HOST=wayshub-db',
       'DB_PORT=3306',
       'DB_USER=wayshub',

@@ -1,0 +1,130 @@
+// The full topology on a real engine: frontend at <domain>, backend at api.<domain>, MySQL
+// (MariaDB from Debian) on its own internal network with a persistent volume, and the
+// migration job once per apply. A test backend writes and reads rows through the proxy.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { WayshubSettingsInput } from '../../constructs/settings';
+import { describeE2E } from '../support/e2e-gate';
+import { freePort, replicasAnswering, request } from '../support/http';
+import { ensureAllTestImages } from '../support/images';
+import { LocalApply } from '../support/local-apply';
+import { synthToDir } from '../support/synth';
+
+const NAME = 'e2edb';
+const DOMAIN = 'wayshub.localhost';
+const API = `api.${DOMAIN}`;
+// Characters that must survive DATABASE_URL encoding (a space and a plus among them).
+const SECRETS = { db_password: 'p@ss w/rd?#1+e2e:%', jwt_private_key: 'e2e-jwt-private-key-0123456789' };
+const log = (line: string) => process.stderr.write(`  [db] ${line}\n`);
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
+
+describeE2E('frontend, backend and MySQL with migrations', () => {
+  let port: number;
+  let settings: WayshubSettingsInput;
+  let deployment: LocalApply;
+  let stackJson = '';
+  let applies = 0;
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-db-work-'));
+
+  /** Synthesizes with these settings and applies, like `cdktf deploy` with the secrets in TF_VAR_*. */
+  async function deploy(backendReplicas: number, overrides: Partial<WayshubSettingsInput> = {}) {
+    const stackDir = synthToDir({ ...settings, ...overrides });
+    stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
+    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
+    const result = await deployment.apply({ ...SECRETS, replicas: 1, backend_replicas: backendReplicas });
+    applies++;
+    return result;
+  }
+
+  const api = async (method: string, route: string, body?: string) => {
+    const r = await request(port, { host: API, method, path: `/api/v1/${route}`, body: body === undefined ? undefined : Buffer.from(body) });
+    return { status: r.status, json: JSON.parse(r.body) as unknown };
+  };
+
+  beforeAll(async () => {
+    const images = await ensureAllTestImages(log);
+    port = await freePort();
+    settings = {
+      name: NAME,
+      domain: DOMAIN,
+      app: { image: images.app },
+      backend: { image: images.backend, port: 5000 },
+      database: { image: images.db, migrateCommand: ['node', '/app/backend.js', 'migrate'] },
+      proxy: { image: images.nginx, httpPort: port },
+    };
+  });
+
+  afterAll(async () => {
+    if (!deployment) return;
+    // Data volumes are protected; a test run must not leave one behind.
+    await deployment.destroy({ volumes: true }).catch(async () => {
+      await deploy(1, { database: { ...settings.database, allowDestroy: true } }).catch(() => undefined);
+      await deployment.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    });
+  });
+
+  test('a row written through api.<domain> is read back; <domain> still reaches the frontend', async () => {
+    const result = await deploy(2);
+    expect(result.outputs).toMatchObject({ database_container: `${NAME}-db`, database_volume: `${NAME}-db-data`, backend_replica_names: names('backend', 2) });
+    await replicasAnswering(port, API, names('backend', 2), 20_000);
+    await replicasAnswering(port, DOMAIN, names('app', 1), 20_000);
+
+    const created = await api('POST', 'rows', 'hello from alvin.xyz');
+    expect(created.status).toBe(201);
+    const rows = await api('GET', 'rows');
+    expect(rows.json).toEqual([expect.objectContaining({ value: 'hello from alvin.xyz' })]);
+  });
+
+  test('the backend gets DATABASE_URL, DB_*, the JWT key and NODE_ENV; no secret is in cdk.tf.json', async () => {
+    const config = (await api('GET', 'config')).json;
+    expect(config).toMatchObject({ dbHost: `${NAME}-db`, dbPort: 3306, dbUser: 'wayshub', dbName: 'wayshub', nodeEnv: 'production', databaseUrlMatches: true, jwtKeyLength: SECRETS.jwt_private_key.length });
+    expect(stackJson).not.toContain(SECRETS.db_password);
+    expect(stackJson).not.toContain(SECRETS.jwt_private_key);
+  });
+
+  test('the database can be reached neither from the proxy nor from the frontend', () => {
+    const proxyNets = Object.keys(JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', `${NAME}-proxy`)));
+    expect(proxyNets).toEqual([`${NAME}-net`]);
+    expect(spawnSync('docker', ['exec', `${NAME}-proxy`, 'getent', 'hosts', `${NAME}-db`]).status).not.toBe(0);
+    const probe = spawnSync(
+      'docker',
+      ['exec', `${NAME}-app-1`, 'node', '-e', `require('net').connect(3306, '${NAME}-db').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); })`],
+      { encoding: 'utf8' },
+    );
+    expect(probe.status).toBe(1);
+    expect(probe.stdout.trim()).toMatch(/ENOTFOUND|EAI_AGAIN/);
+    expect(docker('network', 'inspect', '-f', '{{.Internal}}', `${NAME}-db-net`)).toBe('true');
+  });
+
+  test('the row survives backend_replicas 2 → 4 → 1 and a re-apply; the migration ran once per apply', async () => {
+    await deploy(4);
+    await replicasAnswering(port, API, names('backend', 4), 15_000);
+    await deploy(1);
+    await deploy(1);
+    const rows = await api('GET', 'rows');
+    expect(rows.json).toEqual([expect.objectContaining({ value: 'hello from alvin.xyz' })]);
+    expect((await api('GET', 'migrations')).json).toEqual({ count: applies });
+    expect(docker('inspect', '-f', '{{.State.ExitCode}}', `${NAME}-migrate`)).toBe('0');
+  });
+
+  test('a failing migration stops the deploy with its message', async () => {
+    const failing = { database: { ...settings.database, migrateCommand: ['node', '/app/backend.js', 'migrate', '--fail'] } };
+    await expect(deploy(1, failing)).rejects.toThrow('The migration job failed; see its output with: docker logs e2edb-migrate');
+    applies--; // that apply did not complete
+  });
+
+  test('destroy refuses to delete the data until allowed, then leaves nothing', async () => {
+    await deploy(1);
+    await expect(deployment.destroy({ volumes: true })).rejects.toThrow(/prevent_destroy/);
+    expect(docker('volume', 'ls', '-q', '--filter', `name=${NAME}-db-data`)).toBe(`${NAME}-db-data`);
+
+    await deploy(1, { database: { ...settings.database, allowDestroy: true } });
+    await deployment.destroy({ volumes: true });
+    expect(docker('ps', '-aq', '--filter', `label=wayshub.stack=${NAME}`)).toBe('');
+    expect(docker('volume', 'ls', '-q', '--filter', `label=wayshub.stack=${NAME}`)).toBe('');
+  });
+});
