@@ -349,16 +349,19 @@ async function buildNodeBase(log: Log): Promise<void> {
   }
 }
 
-async function buildApp(tag: string, log: Log): Promise<string> {
+/** A test app image: its one script copied onto a cached Node base and committed with a CMD. */
+async function layerScript(what: string, base: string, script: string, tag: string, changes: string[], log: Log): Promise<string> {
   const started = Date.now();
-  const container = await docker(['create', NODE_BASE, 'true']);
+  const target = `/app/${path.basename(script)}`;
+  const container = await docker(['create', base, 'true']);
   try {
-    await docker(['cp', SERVER_JS, `${container}:/app/server.js`]);
-    await docker(['commit', '--change', 'CMD ["node","/app/server.js"]', container, tag]);
+    await docker(['cp', script, `${container}:${target}`]);
+    const all = [`CMD ["node","${target}"]`, ...changes];
+    await docker(['commit', ...all.flatMap((c) => ['--change', c]), container, tag]);
   } finally {
     await run('docker', ['rm', '-f', container]);
   }
-  log(`app image ready: ${tag} in ${seconds(started)}`);
+  log(`${what} image ready: ${tag} in ${seconds(started)}`);
   return tag;
 }
 
@@ -366,7 +369,7 @@ async function appImage(log: Log): Promise<string> {
   const tag = await appTag();
   if (await isCurrent(tag)) return tag;
   if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log);
-  return buildApp(tag, log);
+  return layerScript('app', NODE_BASE, SERVER_JS, tag, [], log);
 }
 
 // ---------------------------------------------------------------- database
@@ -445,24 +448,11 @@ async function buildNodeDbBase(log: Log): Promise<void> {
   }
 }
 
-async function buildBackend(tag: string, log: Log): Promise<string> {
-  const started = Date.now();
-  const container = await docker(['create', NODE_DB_BASE, 'true']);
-  try {
-    await docker(['cp', BACKEND_JS, `${container}:/app/backend.js`]);
-    await docker(['commit', '--change', 'CMD ["node","/app/backend.js"]', '--change', 'EXPOSE 5000', container, tag]);
-  } finally {
-    await run('docker', ['rm', '-f', container]);
-  }
-  log(`backend image ready: ${tag} in ${seconds(started)}`);
-  return tag;
-}
-
 async function backendImage(log: Log): Promise<string> {
   const tag = await backendTag();
   if (await isCurrent(tag)) return tag;
   if (!(await isCurrent(NODE_DB_BASE))) await buildNodeDbBase(log);
-  return buildBackend(tag, log);
+  return layerScript('backend', NODE_DB_BASE, BACKEND_JS, tag, ['EXPOSE 5000'], log);
 }
 
 // The tag if it is built by the current recipe.
