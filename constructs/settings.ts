@@ -275,72 +275,50 @@ export function withEnvironment(
   const database = { ...base.database };
   const out: WayshubSettingsInput = { ...base, app, proxy, backend, database };
 
-  const domain = get('WAYSHUB_DOMAIN');
-  if (domain !== undefined) out.domain = domain;
-  const aliases = get('WAYSHUB_SERVER_ALIASES');
-  if (aliases !== undefined) out.serverAliases = aliases.split(',').map((s) => s.trim());
-  const dockerHost = get('DOCKER_HOST');
-  if (dockerHost !== undefined) out.dockerHost = dockerHost;
+  // Each variable, when set, overrides one setting.
+  const on = (key: (typeof ENV_VARS)[number], assign: (value: string) => void) => {
+    const value = get(key);
+    if (value !== undefined) assign(value);
+  };
+  const list = (text: string) => text.split(',').map((item) => item.trim());
 
-  const image = get('WAYSHUB_APP_IMAGE');
-  if (image !== undefined) app.image = image;
-  const context = get('WAYSHUB_APP_BUILD_CONTEXT');
-  if (context !== undefined) app.buildContext = context;
-  const appPort = get('WAYSHUB_APP_PORT');
-  if (appPort !== undefined) app.port = parseWhole(appPort, NAMES.appPort, PORT_ALLOWED);
+  on('WAYSHUB_DOMAIN', (v) => (out.domain = v));
+  on('WAYSHUB_SERVER_ALIASES', (v) => (out.serverAliases = list(v)));
+  on('DOCKER_HOST', (v) => (out.dockerHost = v));
 
-  const nginx = get('WAYSHUB_NGINX_IMAGE');
-  if (nginx !== undefined) proxy.image = nginx;
-  const httpPort = get('WAYSHUB_HTTP_PORT');
-  if (httpPort !== undefined) proxy.httpPort = parseWhole(httpPort, NAMES.httpPort, PORT_ALLOWED);
-  const lb = get('WAYSHUB_LB_METHOD');
-  if (lb !== undefined) proxy.loadBalancing = parseLoadBalancing(lb);
-  const body = get('WAYSHUB_MAX_BODY_SIZE');
-  if (body !== undefined) proxy.maxBodySize = body;
-  const httpsPort = get('WAYSHUB_HTTPS_PORT');
-  if (httpsPort !== undefined) proxy.httpsPort = parseWhole(httpsPort, NAMES.httpsPort, PORT_ALLOWED);
-  const hsts = get('WAYSHUB_HSTS_MAX_AGE');
-  if (hsts !== undefined) proxy.hstsMaxAgeSeconds = parseWhole(hsts, NAMES.hsts, HSTS_ALLOWED);
-  const rate = get('WAYSHUB_RATE_LIMIT');
-  if (rate !== undefined) proxy.rateLimit = parseRateLimit(rate);
-  const realIpFrom = get('WAYSHUB_REAL_IP_FROM');
-  if (realIpFrom !== undefined) {
-    proxy.realIp = { trustedFrom: realIpFrom.split(',').map((c) => c.trim()), header: get('WAYSHUB_REAL_IP_HEADER') ?? 'X-Forwarded-For' };
-  }
+  // The frontend and the backend are replica sets with the same three variables.
+  const replicaSet = (target: Mutable<AppSettings>, prefix: 'APP' | 'BACKEND', portName: string) => {
+    on(`WAYSHUB_${prefix}_IMAGE`, (v) => (target.image = v));
+    on(`WAYSHUB_${prefix}_BUILD_CONTEXT`, (v) => (target.buildContext = v));
+    on(`WAYSHUB_${prefix}_PORT`, (v) => (target.port = parseWhole(v, portName, PORT_ALLOWED)));
+  };
+  replicaSet(app, 'APP', NAMES.appPort);
+  replicaSet(backend, 'BACKEND', NAMES.backendPort);
+  on('WAYSHUB_API_SUBDOMAIN', (v) => (backend.subdomain = v));
+
+  on('WAYSHUB_NGINX_IMAGE', (v) => (proxy.image = v));
+  on('WAYSHUB_HTTP_PORT', (v) => (proxy.httpPort = parseWhole(v, NAMES.httpPort, PORT_ALLOWED)));
+  on('WAYSHUB_HTTPS_PORT', (v) => (proxy.httpsPort = parseWhole(v, NAMES.httpsPort, PORT_ALLOWED)));
+  on('WAYSHUB_LB_METHOD', (v) => (proxy.loadBalancing = parseLoadBalancing(v)));
+  on('WAYSHUB_MAX_BODY_SIZE', (v) => (proxy.maxBodySize = v));
+  on('WAYSHUB_HSTS_MAX_AGE', (v) => (proxy.hstsMaxAgeSeconds = parseWhole(v, NAMES.hsts, HSTS_ALLOWED)));
+  on('WAYSHUB_RATE_LIMIT', (v) => (proxy.rateLimit = parseRateLimit(v)));
+  on('WAYSHUB_REAL_IP_FROM', (v) => (proxy.realIp = { trustedFrom: list(v), header: get('WAYSHUB_REAL_IP_HEADER') ?? 'X-Forwarded-For' }));
 
   const tls: TlsInput = { ...base.tls };
-  const tlsFields: Array<[(typeof ENV_VARS)[number], keyof TlsInput]> = [
-    ['WAYSHUB_TLS', 'mode'],
-    ['WAYSHUB_TLS_CERT', 'certFile'],
-    ['WAYSHUB_TLS_KEY', 'keyFile'],
-    ['WAYSHUB_ACME_EMAIL', 'email'],
-    ['WAYSHUB_ACME_DIRECTORY', 'directoryUrl'],
-    ['WAYSHUB_ACME_CA_FILE', 'caFile'],
-    ['WAYSHUB_CERTBOT_IMAGE', 'certbotImage'],
-  ];
-  for (const [key, field] of tlsFields) {
-    const value = get(key);
-    if (value !== undefined) tls[field] = value;
-  }
+  on('WAYSHUB_TLS', (v) => (tls.mode = v));
+  on('WAYSHUB_TLS_CERT', (v) => (tls.certFile = v));
+  on('WAYSHUB_TLS_KEY', (v) => (tls.keyFile = v));
+  on('WAYSHUB_ACME_EMAIL', (v) => (tls.email = v));
+  on('WAYSHUB_ACME_DIRECTORY', (v) => (tls.directoryUrl = v));
+  on('WAYSHUB_ACME_CA_FILE', (v) => (tls.caFile = v));
+  on('WAYSHUB_CERTBOT_IMAGE', (v) => (tls.certbotImage = v));
   out.tls = tls;
 
-  const backendImage = get('WAYSHUB_BACKEND_IMAGE');
-  if (backendImage !== undefined) backend.image = backendImage;
-  const backendContext = get('WAYSHUB_BACKEND_BUILD_CONTEXT');
-  if (backendContext !== undefined) backend.buildContext = backendContext;
-  const backendPort = get('WAYSHUB_BACKEND_PORT');
-  if (backendPort !== undefined) backend.port = parseWhole(backendPort, NAMES.backendPort, PORT_ALLOWED);
-  const subdomain = get('WAYSHUB_API_SUBDOMAIN');
-  if (subdomain !== undefined) backend.subdomain = subdomain;
-
-  const dbSwitch = get('WAYSHUB_DATABASE');
-  if (dbSwitch !== undefined) database.enabled = parseSwitch(dbSwitch, NAMES.database);
-  const dbImage = get('WAYSHUB_DB_IMAGE');
-  if (dbImage !== undefined) database.image = dbImage;
-  const allowDestroy = get('WAYSHUB_DB_ALLOW_DESTROY');
-  if (allowDestroy !== undefined) database.allowDestroy = parseSwitch(allowDestroy, NAMES.dbAllowDestroy);
-  const migrate = get('WAYSHUB_MIGRATE_COMMAND');
-  if (migrate !== undefined) database.migrateCommand = ['sh', '-c', migrate];
+  on('WAYSHUB_DATABASE', (v) => (database.enabled = parseSwitch(v, NAMES.database)));
+  on('WAYSHUB_DB_IMAGE', (v) => (database.image = v));
+  on('WAYSHUB_DB_ALLOW_DESTROY', (v) => (database.allowDestroy = parseSwitch(v, NAMES.dbAllowDestroy)));
+  on('WAYSHUB_MIGRATE_COMMAND', (v) => (database.migrateCommand = ['sh', '-c', v]));
   return out;
 }
 
