@@ -18,6 +18,7 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/__tests__/e2e/**/*.test.ts'],
+      globalSetup: '<rootDir>/__tests__/support/e2e-global-setup.ts',
       setupFilesAfterEnv: ['<rootDir>/__tests__/support/jest-setup.ts', '<rootDir>/__tests__/support/e2e-setup.ts'],
     },
   ],

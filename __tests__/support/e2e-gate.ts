@@ -2,7 +2,8 @@
 // In CI (CI=true) a missing one is a failure, never a skip: a green run must mean they ran.
 import { spawnSync } from 'node:child_process';
 
-function missing(): string[] {
+/** What the e2e tests lack on this machine (empty when they can run). */
+export function missing(): string[] {
   const out: string[] = [];
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
     out.push('no Docker Engine answers `docker info` (run: bash scripts/docker-up.sh)');
