@@ -1,5 +1,6 @@
-// One wayshub deployment: provider, private network, app replicas, nginx proxy, the `replicas`
-// variable and the outputs a user reads after `cdktf deploy`.
+// One wayshub deployment: provider, private network, frontend replicas, nginx proxy (with HTTPS
+// when asked), and, with a backend image, backend replicas at api.<domain> with MySQL and its
+// migration job; the replica-count and secret variables; the outputs a user reads after deploy.
 import { Construct } from 'constructs';
 import { TerraformOutput, TerraformStack, TerraformVariable, dependable } from 'cdktf';
 
