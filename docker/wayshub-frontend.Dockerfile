@@ -6,7 +6,8 @@
 #
 # create-react-app bakes REACT_APP_* into the bundle at build time, so the API URL is a build
 # argument here (the stack also sets it as env on the replicas, for `npm start` images).
-# Node 16 builds CRA 4 as is; on Node 17+ it needs NODE_OPTIONS=--openssl-legacy-provider.
+# Node 16 builds CRA 4 as is; on a Node 17+ base pass --build-arg NODE_OPTIONS=--openssl-legacy-provider
+# (and the app may need postcss >= 8.4 under postcss-safe-parser).
 ARG NODE_IMAGE=node:16-bullseye
 ARG NGINX_IMAGE=nginx:1.30-alpine
 
@@ -16,7 +17,8 @@ COPY package.json yarn.lock ./
 RUN yarn install --frozen-lockfile --network-timeout 600000
 COPY . .
 ARG REACT_APP_API_URL
-ENV REACT_APP_API_URL=${REACT_APP_API_URL}
+ARG NODE_OPTIONS=
+ENV REACT_APP_API_URL=${REACT_APP_API_URL} NODE_OPTIONS=${NODE_OPTIONS}
 RUN yarn build
 
 FROM ${NGINX_IMAGE}

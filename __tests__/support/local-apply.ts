@@ -98,7 +98,9 @@ export class LocalApply {
   /** `terraform apply` with these variables, then converge the engine to the result. */
   async apply(vars: Vars = {}): Promise<ApplyResult> {
     await this.ensureInit();
-    const shown = Object.entries(vars).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+    // Secrets (db_password, jwt_private_key, ...) are named, not shown.
+    const secret = /password|key|secret|token/i;
+    const shown = Object.entries(vars).map(([k, v]) => `${k}=${secret.test(k) ? '***' : String(v)}`).join(', ');
     this.log(`terraform apply (${shown || 'defaults'}) ...`);
     const t0 = Date.now();
     await this.tf.apply(vars);
