@@ -8,6 +8,8 @@ import { closeSync, openSync, promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
 
+import { MIN_NGINX_VERSION } from '../../constructs/settings';
+
 export type Log = (line: string) => void;
 
 export interface TestImages {
@@ -24,7 +26,6 @@ const NGINX_REPO = 'wayshub-e2e/nginx';
 const NGINX_ALIAS = `${NGINX_REPO}:latest`;
 const NODE_BASE = 'wayshub-e2e/node-base:bookworm';
 const APP_REPO = 'wayshub-e2e/app';
-const MIN_NGINX: readonly number[] = [1, 27, 3]; // upstream `server ... resolve`
 const SERVER_JS = path.join(__dirname, 'test-app', 'server.js');
 const DB_REPO = 'wayshub-e2e/mariadb';
 const DB_SUITE = 'bookworm';
@@ -297,8 +298,8 @@ async function buildNginx(log: Log): Promise<string> {
     const probe = await chroot(dir, ['nginx', '-v']);
     const version = /nginx\/(\d+\.\d+\.\d+)/.exec(probe.stderr)?.[1];
     if (!version) throw new Error(`could not read the nginx version from \`nginx -v\`: ${probe.stderr.trim()}`);
-    if (!atLeast(version.split('.').map(Number), MIN_NGINX)) {
-      throw new Error(`Debian sid ships nginx ${version}, older than the ${MIN_NGINX.join('.')} the stack needs`);
+    if (!atLeast(version.split('.').map(Number), MIN_NGINX_VERSION)) {
+      throw new Error(`Debian sid ships nginx ${version}, older than the ${MIN_NGINX_VERSION.join('.')} the stack needs`);
     }
     // Same layout as the official image: log files point at the container's
     // stdout/stderr, and the directories nginx writes to exist.
@@ -327,10 +328,13 @@ async function nginxImage(log: Log): Promise<string> {
 
 // ---------------------------------------------------------------- app
 
-async function appTag(): Promise<string> {
-  const hash = createHash('sha256').update(await fs.readFile(SERVER_JS)).digest('hex');
-  return `${APP_REPO}:${hash.slice(0, 12)}`;
+/** A test app image's tag: its repository and the hash of its one script, so edits rebuild it. */
+async function scriptTag(repo: string, script: string): Promise<string> {
+  const hash = createHash('sha256').update(await fs.readFile(script)).digest('hex');
+  return `${repo}:${hash.slice(0, 12)}`;
 }
+
+const appTag = () => scriptTag(APP_REPO, SERVER_JS);
 
 // Node and its libraries come from a base image built once; the app image
 // only adds server.js on top, so editing the app rebuilds in about a second.
@@ -424,10 +428,7 @@ async function dbImage(log: Log): Promise<string> {
 
 // ---------------------------------------------------------------- backend
 
-async function backendTag(): Promise<string> {
-  const hash = createHash('sha256').update(await fs.readFile(BACKEND_JS)).digest('hex');
-  return `${BACKEND_REPO}:${hash.slice(0, 12)}`;
-}
+const backendTag = () => scriptTag(BACKEND_REPO, BACKEND_JS);
 
 // Like the Node base, plus the mariadb client the backend talks to the database with.
 async function buildNodeDbBase(log: Log): Promise<void> {
