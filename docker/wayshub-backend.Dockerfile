@@ -4,13 +4,16 @@
 #
 # The stack runs `npx sequelize db:migrate` in this image once per deploy (the migration job
 # has no internet access), so sequelize-cli is installed here when the app doesn't bring it.
+# An app that migrates some other way builds with --build-arg SEQUELIZE_CLI= (nothing extra).
 ARG NODE_IMAGE=node:16-bullseye-slim
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
 COPY package*.json ./
-RUN npm install --omit=dev \
- && (npx --no-install sequelize --version >/dev/null 2>&1 || npm install --no-save --omit=dev sequelize-cli@6)
+ARG SEQUELIZE_CLI=sequelize-cli@6
+RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund; else npm install --omit=dev --no-audit --no-fund; fi \
+ && if [ -n "${SEQUELIZE_CLI}" ] && ! npx --no-install sequelize --version >/dev/null 2>&1; then \
+      npm install --no-save --omit=dev --no-audit --no-fund "${SEQUELIZE_CLI}"; fi
 COPY . .
 ENV NODE_ENV=production PORT=5000
 USER node

@@ -13,20 +13,63 @@ ARG NGINX_IMAGE=nginx:1.30-alpine
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json yarn.lock ./
-RUN yarn install --frozen-lockfile --network-timeout 600000
+# Checkouts of wayshub-frontend come with either lock file; install exactly what it pins.
+COPY package.json yarn.lock* package-lock.json* ./
+RUN if [ -f yarn.lock ]; then yarn install --frozen-lockfile --network-timeout 600000; \
+    elif [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+    else echo "wayshub-frontend: no yarn.lock or package-lock.json in the checkout; commit one so the build installs pinned versions" >&2; exit 1; fi
 COPY . .
 ARG REACT_APP_API_URL
 ARG NODE_OPTIONS=
 ENV REACT_APP_API_URL=${REACT_APP_API_URL} NODE_OPTIONS=${NODE_OPTIONS}
-RUN yarn build
+RUN if [ -f yarn.lock ]; then yarn build; else npm run build; fi \
+ && test -f build/index.html
 
 FROM ${NGINX_IMAGE}
 COPY --from=build /app/build /usr/share/nginx/html
-# A single-page app: paths the router knows serve index.html. nginx runs as its own user,
-# so the stack's replicas (all capabilities dropped) can run it.
-RUN printf 'server {\n    listen 80;\n    root /usr/share/nginx/html;\n    location / {\n        try_files $uri /index.html;\n    }\n}\n' > /etc/nginx/conf.d/default.conf \
- && sed -i -e 's|^pid .*|pid /tmp/nginx.pid;|' -e 's|^user .*||' /etc/nginx/nginx.conf \
- && chown -R nginx:nginx /var/cache/nginx /usr/share/nginx/html
-USER nginx
+# Our own complete config, so the image behaves the same on the official nginx image or any
+# other nginx base (Debian's, say): nothing of the base's nginx.conf or conf.d is read. Every
+# path nginx writes is /tmp/nginx*, so it runs as a plain user with no capabilities (the stack
+# drops them all); Docker 20.10 or newer lets such a user bind port 80.
+RUN printf '%s\n' \
+  '# wayshub-frontend: the static build of a single-page app.' \
+  'pid /tmp/nginx.pid;' \
+  'error_log stderr warn;' \
+  'events {}' \
+  'http {' \
+  '    include /etc/nginx/mime.types;' \
+  '    default_type application/octet-stream;' \
+  '    access_log /dev/stdout;' \
+  '    server_tokens off;' \
+  '    client_body_temp_path /tmp/nginx-client-body;' \
+  '    proxy_temp_path /tmp/nginx-proxy;' \
+  '    fastcgi_temp_path /tmp/nginx-fastcgi;' \
+  '    uwsgi_temp_path /tmp/nginx-uwsgi;' \
+  '    scgi_temp_path /tmp/nginx-scgi;' \
+  '    gzip on;' \
+  '    gzip_types text/css application/javascript application/json image/svg+xml;' \
+  '    server {' \
+  '        listen 80;' \
+  '        root /usr/share/nginx/html;' \
+  '        # Paths the router knows (/channel/1, /detail/2) get the app itself.' \
+  '        location / {' \
+  '            try_files $uri /index.html;' \
+  '        }' \
+  '        # A new deploy must reach browsers at once; hashed assets may be cached for good.' \
+  '        location = /index.html {' \
+  '            add_header Cache-Control "no-cache";' \
+  '        }' \
+  '        location /static/ {' \
+  '            add_header Cache-Control "public, max-age=31536000, immutable";' \
+  '        }' \
+  '    }' \
+  '}' > /etc/nginx/wayshub-frontend.conf \
+ && nginx -t -e stderr -c /etc/nginx/wayshub-frontend.conf \
+ && rm -rf /tmp/nginx*
+# 101 is the nginx user of the official image; any non-root uid works, nothing is chowned.
+USER 101:101
 EXPOSE 80
+STOPSIGNAL SIGQUIT
+# No base entrypoint: the official one edits conf.d files this image never reads.
+ENTRYPOINT []
+CMD ["nginx", "-e", "stderr", "-c", "/etc/nginx/wayshub-frontend.conf", "-g", "daemon off;"]

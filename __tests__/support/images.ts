@@ -20,6 +20,8 @@ export interface TestImages {
 export interface AllTestImages extends TestImages {
   db: string;
   backend: string;
+  /** Node with npm, yarn and a `node` user: the NODE_IMAGE for building docker/*.Dockerfile. */
+  nodeBuild: string;
 }
 
 const NGINX_REPO = 'wayshub-e2e/nginx';
@@ -36,9 +38,13 @@ const DB_ENTRYPOINT = path.join(__dirname, 'mariadb-entrypoint.sh');
 const NODE_DB_BASE = 'wayshub-e2e/node-mariadb-base:bookworm';
 const BACKEND_REPO = 'wayshub-e2e/backend';
 const BACKEND_JS = path.join(__dirname, 'test-app', 'backend.js');
+// What the official node image has and the project's Dockerfiles use: npm, yarn classic and
+// a `node` user. The two tools come from the npm registry (npm checks their integrity).
+const NODE_BUILD_REPO = 'wayshub-e2e/node-build';
+const NODE_BUILD_TOOLS: readonly string[] = ['npm@10.9.4', 'yarn@1.22.22'];
 
 // Bump when the build steps change, so images cached by older steps are rebuilt.
-const RECIPE = '1';
+const RECIPE = '2';
 const RECIPE_LABEL = 'wayshub-e2e.recipe';
 const VERSION_LABEL = 'wayshub-e2e.nginx-version';
 const DB_VERSION_LABEL = 'wayshub-e2e.mariadb-version';
@@ -292,7 +298,8 @@ async function buildNginx(log: Log): Promise<string> {
   log('building nginx image from Debian sid (about 20 s) ...');
   // In sid, nginx-light is only a transitional package (nginx + the echo
   // module); `nginx` itself has everything compiled in that the stack uses.
-  const rootfs = await debootstrap('nginx', 'sid', ['nginx']);
+  // wget, as busybox has it in the official nginx:alpine: the stack's default healthcheck uses it.
+  const rootfs = await debootstrap('nginx', 'sid', ['nginx', 'wget']);
   try {
     const { dir } = rootfs;
     const probe = await chroot(dir, ['nginx', '-v']);
@@ -369,11 +376,71 @@ async function layerScript(what: string, base: string, script: string, tag: stri
   return tag;
 }
 
+// Two images start from the Node base: build it once even when both are built at once.
+let nodeBaseReady: Promise<void> | undefined;
+function nodeBase(log: Log): Promise<void> {
+  nodeBaseReady ??= (async () => { if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log); })()
+    .finally(() => { nodeBaseReady = undefined; });
+  return nodeBaseReady;
+}
+
 async function appImage(log: Log): Promise<string> {
   const tag = await appTag();
   if (await isCurrent(tag)) return tag;
-  if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log);
+  await nodeBase(log);
   return layerScript('app', NODE_BASE, SERVER_JS, tag, [], log);
+}
+
+// ---------------------------------------------------------------- node-build
+
+/** `docker build` without network, so a build can't lean on anything this machine lacks. */
+export async function dockerBuild(dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}): Promise<RunResult> {
+  const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  return run('docker', ['build', '--network', 'none', '--force-rm', '-f', dockerfile, ...args, '-t', tag, context]);
+}
+
+function nodeBuildTag(): string {
+  const hash = createHash('sha256').update(JSON.stringify([RECIPE, NODE_BUILD_TOOLS])).digest('hex');
+  return `${NODE_BUILD_REPO}:bookworm-${hash.slice(0, 12)}`;
+}
+
+async function buildNodeBuild(tag: string, log: Log): Promise<string> {
+  const started = Date.now();
+  await nodeBase(log);
+  log(`building ${tag}: the Node base plus ${NODE_BUILD_TOOLS.join(' and ')} from the npm registry ...`);
+  const context = await fs.mkdtemp(path.join(os.tmpdir(), 'wayshub-e2e-node-build-'));
+  try {
+    const packed = await run('npm', ['pack', '--silent', '--pack-destination', context, ...NODE_BUILD_TOOLS]);
+    if (packed.code !== 0) {
+      throw new Error(`npm pack ${NODE_BUILD_TOOLS.join(' ')} failed: is the npm registry reachable? ${packed.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    }
+    const lines = [
+      `FROM ${NODE_BASE}`,
+      'COPY *.tgz /tmp/',
+      'RUN for tool in npm yarn; do mkdir -p /usr/local/lib/node_modules/$tool \\',
+      '      && tar -xzf /tmp/$tool-*.tgz -C /usr/local/lib/node_modules/$tool --strip-components=1; done \\',
+      ' && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\',
+      ' && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\',
+      ' && ln -s ../lib/node_modules/yarn/bin/yarn.js /usr/local/bin/yarn \\',
+      ' && rm /tmp/*.tgz \\',
+      " && echo 'node:x:1000:1000::/home/node:/bin/sh' >> /etc/passwd && echo 'node:x:1000:' >> /etc/group \\",
+      ' && mkdir -p /home/node && chown 1000:1000 /home/node \\',
+      ' && npm --version && yarn --version',
+      `LABEL ${RECIPE_LABEL}=${RECIPE}`,
+    ];
+    await fs.writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
+    const built = await dockerBuild(path.join(context, 'Dockerfile'), context, tag);
+    if (built.code !== 0) throw new Error(`docker build of ${tag} failed:\n${(built.stdout + built.stderr).trim().split('\n').slice(-15).join('\n')}`);
+    log(`Node build image ready: ${tag} in ${seconds(started)}`);
+    return tag;
+  } finally {
+    await fs.rm(context, { recursive: true, force: true });
+  }
+}
+
+async function nodeBuildImage(log: Log): Promise<string> {
+  const tag = nodeBuildTag();
+  return (await isCurrent(tag)) ? tag : buildNodeBuild(tag, log);
 }
 
 // ---------------------------------------------------------------- database
@@ -517,16 +584,23 @@ export async function ensureBackendImage(log: Log = noLog): Promise<string> {
   return withLock(log, () => backendImage(log));
 }
 
-/** All four images; the missing ones are built in parallel. */
+/** Node with npm, yarn and a `node` user, tagged by the tools' versions. */
+export async function ensureNodeBuildImage(log: Log = noLog): Promise<string> {
+  const tag = nodeBuildTag();
+  if (await isCurrent(tag)) return tag;
+  return withLock(log, () => nodeBuildImage(log));
+}
+
+/** All five images; the missing ones are built in parallel. */
 export async function ensureAllTestImages(log: Log = noLog): Promise<AllTestImages> {
-  const [nginx, app, db, backend] = await Promise.all([
-    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()),
+  const [nginx, app, db, backend, nodeBuild] = await Promise.all([
+    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()), currentTag(Promise.resolve(nodeBuildTag())),
   ]);
-  if (nginx && app && db && backend) return { nginx, app, db, backend };
+  if (nginx && app && db && backend && nodeBuild) return { nginx, app, db, backend, nodeBuild };
   return withLock(log, async () => {
-    const [nginxBuilt, appBuilt, dbBuilt, backendBuilt] = await allBuilt<[string, string, string, string]>([
-      nginxImage(log), appImage(log), dbImage(log), backendImage(log),
+    const [nginxBuilt, appBuilt, dbBuilt, backendBuilt, nodeBuildBuilt] = await allBuilt<[string, string, string, string, string]>([
+      nginxImage(log), appImage(log), dbImage(log), backendImage(log), nodeBuildImage(log),
     ]);
-    return { nginx: nginxBuilt, app: appBuilt, db: dbBuilt, backend: backendBuilt };
+    return { nginx: nginxBuilt, app: appBuilt, db: dbBuilt, backend: backendBuilt, nodeBuild: nodeBuildBuilt };
   });
 }

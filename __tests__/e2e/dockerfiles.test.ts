@@ -1,0 +1,133 @@
+// The Dockerfiles in docker/ on a real engine: each builds a stand-in checkout shaped like the
+// wayshub app it is for (same scripts and lock files, no dependencies, so no network is
+// needed), on stand-in base images from Debian, and the stack deploys what they built.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { describeE2E } from '../support/e2e-gate';
+import { freePort, request, waitFor } from '../support/http';
+import { dockerBuild, ensureAllTestImages, RunResult } from '../support/images';
+import { LocalApply } from '../support/local-apply';
+import { synthToDir } from '../support/synth';
+
+const NAME = 'e2edf';
+const DOMAIN = 'wayshub.localhost';
+const API = `api.${DOMAIN}`;
+const ROOT = path.join(__dirname, '..', '..');
+const FRONTEND_DOCKERFILE = path.join(ROOT, 'docker', 'wayshub-frontend.Dockerfile');
+const BACKEND_DOCKERFILE = path.join(ROOT, 'docker', 'wayshub-backend.Dockerfile');
+const FIXTURES = path.join(__dirname, '..', 'support', 'dockerfile-apps');
+const FRONTEND_TAG = 'wayshub-e2e/dockerfile-frontend:test';
+const BACKEND_TAG = 'wayshub-e2e/dockerfile-backend:test';
+const log = (line: string) => process.stderr.write(`  [dockerfiles] ${line}\n`);
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+function mustBuild(what: string, result: RunResult): void {
+  if (result.code !== 0) throw new Error(`${what} failed:\n${(result.stdout + result.stderr).trim().split('\n').slice(-20).join('\n')}`);
+}
+
+/** A copy of a stand-in checkout, to change without touching the committed one. */
+function checkoutCopy(app: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wayshub-${app}-checkout-`));
+  fs.cpSync(path.join(FIXTURES, app), dir, { recursive: true });
+  return dir;
+}
+
+describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
+  let port: number;
+  let apiUrl: string;
+  let baseArgs: Record<string, string>;
+  let deployment: LocalApply;
+  const scratch: string[] = [];
+
+  beforeAll(async () => {
+    const images = await ensureAllTestImages(log);
+    port = await freePort();
+    apiUrl = `http://${API}:${port}/api/v1`;
+    baseArgs = { NODE_IMAGE: images.nodeBuild, NGINX_IMAGE: images.nginx };
+    mustBuild('building the frontend', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), FRONTEND_TAG, { ...baseArgs, REACT_APP_API_URL: apiUrl }));
+    // The stand-in has no migrations, so no sequelize-cli (installing it would need the network).
+    mustBuild('building the backend', await dockerBuild(BACKEND_DOCKERFILE, path.join(FIXTURES, 'backend'), BACKEND_TAG, { NODE_IMAGE: images.nodeBuild, SEQUELIZE_CLI: '' }));
+    const stackDir = synthToDir({
+      name: NAME,
+      domain: DOMAIN,
+      app: { image: FRONTEND_TAG, port: 80 },
+      backend: { image: BACKEND_TAG, port: 5000 },
+      database: { enabled: false },
+      proxy: { image: images.nginx, httpPort: port },
+    });
+    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-dockerfiles-work-')), log });
+    await deployment.apply({ jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2, backend_replicas: 1 });
+  });
+
+  afterAll(async () => {
+    await deployment?.destroy().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    spawnSync('docker', ['rmi', FRONTEND_TAG, BACKEND_TAG], { stdio: 'ignore' });
+    for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('<domain> serves the built app with the API URL baked in, and router paths get the app', async () => {
+    await waitFor('the frontend to answer through the proxy', 20_000, async () => (await request(port, { host: DOMAIN })).status === 200);
+    const index = await request(port, { host: DOMAIN });
+    const bundle = /src="(\/static\/js\/main\.[0-9a-f]+\.js)"/.exec(index.body)?.[1];
+    expect(bundle).toBeDefined();
+    const js = await request(port, { host: DOMAIN, path: bundle });
+    expect(js.status).toBe(200);
+    expect(js.body).toContain(JSON.stringify(apiUrl));
+    const routed = await request(port, { host: DOMAIN, path: '/channel/3' });
+    expect(routed.status).toBe(200);
+    expect(routed.body).toBe(index.body);
+  });
+
+  test('index.html is never cached, hashed assets are cached for good, a missing asset is a 404', async () => {
+    const index = await request(port, { host: DOMAIN });
+    expect(index.headers['cache-control']).toBe('no-cache');
+    const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
+    expect((await request(port, { host: DOMAIN, path: bundle })).headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect((await request(port, { host: DOMAIN, path: '/static/js/main.00000000.js' })).status).toBe(404);
+  });
+
+  test('the frontend runs as a plain user with no capabilities, and the stack healthcheck passes', async () => {
+    for (const replica of [`${NAME}-app-1`, `${NAME}-app-2`]) {
+      expect(docker('exec', replica, 'id', '-u')).toBe('101');
+      expect(docker('exec', replica, 'grep', 'CapEff', '/proc/1/status')).toMatch(/CapEff:\s+0{16}$/);
+      await waitFor(`${replica} to be healthy`, 40_000, async () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
+    }
+  });
+
+  test('api.<domain> reaches the backend built from its Dockerfile: node index.js on 5000 as `node`, in production', async () => {
+    const r = await request(port, { host: API, path: '/api/v1/whoami' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ host: `${NAME}-backend-1`, user: 'node', nodeEnv: 'production', hasJwtKey: true, databaseHost: null });
+  });
+
+  test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
+    const dir = checkoutCopy('frontend');
+    scratch.push(dir);
+    fs.rmSync(path.join(dir, 'yarn.lock'));
+    fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({
+      name: 'wayshub-frontend-standin', version: '0.0.0', lockfileVersion: 3, requires: true,
+      packages: { '': { name: 'wayshub-frontend-standin', version: '0.0.0' } },
+    }, null, 2));
+    const tag = 'wayshub-e2e/dockerfile-frontend:npm';
+    const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, tag, { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' });
+    mustBuild('building the frontend with package-lock.json', built);
+    try {
+      const js = docker('run', '--rm', tag, 'sh', '-c', 'cat /usr/share/nginx/html/static/js/main.*.js');
+      expect(js).toContain('"https://api.alvin.xyz/api/v1"');
+    } finally {
+      docker('rmi', tag);
+    }
+  });
+
+  test('a checkout without a lock file is refused, saying what to do', async () => {
+    const dir = checkoutCopy('frontend');
+    scratch.push(dir);
+    fs.rmSync(path.join(dir, 'yarn.lock'));
+    const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, 'wayshub-e2e/dockerfile-frontend:nolock', baseArgs);
+    expect(built.code).not.toBe(0);
+    expect(built.stdout + built.stderr).toContain('no yarn.lock or package-lock.json in the checkout; commit one');
+  });
+});
