@@ -21,7 +21,9 @@ RUN if [ -f yarn.lock ]; then yarn install --frozen-lockfile --network-timeout 6
 COPY . .
 ARG REACT_APP_API_URL
 ARG NODE_OPTIONS=
-ENV REACT_APP_API_URL=${REACT_APP_API_URL} NODE_OPTIONS=${NODE_OPTIONS}
+# Source maps would publish the app's source next to it; true brings them back.
+ARG GENERATE_SOURCEMAP=false
+ENV REACT_APP_API_URL=${REACT_APP_API_URL} NODE_OPTIONS=${NODE_OPTIONS} GENERATE_SOURCEMAP=${GENERATE_SOURCEMAP}
 RUN if [ -f yarn.lock ]; then yarn build; else npm run build; fi \
  && test -f build/index.html
 

@@ -63,7 +63,7 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   });
 
   afterAll(async () => {
-    await deployment?.destroy().catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     spawnSync('docker', ['rmi', FRONTEND_TAG, BACKEND_TAG], { stdio: 'ignore' });
     for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -87,6 +87,19 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
     expect((await request(port, { host: DOMAIN, path: bundle })).headers['cache-control']).toBe('public, max-age=31536000, immutable');
     expect((await request(port, { host: DOMAIN, path: '/static/js/main.00000000.js' })).status).toBe(404);
+  });
+
+  test('no source maps are published unless asked for', async () => {
+    const index = await request(port, { host: DOMAIN });
+    const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
+    expect((await request(port, { host: DOMAIN, path: `${bundle}.map` })).status).toBe(404);
+    const tag = 'wayshub-e2e/dockerfile-frontend:maps';
+    mustBuild('building the frontend with source maps', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), tag, { ...baseArgs, GENERATE_SOURCEMAP: 'true' }));
+    try {
+      expect(docker('run', '--rm', tag, 'sh', '-c', 'ls /usr/share/nginx/html/static/js')).toMatch(/main\.[0-9a-f]+\.js\.map/);
+    } finally {
+      docker('rmi', tag);
+    }
   });
 
   test('the frontend runs as a plain user with no capabilities, and the stack healthcheck passes', async () => {

@@ -10,5 +10,7 @@ const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 8
 const bundle = `/static/js/main.${hash}.js`;
 fs.mkdirSync('build/static/js', { recursive: true });
 fs.writeFileSync(`build${bundle}`, source);
+// Like react-scripts, a source map unless GENERATE_SOURCEMAP=false.
+if (process.env.GENERATE_SOURCEMAP !== 'false') fs.writeFileSync(`build${bundle}.map`, JSON.stringify({ version: 3, sources: ['src/index.js'] }));
 fs.writeFileSync('build/index.html', fs.readFileSync('src/index.html', 'utf8').replace('%BUNDLE%', bundle));
 console.log(`built ${bundle} with REACT_APP_API_URL=${env.REACT_APP_API_URL ?? ''}`);
