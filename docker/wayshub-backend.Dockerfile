@@ -3,7 +3,9 @@
 #   docker build -f docker/wayshub-backend.Dockerfile -t wayshub-backend:1 ../wayshub-backend
 #
 # The stack runs `npx sequelize db:migrate` in this image once per deploy (the migration job
-# has no internet access), so sequelize-cli is installed here when the app doesn't bring it.
+# has no internet access), so sequelize-cli is installed here when the app's production
+# dependencies don't bring it. Globally: wayshub-backend lists it under devDependencies, and
+# npm leaves a dev dependency out of an --omit=dev tree even when asked for it by name.
 # An app that migrates some other way builds with --build-arg SEQUELIZE_CLI= (nothing extra).
 ARG NODE_IMAGE=node:16-bullseye-slim
 
@@ -13,9 +15,11 @@ COPY package*.json ./
 ARG SEQUELIZE_CLI=sequelize-cli@6
 RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund; else npm install --omit=dev --no-audit --no-fund; fi \
  && if [ -n "${SEQUELIZE_CLI}" ] && ! npx --no-install sequelize --version >/dev/null 2>&1; then \
-      npm install --no-save --omit=dev --no-audit --no-fund "${SEQUELIZE_CLI}"; fi
+      npm install --global --no-audit --no-fund "${SEQUELIZE_CLI}"; fi \
+ && npm cache clean --force 2>/dev/null
 COPY . .
-ENV NODE_ENV=production PORT=5000
+# No update check: the migration job runs npx on a network with no way out.
+ENV NODE_ENV=production PORT=5000 NPM_CONFIG_UPDATE_NOTIFIER=false
 USER node
 EXPOSE 5000
 CMD ["node", "index.js"]

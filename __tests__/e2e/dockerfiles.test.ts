@@ -116,6 +116,24 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     expect(JSON.parse(r.body)).toEqual({ host: `${NAME}-backend-1`, user: 'node', nodeEnv: 'production', hasJwtKey: true, databaseHost: null });
   });
 
+  // The one build here that needs the npm registry: wayshub-backend lists sequelize-cli under
+  // devDependencies, which --omit=dev leaves out, and the migration job can't download it.
+  test('a backend with sequelize-cli only in devDependencies still gets it for the migration job', async () => {
+    const dir = checkoutCopy('backend');
+    scratch.push(dir);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2));
+    const tag = 'wayshub-e2e/dockerfile-backend:sequelize';
+    mustBuild('building the backend with the npm registry', await dockerBuild(BACKEND_DOCKERFILE, dir, tag, { NODE_IMAGE: baseArgs.NODE_IMAGE }, true));
+    try {
+      // As the migration job runs it: the image's user, no network.
+      const version = docker('run', '--rm', '--network', 'none', tag, 'sh', '-c', 'npx --no-install sequelize --version');
+      expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
+    } finally {
+      docker('rmi', tag);
+    }
+  });
+
   test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
     const dir = checkoutCopy('frontend');
     scratch.push(dir);

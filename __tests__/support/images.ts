@@ -20,7 +20,7 @@ export interface TestImages {
 export interface AllTestImages extends TestImages {
   db: string;
   backend: string;
-  /** Node with npm, yarn and a `node` user: the NODE_IMAGE for building docker/*.Dockerfile. */
+  /** Node with npm, yarn, a `node` user and the host's CAs: the NODE_IMAGE for docker/*.Dockerfile. */
   nodeBuild: string;
 }
 
@@ -393,14 +393,24 @@ async function appImage(log: Log): Promise<string> {
 
 // ---------------------------------------------------------------- node-build
 
-/** `docker build` without network, so a build can't lean on anything this machine lacks. */
-export async function dockerBuild(dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}): Promise<RunResult> {
+/**
+ * `docker build`, without network unless `network` is set, so a build can't quietly lean on
+ * anything the machine lacks.
+ */
+export async function dockerBuild(
+  dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}, network = false,
+): Promise<RunResult> {
   const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
-  return run('docker', ['build', '--network', 'none', '--force-rm', '-f', dockerfile, ...args, '-t', tag, context]);
+  return run('docker', ['build', ...(network ? [] : ['--network', 'none']), '--force-rm', '-f', dockerfile, ...args, '-t', tag, context]);
 }
 
-function nodeBuildTag(): string {
-  const hash = createHash('sha256').update(JSON.stringify([RECIPE, NODE_BUILD_TOOLS])).digest('hex');
+// The host's CA bundle: where TLS to the npm registry is intercepted, builds with network
+// trust what the host trusts (as NODE_EXTRA_CA_CERTS, on top of Node's own).
+const HOST_CA = '/etc/ssl/certs/ca-certificates.crt';
+
+async function nodeBuildTag(): Promise<string> {
+  const ca = await fs.readFile(HOST_CA).catch(() => Buffer.alloc(0));
+  const hash = createHash('sha256').update(JSON.stringify([RECIPE, NODE_BUILD_TOOLS])).update(ca).digest('hex');
   return `${NODE_BUILD_REPO}:bookworm-${hash.slice(0, 12)}`;
 }
 
@@ -414,8 +424,11 @@ async function buildNodeBuild(tag: string, log: Log): Promise<string> {
     if (packed.code !== 0) {
       throw new Error(`npm pack ${NODE_BUILD_TOOLS.join(' ')} failed: is the npm registry reachable? ${packed.stderr.trim().split('\n').slice(-3).join(' ')}`);
     }
+    await fs.copyFile(HOST_CA, path.join(context, 'host-ca.crt')).catch(() => fs.writeFile(path.join(context, 'host-ca.crt'), ''));
     const lines = [
       `FROM ${NODE_BASE}`,
+      'COPY host-ca.crt /usr/local/share/wayshub-e2e/host-ca.crt',
+      'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/wayshub-e2e/host-ca.crt NPM_CONFIG_UPDATE_NOTIFIER=false',
       'COPY *.tgz /tmp/',
       'RUN for tool in npm yarn; do mkdir -p /usr/local/lib/node_modules/$tool \\',
       '      && tar -xzf /tmp/$tool-*.tgz -C /usr/local/lib/node_modules/$tool --strip-components=1; done \\',
@@ -439,7 +452,7 @@ async function buildNodeBuild(tag: string, log: Log): Promise<string> {
 }
 
 async function nodeBuildImage(log: Log): Promise<string> {
-  const tag = nodeBuildTag();
+  const tag = await nodeBuildTag();
   return (await isCurrent(tag)) ? tag : buildNodeBuild(tag, log);
 }
 
@@ -584,17 +597,10 @@ export async function ensureBackendImage(log: Log = noLog): Promise<string> {
   return withLock(log, () => backendImage(log));
 }
 
-/** Node with npm, yarn and a `node` user, tagged by the tools' versions. */
-export async function ensureNodeBuildImage(log: Log = noLog): Promise<string> {
-  const tag = nodeBuildTag();
-  if (await isCurrent(tag)) return tag;
-  return withLock(log, () => nodeBuildImage(log));
-}
-
 /** All five images; the missing ones are built in parallel. */
 export async function ensureAllTestImages(log: Log = noLog): Promise<AllTestImages> {
   const [nginx, app, db, backend, nodeBuild] = await Promise.all([
-    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()), currentTag(Promise.resolve(nodeBuildTag())),
+    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()), currentTag(nodeBuildTag()),
   ]);
   if (nginx && app && db && backend && nodeBuild) return { nginx, app, db, backend, nodeBuild };
   return withLock(log, async () => {
