@@ -33,6 +33,13 @@ export interface BackendSettings extends AppSettings {
   readonly replicas: number;
   /** The API answers at `<subdomain>.<domain>`. */
   readonly subdomain: string;
+  /**
+   * Names of environment variables whose values are secrets (wayshub-backend's Cloudinary
+   * `API_KEY` and `API_SECRET`, say). Their values come at deploy time from the sensitive
+   * `backend_secrets` Terraform variable, never from this program or cdk.tf.json.
+   * @default [] (no `backend_secrets` variable)
+   */
+  readonly secretEnv: readonly string[];
 }
 
 /** MySQL for the backend, on by default with the backend. */
@@ -199,6 +206,7 @@ const NAMES = {
   backendPort: 'backend.port (WAYSHUB_BACKEND_PORT)',
   backendReplicas: 'backend.replicas',
   apiSubdomain: 'backend.subdomain (WAYSHUB_API_SUBDOMAIN)',
+  backendSecretEnv: 'backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV)',
   database: 'database.enabled (WAYSHUB_DATABASE)',
   dbImage: 'database.image (WAYSHUB_DB_IMAGE)',
   dbAllowDestroy: 'database.allowDestroy (WAYSHUB_DB_ALLOW_DESTROY)',
@@ -254,6 +262,7 @@ export const ENV_VARS = [
   'WAYSHUB_BACKEND_BUILD_CONTEXT',
   'WAYSHUB_BACKEND_PORT',
   'WAYSHUB_API_SUBDOMAIN',
+  'WAYSHUB_BACKEND_SECRET_ENV',
   'WAYSHUB_DATABASE',
   'WAYSHUB_DB_IMAGE',
   'WAYSHUB_DB_ALLOW_DESTROY',
@@ -295,6 +304,7 @@ export function withEnvironment(
   replicaSet(app, 'APP', NAMES.appPort);
   replicaSet(backend, 'BACKEND', NAMES.backendPort);
   on('WAYSHUB_API_SUBDOMAIN', (v) => (backend.subdomain = v));
+  on('WAYSHUB_BACKEND_SECRET_ENV', (v) => (backend.secretEnv = list(v)));
 
   on('WAYSHUB_NGINX_IMAGE', (v) => (proxy.image = v));
   on('WAYSHUB_HTTP_PORT', (v) => (proxy.httpPort = parseWhole(v, NAMES.httpPort, PORT_ALLOWED)));
@@ -461,8 +471,27 @@ function resolveBackend(backend: Mutable<BackendSettings>, domain: string): Back
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(subdomain) || `${subdomain}.${domain}`.length > 253) {
     throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
   }
-  return { ...app, replicas, subdomain };
+  const secretEnv = backend.secretEnv ?? [];
+  if (!Array.isArray(secretEnv) || secretEnv.length > MAX_SECRET_ENV) {
+    throw new SettingsError(NAMES.backendSecretEnv, secretEnv, `allowed: a list of at most ${MAX_SECRET_ENV} names`);
+  }
+  secretEnv.forEach((name, i) => {
+    // Each name goes into a Terraform expression and the container's environment.
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
+      throw new SettingsError(NAMES.backendSecretEnv, name, 'allowed: names of letters, digits and "_", not starting with a digit');
+    }
+    if (STACK_BACKEND_ENV.includes(name)) {
+      throw new SettingsError(NAMES.backendSecretEnv, name, `that variable is set by the stack; allowed: other names than ${STACK_BACKEND_ENV.join(', ')}`);
+    }
+    if (name in app.env) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
+    if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
+  });
+  return { ...app, replicas, subdomain, secretEnv: [...secretEnv] };
 }
+
+const MAX_SECRET_ENV = 20;
+/** The backend environment the stack itself sets (database.ts and wayshub-stack.ts). */
+const STACK_BACKEND_ENV: readonly string[] = ['NODE_ENV', 'JWT_PRIVATE_KEY', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'];
 
 function resolveDatabase(db: Mutable<DatabaseSettings> & { enabled?: boolean }): DatabaseSettings | undefined {
   if (db.enabled === false) return undefined;

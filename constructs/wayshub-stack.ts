@@ -2,7 +2,7 @@
 // when asked), and, with a backend image, backend replicas at api.<domain> with MySQL and its
 // migration job; the replica-count and secret variables; the outputs a user reads after deploy.
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack, TerraformVariable, dependable } from 'cdktf';
+import { TerraformCondition, TerraformOutput, TerraformStack, TerraformVariable, dependable } from 'cdktf';
 
 import { DockerProvider, Network } from './docker';
 import { STACK_LABEL, labelBlocks } from './labels';
@@ -32,6 +32,8 @@ export class WayshubStack extends TerraformStack {
   /** Sensitive variables of the backend. */
   readonly jwtPrivateKey?: TerraformVariable;
   readonly dbPassword?: TerraformVariable;
+  /** The `backend_secrets` variable (sensitive), when `backend.secretEnv` names any. */
+  readonly backendSecrets?: TerraformVariable;
   /** MySQL and its migration job, with the backend unless turned off. */
   readonly database?: Database;
   readonly migration?: MigrationJob;
@@ -83,9 +85,29 @@ export class WayshubStack extends TerraformStack {
         type: 'string',
         sensitive: true,
         description: 'JWT_PRIVATE_KEY of the backend (give it with TF_VAR_jwt_private_key).',
-        validation: [{ condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' }],
       });
+      const secretChecks: TerraformCondition[] = [
+        { condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' },
+      ];
       const backendEnv = ['NODE_ENV=production', `JWT_PRIVATE_KEY=${this.jwtPrivateKey.stringValue}`];
+      if (backend.secretEnv.length > 0) {
+        const names = backend.secretEnv;
+        // A JSON object in a string, not a map(string): Terraform reads a map given in TF_VAR_* as
+        // HCL, where a "${" in a secret would be an interpolation; a string it takes as it is.
+        this.backendSecrets = new TerraformVariable(this, 'backend_secrets', {
+          type: 'string',
+          sensitive: true,
+          description: `Secret environment of the backend as a JSON object with the keys ${names.join(', ')} (give it with TF_VAR_backend_secrets='{"${names[0]}":"..."}').`,
+        });
+        secretChecks.push({
+          // The names are validated identifiers, so they can be written into the expression.
+          // sort() on both sides: keys() gives a list, a literal is a tuple, and those never compare equal.
+          condition: `\${sort(try(keys(jsondecode(var.backend_secrets)), [])) == sort(${JSON.stringify(names)}) && alltrue([for v in try(values(jsondecode(var.backend_secrets)), []) : can(tostring(v))])}`,
+          errorMessage: `backend_secrets must be a JSON object of strings with exactly these keys: ${names.join(', ')}.`,
+        });
+        // try(): a bad value fails only the precondition, with its one message.
+        backendEnv.push(...names.map((name) => `${name}=\${try(tostring(jsondecode(var.backend_secrets)["${name}"]), "")}`));
+      }
 
       const db = s.database;
       if (db) {
@@ -93,8 +115,8 @@ export class WayshubStack extends TerraformStack {
           type: 'string',
           sensitive: true,
           description: 'Password of the database user (give it with TF_VAR_db_password).',
-          validation: [{ condition: '${length(var.db_password) >= 12}', errorMessage: 'db_password must be at least 12 characters.' }],
         });
+        secretChecks.push({ condition: '${length(var.db_password) >= 12}', errorMessage: 'db_password must be at least 12 characters.' });
         this.database = new Database(this, 'database', {
           name: s.name,
           image: db.image,
@@ -123,6 +145,10 @@ export class WayshubStack extends TerraformStack {
         labels,
         extraNetworks: this.database ? [this.database.network] : undefined,
       });
+      // The secrets are checked as preconditions of the backend's image (one resource, planned on
+      // every deploy), not by variable validation: Terraform prints the failing value of a
+      // validation even for a sensitive variable.
+      this.backend.image.lifecycle = { precondition: secretChecks };
       if (this.database && db) {
         this.migration = new MigrationJob(this, 'migration', {
           name: s.name,

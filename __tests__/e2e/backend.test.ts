@@ -16,12 +16,16 @@ const DOMAIN = 'wayshub.localhost';
 const API = `api.${DOMAIN}`;
 const log = (line: string) => process.stderr.write(`  [api] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789' };
+// The backend's secrets as `cdktf deploy` gets them from TF_VAR_backend_secrets: JSON text,
+// taken as it is (a "${" is no interpolation).
+const CLOUDINARY = { API_KEY: 'e2e-api-key-9f8e7d', API_SECRET: 'e2e api secret "quoted" $HOME ${x}' };
+const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789', backend_secrets: JSON.stringify(CLOUDINARY) };
 const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
 
 describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   let port: number;
   let deployment: LocalApply;
+  let stackJson = '';
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
@@ -30,11 +34,12 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
       name: NAME,
       domain: DOMAIN,
       app: { image: images.app },
-      backend: { image: images.app, port: 5000, env: { PORT: '5000' } },
+      backend: { image: images.app, port: 5000, env: { PORT: '5000' }, secretEnv: ['API_KEY', 'API_SECRET'] },
       // The database has its own test (database.test.ts); this one is about routing and scaling.
       database: { enabled: false },
       proxy: { image: images.nginx, httpPort: port },
     });
+    stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
     deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
   });
 
@@ -56,6 +61,28 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   test('the frontend replicas are told the public API URL', () => {
     const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', `${NAME}-app-1`)) as string[];
     expect(env).toContain(`REACT_APP_API_URL=http://${API}:${port}/api/v1`);
+  });
+
+  test('the backend gets its secret environment from backend_secrets; cdk.tf.json only names it', async () => {
+    for (const replica of names('backend', 2)) {
+      const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', replica)) as string[];
+      expect(env).toEqual(expect.arrayContaining([`API_KEY=${CLOUDINARY.API_KEY}`, `API_SECRET=${CLOUDINARY.API_SECRET}`]));
+    }
+    expect(stackJson).not.toContain(CLOUDINARY.API_KEY);
+    expect(stackJson).not.toContain('e2e api secret');
+  });
+
+  test('a missing secret or a short JWT key is refused without printing what was given', async () => {
+    const refused = async (vars: Record<string, string>) => {
+      const error = await deployment.apply({ ...JWT, ...vars, replicas: 2, backend_replicas: 2 }).then(() => undefined, (e: unknown) => String(e));
+      expect(error).toBeDefined();
+      expect(error).not.toContain('only-this-one-key');
+      expect(error).not.toContain('short-jwt-key');
+      return (error ?? '').replace(/\s+/g, ' ');
+    };
+    expect(await refused({ backend_secrets: JSON.stringify({ API_KEY: 'only-this-one-key' }) }))
+      .toContain('backend_secrets must be a JSON object of strings with exactly these keys: API_KEY, API_SECRET.');
+    expect(await refused({ jwt_private_key: 'short-jwt-key' })).toContain('jwt_private_key must be at least 16 characters.');
   });
 
   test('backend_replicas 2 → 4 → 1 scales only the backend; the proxy and the frontend stay', async () => {

@@ -88,6 +88,49 @@ describe('bad backend settings', () => {
   test('0 backend replicas', () => {
     expect(() => resolveSettings({ backend: { image: 'b:1', replicas: 0 } })).toThrow('invalid backend.replicas: 0; allowed: a whole number from 1 to 20');
   });
+
+  test.each<[string, Record<string, string>, string]>([
+    ['an expression for a name', { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,${file("/etc/passwd")}' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "${file(\\"/etc/passwd\\")}"; allowed: names of letters, digits and "_", not starting with a digit'],
+    ['a name starting with a digit', { WAYSHUB_BACKEND_SECRET_ENV: '1KEY' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "1KEY"; allowed: names of letters, digits and "_"'],
+    ['a name the stack sets', { WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "DATABASE_URL"; that variable is set by the stack; allowed: other names than NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL'],
+    ['a name twice', { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,API_KEY' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "API_KEY"; it is listed twice; allowed: each name once'],
+  ])('secret environment: %s', (_name, env, message) => {
+    expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1' } }, env))).toThrow(message);
+  });
+
+  test('secret environment: a name also in backend.env, and too many names', () => {
+    expect(() => resolveSettings({ backend: { image: 'b:1', env: { API_KEY: 'x' }, secretEnv: ['API_KEY'] } })).toThrow(
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "API_KEY"; it is also in backend.env; allowed: each name in one of the two',
+    );
+    const many = Array.from({ length: 21 }, (_, i) => `S${i}`);
+    expect(() => resolveSettings({ backend: { image: 'b:1', secretEnv: many } })).toThrow('allowed: a list of at most 20 names');
+  });
+});
+
+describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () => {
+  const { json, text } = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_SECRET_ENV: 'CLOUD_NAME, API_KEY,API_SECRET' }));
+
+  test('is one sensitive variable, a JSON object that must have exactly the named keys', () => {
+    expect(json.variable.backend_secrets).toMatchObject({ type: 'string', sensitive: true });
+    expect(json.resource.docker_image.api_image.lifecycle).toMatchObject({
+      precondition: expect.arrayContaining([{
+        condition: '${sort(try(keys(jsondecode(var.backend_secrets)), [])) == sort(["CLOUD_NAME","API_KEY","API_SECRET"]) && alltrue([for v in try(values(jsondecode(var.backend_secrets)), []) : can(tostring(v))])}',
+        error_message: 'backend_secrets must be a JSON object of strings with exactly these keys: CLOUD_NAME, API_KEY, API_SECRET.',
+      }]),
+    });
+  });
+
+  test('reaches the backend replicas and the migration job by reference only', () => {
+    const refs = ['CLOUD_NAME', 'API_KEY', 'API_SECRET'].map((name) => `${name}=\${try(tostring(jsondecode(var.backend_secrets)["${name}"]), "")}`);
+    expect(json.resource.docker_container.api.env).toEqual(expect.arrayContaining(refs));
+    expect(json.resource.docker_container.migrate.env).toEqual(expect.arrayContaining(refs));
+    expect(json.resource.docker_container.app.env).not.toEqual(expect.arrayContaining([expect.stringMatching(/backend_secrets/)]));
+    expect(text.match(/jsondecode\(var\.backend_secrets\)\[/g)?.length).toBe(6);
+  });
+
+  test('without names there is no backend_secrets variable', () => {
+    expect(synthStack({ backend: { image: 'b:1' } }).json.variable.backend_secrets).toBeUndefined();
+  });
 });
 
 describe('the database', () => {
@@ -121,6 +164,17 @@ describe('the database', () => {
       .sort();
     expect(onDbNet).toEqual(['api', 'db', 'migrate']);
     expect(JSON.stringify(containers.db.networks_advanced)).not.toContain('docker_network.network.');
+  });
+
+  test('secrets are checked by preconditions, not variable validation, which would print a bad value', () => {
+    expect(json.variable.db_password.validation).toBeUndefined();
+    expect(json.variable.jwt_private_key.validation).toBeUndefined();
+    expect(json.resource.docker_image.api_image.lifecycle).toEqual({
+      precondition: [
+        { condition: '${length(var.jwt_private_key) >= 16}', error_message: 'jwt_private_key must be at least 16 characters.' },
+        { condition: '${length(var.db_password) >= 12}', error_message: 'db_password must be at least 12 characters.' },
+      ],
+    });
   });
 
   test('credentials are sensitive variables: only references are synthesized', () => {
