@@ -6,8 +6,9 @@
 #
 # create-react-app bakes REACT_APP_* into the bundle at build time, so the API URL is a build
 # argument here (the stack also sets it as env on the replicas, for `npm start` images).
-# Node 16 builds CRA 4 as is; on a Node 17+ base pass --build-arg NODE_OPTIONS=--openssl-legacy-provider
-# (and the app may need postcss >= 8.4 under postcss-safe-parser).
+# Node 16 builds CRA 4 as is. A Node 17+ base needs --build-arg NODE_OPTIONS=--openssl-legacy-provider
+# and a fresh lock file: wayshub-frontend's pins postcss 8.1 under postcss-safe-parser, which
+# Node 17+ refuses to load (ERR_PACKAGE_PATH_NOT_EXPORTED); see the README.
 ARG NODE_IMAGE=node:16-bullseye
 ARG NGINX_IMAGE=nginx:1.30-alpine
 
