@@ -461,6 +461,10 @@ function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 'app'):
   return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env }, addCapabilities: [...addCapabilities] };
 }
 
+const MAX_SECRET_ENV = 20;
+/** The backend environment the stack itself sets (database.ts and wayshub-stack.ts). */
+const STACK_BACKEND_ENV: readonly string[] = ['NODE_ENV', 'JWT_PRIVATE_KEY', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'];
+
 function resolveBackend(backend: Mutable<BackendSettings>, domain: string): BackendSettings | undefined {
   if (backend.image === undefined && backend.buildContext === undefined) return undefined;
   const app = resolveApp({ ...backend, image: backend.image ?? 'wayshub-backend:latest' }, 'backend');
@@ -483,15 +487,11 @@ function resolveBackend(backend: Mutable<BackendSettings>, domain: string): Back
     if (STACK_BACKEND_ENV.includes(name)) {
       throw new SettingsError(NAMES.backendSecretEnv, name, `that variable is set by the stack; allowed: other names than ${STACK_BACKEND_ENV.join(', ')}`);
     }
-    if (name in app.env) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
+    if (Object.prototype.hasOwnProperty.call(app.env, name)) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
     if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
   });
   return { ...app, replicas, subdomain, secretEnv: [...secretEnv] };
 }
-
-const MAX_SECRET_ENV = 20;
-/** The backend environment the stack itself sets (database.ts and wayshub-stack.ts). */
-const STACK_BACKEND_ENV: readonly string[] = ['NODE_ENV', 'JWT_PRIVATE_KEY', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'];
 
 function resolveDatabase(db: Mutable<DatabaseSettings> & { enabled?: boolean }): DatabaseSettings | undefined {
   if (db.enabled === false) return undefined;
