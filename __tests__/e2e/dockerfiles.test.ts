@@ -28,6 +28,22 @@ function mustBuild(what: string, result: RunResult): void {
   if (result.code !== 0) throw new Error(`${what} failed:\n${(result.stdout + result.stderr).trim().split('\n').slice(-20).join('\n')}`);
 }
 
+/**
+ * Builds a throwaway image, runs a shell command in it without network (as the stack's
+ * one-shot jobs would run), removes the image, and returns what the command printed.
+ */
+async function runInBuilt(
+  what: string, dockerfile: string, context: string, buildArgs: Record<string, string>, command: string, network = false,
+): Promise<string> {
+  const tag = `wayshub-e2e/dockerfile-throwaway:${path.basename(context).toLowerCase().replace(/[^a-z0-9_.-]/g, '')}`;
+  mustBuild(what, await dockerBuild(dockerfile, context, tag, buildArgs, network));
+  try {
+    return docker('run', '--rm', '--network', 'none', tag, 'sh', '-c', command);
+  } finally {
+    docker('rmi', tag);
+  }
+}
+
 /** A copy of a stand-in checkout, to change without touching the committed one. */
 function checkoutCopy(app: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wayshub-${app}-checkout-`));
@@ -93,13 +109,9 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const index = await request(port, { host: DOMAIN });
     const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
     expect((await request(port, { host: DOMAIN, path: `${bundle}.map` })).status).toBe(404);
-    const tag = 'wayshub-e2e/dockerfile-frontend:maps';
-    mustBuild('building the frontend with source maps', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), tag, { ...baseArgs, GENERATE_SOURCEMAP: 'true' }));
-    try {
-      expect(docker('run', '--rm', tag, 'sh', '-c', 'ls /usr/share/nginx/html/static/js')).toMatch(/main\.[0-9a-f]+\.js\.map/);
-    } finally {
-      docker('rmi', tag);
-    }
+    const listed = await runInBuilt('building the frontend with source maps', FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'),
+      { ...baseArgs, GENERATE_SOURCEMAP: 'true' }, 'ls /usr/share/nginx/html/static/js');
+    expect(listed).toMatch(/main\.[0-9a-f]+\.js\.map/);
   });
 
   test('the frontend runs as a plain user with no capabilities, and the stack healthcheck passes', async () => {
@@ -123,15 +135,10 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     scratch.push(dir);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2));
-    const tag = 'wayshub-e2e/dockerfile-backend:sequelize';
-    mustBuild('building the backend with the npm registry', await dockerBuild(BACKEND_DOCKERFILE, dir, tag, { NODE_IMAGE: baseArgs.NODE_IMAGE }, true));
-    try {
-      // As the migration job runs it: the image's user, no network.
-      const version = docker('run', '--rm', '--network', 'none', tag, 'sh', '-c', 'npx --no-install sequelize --version');
-      expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
-    } finally {
-      docker('rmi', tag);
-    }
+    // Run as the migration job runs it: the image's user, no network.
+    const version = await runInBuilt('building the backend with the npm registry', BACKEND_DOCKERFILE, dir,
+      { NODE_IMAGE: baseArgs.NODE_IMAGE }, 'npx --no-install sequelize --version', true);
+    expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
   });
 
   test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
@@ -142,15 +149,9 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
       name: 'wayshub-frontend-standin', version: '0.0.0', lockfileVersion: 3, requires: true,
       packages: { '': { name: 'wayshub-frontend-standin', version: '0.0.0' } },
     }, null, 2));
-    const tag = 'wayshub-e2e/dockerfile-frontend:npm';
-    const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, tag, { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' });
-    mustBuild('building the frontend with package-lock.json', built);
-    try {
-      const js = docker('run', '--rm', tag, 'sh', '-c', 'cat /usr/share/nginx/html/static/js/main.*.js');
-      expect(js).toContain('"https://api.alvin.xyz/api/v1"');
-    } finally {
-      docker('rmi', tag);
-    }
+    const js = await runInBuilt('building the frontend with package-lock.json', FRONTEND_DOCKERFILE, dir,
+      { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' }, 'cat /usr/share/nginx/html/static/js/main.*.js');
+    expect(js).toContain('"https://api.alvin.xyz/api/v1"');
   });
 
   test('a checkout without a lock file is refused, saying what to do', async () => {
