@@ -24,9 +24,26 @@ export interface RequestOptions {
   ca?: string;
 }
 
+/** A request that failed before any response. */
+export interface RequestError extends NodeJS.ErrnoException {
+  /** It went out on a kept-alive connection that the server may have been closing. */
+  reusedSocket?: boolean;
+}
+
+/**
+ * The keep-alive race (RFC 9112 section 9.3.1): the server closed an idle connection (nginx
+ * does on every reload) just as the client sent on it. Browsers resend such a GET, and so do
+ * Node's own docs (request.reusedSocket); a fresh connection that fails is a real failure.
+ */
+export function isStaleKeepAlive(e: unknown): boolean {
+  const err = e as RequestError;
+  return err?.reusedSocket === true && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+}
+
 /** One request to the proxy on 127.0.0.1:port. Rejects on a network error or timeout. */
 export function request(port: number, opts: RequestOptions): Promise<Response> {
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = (opts.ca ? https : http).request(
       {
         ...(opts.ca ? { ca: opts.ca, servername: opts.host } : {}),
@@ -39,6 +56,7 @@ export function request(port: number, opts: RequestOptions): Promise<Response> {
         timeout: opts.timeoutMs ?? 10_000,
       },
       (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -46,7 +64,10 @@ export function request(port: number, opts: RequestOptions): Promise<Response> {
       },
     );
     req.on('timeout', () => req.destroy(new Error(`request timed out after ${opts.timeoutMs ?? 10_000} ms`)));
-    req.on('error', reject);
+    req.on('error', (e: RequestError) => {
+      if (!responded) e.reusedSocket = req.reusedSocket;
+      reject(e);
+    });
     req.end(opts.body);
   });
 }
@@ -84,17 +105,23 @@ export interface LoadReport {
   failed: number;
   /** First few failures, for the assertion message. */
   failures: string[];
+  /** Requests resent once on a fresh connection after the keep-alive race (isStaleKeepAlive). */
+  resent: number;
   /** Successful responses per replica (the body of GET /). */
   byReplica: Record<string, number>;
   seconds: number;
 }
 
+/** Kept-alive connections a Load opens at most: a reload can close each of them once. */
+export const LOAD_CONNECTIONS = 16;
+
 /**
  * Sends GET requests at a steady rate until stopped, over keep-alive connections like a
- * browser would, and counts every failure (network error, timeout or non-200 status).
+ * browser would, and counts every failure (network error, timeout or non-200 status). Like a
+ * browser, it resends a GET once, on a new connection, when it lost the keep-alive race.
  */
 export class Load {
-  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], byReplica: {}, seconds: 0 };
+  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], resent: 0, byReplica: {}, seconds: 0 };
   private readonly agent: http.Agent;
   private readonly inflight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -107,13 +134,20 @@ export class Load {
     /** Over HTTPS, trusting this CA. */
     private readonly ca?: string,
   ) {
-    this.agent = ca ? new https.Agent({ keepAlive: true, maxSockets: 16 }) : new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const options = { keepAlive: true, maxSockets: LOAD_CONNECTIONS };
+    this.agent = ca ? new https.Agent(options) : new http.Agent(options);
     this.timer = setInterval(() => this.fire(), 1000 / perSecond);
   }
 
   private fire(): void {
     this.report.sent++;
-    const p = request(this.port, { host: this.host, agent: this.agent, timeoutMs: 15_000, ca: this.ca })
+    const opts = { host: this.host, timeoutMs: 15_000, ca: this.ca };
+    const p = request(this.port, { ...opts, agent: this.agent })
+      .catch((e: unknown) => {
+        if (!isStaleKeepAlive(e)) throw e;
+        this.report.resent++;
+        return request(this.port, opts);
+      })
       .then((r) => {
         if (r.status === 200) {
           this.report.ok++;
