@@ -20,6 +20,19 @@ export function terraformLiteral(text: string): string {
   return text.replace(/([$%])\{/g, (_m, sigil: string) => `${sigil}${sigil}{`);
 }
 
+/**
+ * A container's environment: the user's plain values (sorted, escaped) and then the stack's
+ * own entries, which may hold Terraform references to sensitive variables.
+ */
+export function containerEnv(plain: Readonly<Record<string, string>>, references: readonly string[] = []): string[] {
+  return [
+    ...Object.keys(plain)
+      .sort()
+      .map((key) => `${key}=${terraformLiteral(plain[key])}`),
+    ...references,
+  ];
+}
+
 /** Docker's json-file log driver with rotation, so a busy container can't fill the disk. */
 export const ROTATED_LOGS = { logDriver: 'json-file', logOpts: { 'max-size': '10m', 'max-file': '3' } } as const;
 

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
 import { defaultHealthcheck } from './settings';
 
 export interface ReplicaSetProps {
@@ -96,14 +96,7 @@ export class ReplicaSet extends Construct {
       restart: 'unless-stopped',
       // Let in-flight requests finish when a replica is removed by scaling down.
       destroyGraceSeconds: 10,
-      env: Object.keys(env).length || props.terraformEnv?.length
-        ? [
-            ...Object.keys(env)
-              .sort()
-              .map((key) => `${key}=${terraformLiteral(env[key])}`),
-            ...(props.terraformEnv ?? []),
-          ]
-        : undefined,
+      env: Object.keys(env).length || props.terraformEnv?.length ? containerEnv(env, props.terraformEnv) : undefined,
       memory: props.memoryMb,
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],
       healthcheck: {

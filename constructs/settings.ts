@@ -393,11 +393,11 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
     throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
   }
-  const backend = resolveBackend(input.backend ?? {}, domain);
+  const database = backendOn(input.backend ?? {}) ? resolveDatabase(input.database ?? {}) : undefined;
+  const backend = resolveBackend(input.backend ?? {}, domain, database !== undefined);
   if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
     throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
   }
-  const database = backend ? resolveDatabase(input.database ?? {}) : undefined;
   return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend, database };
 }
 
@@ -462,12 +462,31 @@ function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 'app'):
 }
 
 const MAX_SECRET_ENV = 20;
-/** The backend environment the stack itself sets (database.ts and wayshub-stack.ts). */
-const STACK_BACKEND_ENV: readonly string[] = ['NODE_ENV', 'JWT_PRIVATE_KEY', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'];
 
-function resolveBackend(backend: Mutable<BackendSettings>, domain: string): BackendSettings | undefined {
-  if (backend.image === undefined && backend.buildContext === undefined) return undefined;
+/**
+ * The backend environment the stack itself sets (wayshub-stack.ts, and database.ts when the
+ * stack runs the database). Without it, DATABASE_URL and DB_* are the user's to give, e.g. as
+ * secrets for a database of their own.
+ */
+function stackBackendEnv(withDatabase: boolean): readonly string[] {
+  return ['NODE_ENV', 'JWT_PRIVATE_KEY', ...(withDatabase ? ['DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'] : [])];
+}
+
+/** Docker keeps the last of two equal names, so a name the stack sets is refused, not overridden. */
+function checkNotStackSet(setting: string, name: string, withDatabase: boolean): void {
+  const reserved = stackBackendEnv(withDatabase);
+  if (reserved.includes(name)) {
+    throw new SettingsError(setting, name, `that variable is set by the stack; allowed: other names than ${reserved.join(', ')}`);
+  }
+}
+
+/** The backend is on when it has an image or a build context. */
+const backendOn = (backend: Mutable<BackendSettings>) => backend.image !== undefined || backend.buildContext !== undefined;
+
+function resolveBackend(backend: Mutable<BackendSettings>, domain: string, withDatabase: boolean): BackendSettings | undefined {
+  if (!backendOn(backend)) return undefined;
   const app = resolveApp({ ...backend, image: backend.image ?? 'wayshub-backend:latest' }, 'backend');
+  for (const key of Object.keys(app.env)) checkNotStackSet(`${appNames('backend').env} key`, key, withDatabase);
   const replicas = backend.replicas ?? DEFAULTS.backendReplicas;
   checkWhole(replicas, NAMES.backendReplicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
   const subdomain = backend.subdomain ?? DEFAULTS.apiSubdomain;
@@ -484,9 +503,7 @@ function resolveBackend(backend: Mutable<BackendSettings>, domain: string): Back
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
       throw new SettingsError(NAMES.backendSecretEnv, name, 'allowed: names of letters, digits and "_", not starting with a digit');
     }
-    if (STACK_BACKEND_ENV.includes(name)) {
-      throw new SettingsError(NAMES.backendSecretEnv, name, `that variable is set by the stack; allowed: other names than ${STACK_BACKEND_ENV.join(', ')}`);
-    }
+    checkNotStackSet(NAMES.backendSecretEnv, name, withDatabase);
     if (Object.prototype.hasOwnProperty.call(app.env, name)) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
     if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
   });

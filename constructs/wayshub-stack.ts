@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { TerraformCondition, TerraformOutput, TerraformStack, TerraformVariable, dependable } from 'cdktf';
 
 import { DockerProvider, Network } from './docker';
-import { STACK_LABEL, labelBlocks } from './labels';
+import { STACK_LABEL, containerEnv, labelBlocks } from './labels';
 import { Database, MigrationJob } from './database';
 import { LetsEncrypt } from './lets-encrypt';
 import { ReplicaSet } from './replica-set';
@@ -154,7 +154,8 @@ export class WayshubStack extends TerraformStack {
           name: s.name,
           image: this.backend.image.imageId,
           command: db.migrateCommand,
-          env: backendEnv,
+          // The backend's whole environment: migrations run the backend's own code and config.
+          env: containerEnv(backend.env, backendEnv),
           database: this.database,
           labels,
         });

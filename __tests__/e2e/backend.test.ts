@@ -17,9 +17,14 @@ const API = `api.${DOMAIN}`;
 const log = (line: string) => process.stderr.write(`  [api] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 // The backend's secrets as `cdktf deploy` gets them from TF_VAR_backend_secrets: JSON text,
-// taken as it is (a "${" is no interpolation).
-const CLOUDINARY = { API_KEY: 'e2e-api-key-9f8e7d', API_SECRET: 'e2e api secret "quoted" $HOME ${x}' };
-const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789', backend_secrets: JSON.stringify(CLOUDINARY) };
+// taken as it is (a "${" is no interpolation). Without the stack's database, the backend's own
+// DATABASE_URL is one of them.
+const SECRETS = {
+  API_KEY: 'e2e-api-key-9f8e7d',
+  API_SECRET: 'e2e api secret "quoted" $HOME ${x}',
+  DATABASE_URL: 'mysql://wayshub:e2e-own-db-pw@db.alvin.xyz:3306/wayshub',
+};
+const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789', backend_secrets: JSON.stringify(SECRETS) };
 const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
 
 describeE2E('frontend at <domain> and backend at api.<domain>', () => {
@@ -34,7 +39,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
       name: NAME,
       domain: DOMAIN,
       app: { image: images.app },
-      backend: { image: images.app, port: 5000, env: { PORT: '5000' }, secretEnv: ['API_KEY', 'API_SECRET'] },
+      backend: { image: images.app, port: 5000, env: { PORT: '5000' }, secretEnv: ['API_KEY', 'API_SECRET', 'DATABASE_URL'] },
       // The database has its own test (database.test.ts); this one is about routing and scaling.
       database: { enabled: false },
       proxy: { image: images.nginx, httpPort: port },
@@ -66,9 +71,10 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   test('the backend gets its secret environment from backend_secrets; cdk.tf.json only names it', async () => {
     for (const replica of names('backend', 2)) {
       const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', replica)) as string[];
-      expect(env).toEqual(expect.arrayContaining([`API_KEY=${CLOUDINARY.API_KEY}`, `API_SECRET=${CLOUDINARY.API_SECRET}`]));
+      expect(env).toEqual(expect.arrayContaining(Object.entries(SECRETS).map(([name, value]) => `${name}=${value}`)));
     }
-    expect(stackJson).not.toContain(CLOUDINARY.API_KEY);
+    expect(stackJson).not.toContain(SECRETS.API_KEY);
+    expect(stackJson).not.toContain('e2e-own-db-pw');
     expect(stackJson).not.toContain('e2e api secret');
   });
 
@@ -81,7 +87,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
       return (error ?? '').replace(/\s+/g, ' ');
     };
     expect(await refused({ backend_secrets: JSON.stringify({ API_KEY: 'only-this-one-key' }) }))
-      .toContain('backend_secrets must be a JSON object of strings with exactly these keys: API_KEY, API_SECRET.');
+      .toContain('backend_secrets must be a JSON object of strings with exactly these keys: API_KEY, API_SECRET, DATABASE_URL.');
     expect(await refused({ jwt_private_key: 'short-jwt-key' })).toContain('jwt_private_key must be at least 16 characters.');
   });
 

@@ -52,7 +52,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
       name: NAME,
       domain: DOMAIN,
       app: { image: images.app },
-      backend: { image: images.backend, port: 5000 },
+      backend: { image: images.backend, port: 5000, env: { TZ: 'Asia/Jakarta' } },
       database: { image: images.db, migrateCommand: ['node', '/app/backend.js', 'migrate'] },
       proxy: { image: images.nginx, httpPort: port },
     };
@@ -84,6 +84,14 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     expect(config).toMatchObject({ dbHost: `${NAME}-db`, dbPort: 3306, dbUser: 'wayshub', dbName: 'wayshub', nodeEnv: 'production', databaseUrlMatches: true, jwtKeyLength: SECRETS.jwt_private_key.length });
     expect(stackJson).not.toContain(SECRETS.db_password);
     expect(stackJson).not.toContain(SECRETS.jwt_private_key);
+  });
+
+  test('the migration job ran with the backend\'s environment, backend.env included', () => {
+    const envOf = (container: string) => (JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', container)) as string[]).filter((e) => !e.startsWith('WAYSHUB_APPLY_AT='));
+    const migrate = envOf(`${NAME}-migrate`);
+    expect(migrate).toContain('TZ=Asia/Jakarta');
+    expect(migrate).toContain(`DB_PASSWORD=${SECRETS.db_password}`);
+    expect(migrate.sort()).toEqual(envOf(`${NAME}-backend-1`).sort());
   });
 
   test('the database can be reached neither from the proxy nor from the frontend', () => {

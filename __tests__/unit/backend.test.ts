@@ -98,6 +98,17 @@ describe('bad backend settings', () => {
     expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1' } }, env))).toThrow(message);
   });
 
+  test.each<[string, Record<string, string>]>([
+    ['NODE_ENV', {}],
+    ['JWT_PRIVATE_KEY', { WAYSHUB_DATABASE: 'off' }],
+    ['DB_HOST', {}],
+  ])('backend.env may not set %s, which the stack sets (Docker would keep only one of the two)', (key, env) => {
+    const reserved = env.WAYSHUB_DATABASE === 'off' ? 'NODE_ENV, JWT_PRIVATE_KEY' : 'NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL, DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME';
+    expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1', env: { [key]: 'x' } } }, env))).toThrow(
+      new SettingsError('backend.env key', key, `that variable is set by the stack; allowed: other names than ${reserved}`),
+    );
+  });
+
   test('secret environment: a name also in backend.env, and too many names', () => {
     expect(() => resolveSettings({ backend: { image: 'b:1', env: { API_KEY: 'x' }, secretEnv: ['API_KEY'] } })).toThrow(
       'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "API_KEY"; it is also in backend.env; allowed: each name in one of the two',
@@ -126,6 +137,17 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
     expect(json.resource.docker_container.migrate.env).toEqual(expect.arrayContaining(refs));
     expect(json.resource.docker_container.app.env).not.toEqual(expect.arrayContaining([expect.stringMatching(/backend_secrets/)]));
     expect(text.match(/jsondecode\(var\.backend_secrets\)\[/g)?.length).toBe(6);
+  });
+
+  test('with WAYSHUB_DATABASE=off, DATABASE_URL of the backend\'s own database can be a secret', () => {
+    const off = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })).json;
+    expect(off.resource.docker_container.api.env).toEqual([
+      'NODE_ENV=production',
+      'JWT_PRIVATE_KEY=${var.jwt_private_key}',
+      'DATABASE_URL=${try(tostring(jsondecode(var.backend_secrets)["DATABASE_URL"]), "")}',
+    ]);
+    // With the stack's database, DATABASE_URL is the stack's.
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' }))).toThrow('that variable is set by the stack');
   });
 
   test('without names there is no backend_secrets variable', () => {
@@ -209,9 +231,17 @@ describe('the database', () => {
       lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'The migration job failed; see its output with: docker logs wayshub-migrate' }] },
     });
     expect(migrate.env).toContain('WAYSHUB_APPLY_AT=${timestamp()}');
+    expect(migrate.env).toEqual([...(containers.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
     expect(containers.api.depends_on).toEqual(['docker_container.migrate']);
     const custom = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_MIGRATE_COMMAND: 'node migrate.js' })).json;
     expect(custom.resource.docker_container.migrate.command).toEqual(['sh', '-c', 'node migrate.js']);
+  });
+
+  test('the migration job gets the backend\'s own environment too (backend.env), escaped the same way', () => {
+    const { json: j } = synthStack({ backend: { image: 'b:1', env: { TZ: 'Asia/Jakarta', GREETING: 'hi ${x}' } } });
+    const migrate = j.resource.docker_container.migrate.env as string[];
+    expect(migrate.slice(0, 2)).toEqual(['GREETING=hi $${x}', 'TZ=Asia/Jakarta']);
+    expect(migrate).toEqual([...(j.resource.docker_container.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
   });
 
   test('WAYSHUB_DATABASE=off leaves the backend without a database', () => {
