@@ -81,6 +81,9 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   afterAll(async () => {
     await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     spawnSync('docker', ['rmi', FRONTEND_TAG, BACKEND_TAG], { stdio: 'ignore' });
+    // The classic builder keeps each multi-stage build's first stage as an untagged image; ours
+    // carry the test images' label (from the Node build image).
+    spawnSync('docker', ['image', 'prune', '--force', '--filter', 'label=wayshub-e2e.recipe'], { stdio: 'ignore' });
     for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import { promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { chroot, debootstrap, docker, imageLabels, importRootfs, Log, run, seconds, withLock } from './images';
+import { chroot, debootstrap, docker, dropOtherTags, imageLabels, importRootfs, Log, run, seconds, withLock } from './images';
 
 const ACME_REPO = 'wayshub-e2e/acme';
 const SUITE = 'bookworm';
@@ -65,6 +65,7 @@ async function buildAcme(tag: string, log: Log): Promise<string> {
       `LABEL wayshub-e2e.certbot-version=${certbot}`,
       'CMD ["/bin/sh"]',
     ]);
+    await dropOtherTags([tag]);
     log(`ACME image ready: ${tag} (pebble ${pebble}, certbot ${certbot}) in ${seconds(started)}`);
     return tag;
   } finally {

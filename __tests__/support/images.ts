@@ -110,6 +110,17 @@ async function isCurrent(ref: string): Promise<boolean> {
   return (await imageLabels(ref))?.[RECIPE_LABEL] === RECIPE;
 }
 
+/**
+ * After a build, removes the repository's other tags (older hashes or versions), which would
+ * otherwise pile up on a developer's machine. One still used by a container stays.
+ */
+export async function dropOtherTags(keep: readonly string[]): Promise<void> {
+  const repo = keep[0].slice(0, keep[0].lastIndexOf(':'));
+  const listed = await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', repo]);
+  const others = listed.stdout.split('\n').filter((ref) => ref.startsWith(`${repo}:`) && !keep.includes(ref));
+  if (others.length > 0) await run('docker', ['rmi', ...others]);
+}
+
 // ---------------------------------------------------------------- locking
 
 function isAlive(pid: number): boolean {
@@ -322,6 +333,7 @@ async function buildNginx(log: Log): Promise<string> {
     else log('note: this Docker Engine cannot set STOPSIGNAL on import; nginx will get SIGTERM (fast shutdown)');
     await importRootfs(dir, tag, changes);
     await docker(['tag', tag, NGINX_ALIAS]);
+    await dropOtherTags([tag, NGINX_ALIAS]);
     log(`nginx image ready: ${tag} in ${seconds(started)}`);
     return tag;
   } finally {
@@ -372,6 +384,7 @@ async function layerScript(what: string, base: string, script: string, tag: stri
   } finally {
     await run('docker', ['rm', '-f', container]);
   }
+  await dropOtherTags([tag]);
   log(`${what} image ready: ${tag} in ${seconds(started)}`);
   return tag;
 }
@@ -444,6 +457,7 @@ async function buildNodeBuild(tag: string, log: Log): Promise<string> {
     await fs.writeFile(path.join(context, 'Dockerfile'), `${lines.join('\n')}\n`);
     const built = await dockerBuild(path.join(context, 'Dockerfile'), context, tag);
     if (built.code !== 0) throw new Error(`docker build of ${tag} failed:\n${(built.stdout + built.stderr).trim().split('\n').slice(-15).join('\n')}`);
+    await dropOtherTags([tag]);
     log(`Node build image ready: ${tag} in ${seconds(started)}`);
     return tag;
   } finally {
@@ -494,6 +508,7 @@ async function buildDb(tag: string, log: Log): Promise<string> {
       'EXPOSE 3306',
       `LABEL ${DB_VERSION_LABEL}=${version}`,
     ]);
+    await dropOtherTags([tag]);
     log(`MariaDB image ready: ${tag} (mariadbd ${version}) in ${seconds(started)}`);
     return tag;
   } finally {
@@ -555,49 +570,24 @@ async function allBuilt<T extends readonly unknown[]>(builds: { [K in keyof T]: 
 
 // ---------------------------------------------------------------- exports
 
-/** nginx ≥ 1.27.3 from Debian sid, tagged `wayshub-e2e/nginx:<version>-debian`. */
-export async function ensureNginxImage(log: Log = noLog): Promise<string> {
-  return (await cachedNginx()) ?? withLock(log, () => nginxImage(log));
-}
-
-/** The test app (server.js on Debian's Node), tagged by the hash of server.js. */
-export async function ensureAppImage(log: Log = noLog): Promise<string> {
-  const tag = await appTag();
-  if (await isCurrent(tag)) return tag;
-  return withLock(log, () => appImage(log));
-}
-
-/** Both images; when both are missing the two debootstraps run in parallel. */
+/**
+ * nginx ≥ 1.27.3 from Debian sid (`wayshub-e2e/nginx:<version>-debian`) and the test app
+ * (server.js on Debian's Node, tagged by its hash); the missing ones are built in parallel.
+ */
 export async function ensureTestImages(log: Log = noLog): Promise<TestImages> {
-  const [nginx, app] = await Promise.all([cachedNginx(), appTag().then(async (tag) => ((await isCurrent(tag)) ? tag : undefined))]);
+  const [nginx, app] = await Promise.all([cachedNginx(), currentTag(appTag())]);
   if (nginx && app) return { nginx, app };
   return withLock(log, async () => {
-    // allSettled: keep the lock until both builds have stopped, even if one fails.
-    const [nginxBuilt, appBuilt] = await Promise.allSettled([nginxImage(log), appImage(log)]);
-    if (nginxBuilt.status === 'rejected') throw nginxBuilt.reason;
-    if (appBuilt.status === 'rejected') throw appBuilt.reason;
-    return { nginx: nginxBuilt.value, app: appBuilt.value };
+    const [nginxBuilt, appBuilt] = await allBuilt<[string, string]>([nginxImage(log), appImage(log)]);
+    return { nginx: nginxBuilt, app: appBuilt };
   });
 }
 
 /**
- * MariaDB from Debian bookworm with an entrypoint following the official mysql image's
- * MYSQL_* contract (see mariadb-entrypoint.sh), tagged `wayshub-e2e/mariadb:bookworm-<recipe hash>`.
+ * The two above, MariaDB from Debian bookworm with an entrypoint following the official mysql
+ * image's MYSQL_* contract (mariadb-entrypoint.sh), the test backend (backend.js with the
+ * mariadb client) and the Node build image; the missing ones are built in parallel.
  */
-export async function ensureDbImage(log: Log = noLog): Promise<string> {
-  const tag = await dbTag();
-  if (await isCurrent(tag)) return tag;
-  return withLock(log, () => dbImage(log));
-}
-
-/** The test backend (backend.js on Debian's Node and mariadb client), tagged by the hash of backend.js. */
-export async function ensureBackendImage(log: Log = noLog): Promise<string> {
-  const tag = await backendTag();
-  if (await isCurrent(tag)) return tag;
-  return withLock(log, () => backendImage(log));
-}
-
-/** All five images; the missing ones are built in parallel. */
 export async function ensureAllTestImages(log: Log = noLog): Promise<AllTestImages> {
   const [nginx, app, db, backend, nodeBuild] = await Promise.all([
     cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()), currentTag(nodeBuildTag()),
