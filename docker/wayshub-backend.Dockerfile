@@ -18,6 +18,11 @@ RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund; el
       npm install --global --no-audit --no-fund "${SEQUELIZE_CLI}"; fi \
  && npm cache clean --force 2>/dev/null
 COPY . .
+# wayshub-backend loads .env (dotenv): a checkout's .env holds its developer's secrets, which must
+# not be baked into the image (the stack gives the backend its environment). BuildKit leaves it
+# out (wayshub-backend.Dockerfile.dockerignore); the classic builder copies it, so stop here.
+RUN if [ -e .env ]; then \
+      echo "wayshub-backend: the checkout's .env would be baked into the image; build with BuildKit (DOCKER_BUILDKIT=1), which leaves it out, or move .env away" >&2; exit 1; fi
 # No update check: the migration job runs npx on a network with no way out.
 ENV NODE_ENV=production PORT=5000 NPM_CONFIG_UPDATE_NOTIFIER=false
 USER node

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
-import { dockerBuild, ensureAllTestImages, RunResult } from '../support/images';
+import { BuildOptions, buildKitClient, dockerBuild, ensureAllTestImages, RunResult } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 
@@ -33,10 +33,10 @@ function mustBuild(what: string, result: RunResult): void {
  * one-shot jobs would run), removes the image, and returns what the command printed.
  */
 async function runInBuilt(
-  what: string, dockerfile: string, context: string, buildArgs: Record<string, string>, command: string, network = false,
+  what: string, dockerfile: string, context: string, buildArgs: Record<string, string>, command: string, options: BuildOptions = {},
 ): Promise<string> {
   const tag = `wayshub-e2e/dockerfile-throwaway:${path.basename(context).toLowerCase().replace(/[^a-z0-9_.-]/g, '')}`;
-  mustBuild(what, await dockerBuild(dockerfile, context, tag, buildArgs, network));
+  mustBuild(what, await dockerBuild(dockerfile, context, tag, buildArgs, options));
   try {
     return docker('run', '--rm', '--network', 'none', tag, 'sh', '-c', command);
   } finally {
@@ -140,7 +140,7 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2));
     // Run as the migration job runs it: the image's user, no network.
     const version = await runInBuilt('building the backend with the npm registry', BACKEND_DOCKERFILE, dir,
-      { NODE_IMAGE: baseArgs.NODE_IMAGE }, 'npx --no-install sequelize --version', true);
+      { NODE_IMAGE: baseArgs.NODE_IMAGE }, 'npx --no-install sequelize --version', { network: true });
     expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
   });
 
@@ -155,6 +155,49 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const js = await runInBuilt('building the frontend with package-lock.json', FRONTEND_DOCKERFILE, dir,
       { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' }, 'cat /usr/share/nginx/html/static/js/main.*.js');
     expect(js).toContain('"https://api.alvin.xyz/api/v1"');
+  });
+
+  // A checkout someone has worked in has its own installs (native modules built for their
+  // machine), an old build, .git, and for the backend a .env with their secrets. BuildKit reads
+  // docker/<name>.Dockerfile.dockerignore; the classic builder reads only a .dockerignore at
+  // the checkout's root.
+  describe('a checkout someone has worked in', () => {
+    const HOST_FILES = {
+      frontend: ['node_modules/host-only/index.js', 'build/host-only.txt', '.git/HEAD'],
+      backend: ['node_modules/host-only/index.js', '.git/HEAD', '.env', 'uploads/host-only.png'],
+    };
+    const worked = (app: 'frontend' | 'backend', files: readonly string[]) => {
+      const dir = checkoutCopy(app);
+      scratch.push(dir);
+      for (const file of files) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), 'from the host\n');
+      }
+      return dir;
+    };
+    const buildArgs = (app: 'frontend' | 'backend'): Record<string, string> =>
+      app === 'frontend' ? { ...baseArgs, REACT_APP_API_URL: apiUrl } : { NODE_IMAGE: baseArgs.NODE_IMAGE, SEQUELIZE_CLI: '' };
+    const dockerfile = (app: 'frontend' | 'backend') => (app === 'frontend' ? FRONTEND_DOCKERFILE : BACKEND_DOCKERFILE);
+    // Everything under /app of the image (for the frontend: of its build stage).
+    const listing = async (app: 'frontend' | 'backend', files: readonly string[], options: BuildOptions) => {
+      const found = await runInBuilt(`building the ${app} (${options.buildKit ? 'BuildKit' : 'classic builder'})`, dockerfile(app), worked(app, files),
+        buildArgs(app), 'find /app -maxdepth 3 | sort', { ...options, target: app === 'frontend' ? 'build' : undefined });
+      return found.split('\n');
+    };
+
+    test.each(['frontend', 'backend'] as const)('%s: BuildKit leaves the checkout\'s installs, build and .git (and the backend\'s .env and uploads) out', async (app) => {
+      const found = await listing(app, HOST_FILES[app], { buildKit: await buildKitClient() });
+      expect(found).toContain('/app/package.json');
+      expect(found.filter((f) => /host-only|^\/app\/(\.git|\.env|uploads)/.test(f))).toEqual([]);
+    });
+
+    test('the classic builder copies node_modules and .git in (hence the README\'s clean checkout), and refuses a backend .env', async () => {
+      const found = await listing('backend', ['node_modules/host-only/index.js', '.git/HEAD'], {});
+      expect(found).toEqual(expect.arrayContaining(['/app/node_modules/host-only/index.js', '/app/.git/HEAD']));
+      const built = await dockerBuild(BACKEND_DOCKERFILE, worked('backend', ['.env']), 'wayshub-e2e/dockerfile-backend:dotenv', buildArgs('backend'));
+      expect(built.code).not.toBe(0);
+      expect(built.stdout + built.stderr).toContain("wayshub-backend: the checkout's .env would be baked into the image; build with BuildKit");
+    });
   });
 
   test('a checkout without a lock file is refused, saying what to do', async () => {

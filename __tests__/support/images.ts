@@ -67,6 +67,8 @@ const noLog: Log = () => undefined;
 interface RunOptions {
   stdio?: StdioOptions;
   input?: NodeJS.ReadableStream;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -77,7 +79,7 @@ export interface RunResult {
 
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'], env: options.env ? { ...process.env, ...options.env } : process.env });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -406,15 +408,40 @@ async function appImage(log: Log): Promise<string> {
 
 // ---------------------------------------------------------------- node-build
 
+export interface BuildOptions {
+  /** Let the build reach the network. @default false */
+  network?: boolean;
+  /** Build with BuildKit through this docker client (see buildKitClient). @default the classic builder */
+  buildKit?: string;
+  /** Build only up to this stage. */
+  target?: string;
+}
+
 /**
- * `docker build`, without network unless `network` is set, so a build can't quietly lean on
- * anything the machine lacks.
+ * `docker build`, without network unless asked, so a build can't quietly lean on anything the
+ * machine lacks.
  */
 export async function dockerBuild(
-  dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}, network = false,
+  dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}, options: BuildOptions = {},
 ): Promise<RunResult> {
-  const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
-  return run('docker', ['build', ...(network ? [] : ['--network', 'none']), '--force-rm', '-f', dockerfile, ...args, '-t', tag, context]);
+  const args = [
+    'build', ...(options.network ? [] : ['--network', 'none']), ...(options.target ? ['--target', options.target] : []),
+    ...(options.buildKit ? ['--progress', 'plain'] : ['--force-rm']),
+    '-f', dockerfile, ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), '-t', tag, context,
+  ];
+  return run(options.buildKit ?? 'docker', args, { env: { DOCKER_BUILDKIT: options.buildKit ? '1' : '0' } });
+}
+
+/**
+ * A docker client that builds with BuildKit (which reads <Dockerfile>.dockerignore): `docker`
+ * when it has the buildx plugin, else Debian's docker.io client (20.10 has BuildKit built in;
+ * 23 and later need buildx).
+ */
+export async function buildKitClient(): Promise<string> {
+  if ((await run('docker', ['buildx', 'version'])).code === 0) return 'docker';
+  const debian = await run('/usr/bin/docker', ['version', '--format', '{{.Client.Version}}']).catch(() => undefined);
+  if (debian?.code === 0 && Number(debian.stdout.split('.')[0]) < 23) return '/usr/bin/docker';
+  throw new Error('no docker client here builds with BuildKit: install the buildx plugin, or Debian\'s docker.io (apt-get install -y docker.io)');
 }
 
 // The host's CA bundle: where TLS to the npm registry is intercepted, builds with network
