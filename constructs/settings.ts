@@ -472,7 +472,10 @@ function stackBackendEnv(withDatabase: boolean): readonly string[] {
   return ['NODE_ENV', 'JWT_PRIVATE_KEY', ...(withDatabase ? ['DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'] : [])];
 }
 
-/** Docker keeps the last of two equal names, so a name the stack sets is refused, not overridden. */
+/**
+ * The provider keeps a container's env as a set, so of two equal names which one the container
+ * sees is not defined: a name the stack sets is refused, not overridden.
+ */
 function checkNotStackSet(setting: string, name: string, withDatabase: boolean): void {
   const reserved = stackBackendEnv(withDatabase);
   if (reserved.includes(name)) {

@@ -102,7 +102,7 @@ describe('bad backend settings', () => {
     ['NODE_ENV', {}],
     ['JWT_PRIVATE_KEY', { WAYSHUB_DATABASE: 'off' }],
     ['DB_HOST', {}],
-  ])('backend.env may not set %s, which the stack sets (Docker would keep only one of the two)', (key, env) => {
+  ])('backend.env may not set %s, which the stack sets (which value would win is not defined)', (key, env) => {
     const reserved = env.WAYSHUB_DATABASE === 'off' ? 'NODE_ENV, JWT_PRIVATE_KEY' : 'NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL, DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME';
     expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1', env: { [key]: 'x' } } }, env))).toThrow(
       new SettingsError('backend.env key', key, `that variable is set by the stack; allowed: other names than ${reserved}`),
