@@ -393,8 +393,11 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
     throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
   }
-  const database = backendOn(input.backend ?? {}) ? resolveDatabase(input.database ?? {}) : undefined;
-  const backend = resolveBackend(input.backend ?? {}, domain, database !== undefined);
+  // The backend is on with an image or a build context; the database only with the backend.
+  const backendInput = input.backend ?? {};
+  const backendOn = backendInput.image !== undefined || backendInput.buildContext !== undefined;
+  const database = backendOn ? resolveDatabase(input.database ?? {}) : undefined;
+  const backend = backendOn ? resolveBackend(backendInput, domain, database !== undefined) : undefined;
   if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
     throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
   }
@@ -483,11 +486,7 @@ function checkNotStackSet(setting: string, name: string, withDatabase: boolean):
   }
 }
 
-/** The backend is on when it has an image or a build context. */
-const backendOn = (backend: Mutable<BackendSettings>) => backend.image !== undefined || backend.buildContext !== undefined;
-
-function resolveBackend(backend: Mutable<BackendSettings>, domain: string, withDatabase: boolean): BackendSettings | undefined {
-  if (!backendOn(backend)) return undefined;
+function resolveBackend(backend: Mutable<BackendSettings>, domain: string, withDatabase: boolean): BackendSettings {
   const app = resolveApp({ ...backend, image: backend.image ?? 'wayshub-backend:latest' }, 'backend');
   for (const key of Object.keys(app.env)) checkNotStackSet(`${appNames('backend').env} key`, key, withDatabase);
   const replicas = backend.replicas ?? DEFAULTS.backendReplicas;
