@@ -44,9 +44,13 @@ async function runInBuilt(
   }
 }
 
+// Copies made by checkoutCopy, removed after the tests.
+const scratch: string[] = [];
+
 /** A copy of a stand-in checkout, to change without touching the committed one. */
 function checkoutCopy(app: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wayshub-${app}-checkout-`));
+  scratch.push(dir);
   fs.cpSync(path.join(FIXTURES, app), dir, { recursive: true });
   return dir;
 }
@@ -56,16 +60,20 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   let apiUrl: string;
   let baseArgs: Record<string, string>;
   let deployment: LocalApply;
-  const scratch: string[] = [];
+  // The build arguments of each app's image as the stack runs it.
+  const buildArgs = (app: 'frontend' | 'backend'): Record<string, string> =>
+    app === 'frontend'
+      ? { ...baseArgs, REACT_APP_API_URL: apiUrl }
+      // The stand-in has no migrations, so no sequelize-cli (installing it would need the network).
+      : { NODE_IMAGE: baseArgs.NODE_IMAGE, SEQUELIZE_CLI: '' };
 
   beforeAll(async () => {
     const images = await ensureAllTestImages(log);
     port = await freePort();
     apiUrl = `http://${API}:${port}/api/v1`;
     baseArgs = { NODE_IMAGE: images.nodeBuild, NGINX_IMAGE: images.nginx };
-    mustBuild('building the frontend', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), FRONTEND_TAG, { ...baseArgs, REACT_APP_API_URL: apiUrl }));
-    // The stand-in has no migrations, so no sequelize-cli (installing it would need the network).
-    mustBuild('building the backend', await dockerBuild(BACKEND_DOCKERFILE, path.join(FIXTURES, 'backend'), BACKEND_TAG, { NODE_IMAGE: images.nodeBuild, SEQUELIZE_CLI: '' }));
+    mustBuild('building the frontend', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), FRONTEND_TAG, buildArgs('frontend')));
+    mustBuild('building the backend', await dockerBuild(BACKEND_DOCKERFILE, path.join(FIXTURES, 'backend'), BACKEND_TAG, buildArgs('backend')));
     const stackDir = synthToDir({
       name: NAME,
       domain: DOMAIN,
@@ -135,7 +143,6 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   // devDependencies, which --omit=dev leaves out, and the migration job can't download it.
   test('a backend with sequelize-cli only in devDependencies still gets it for the migration job', async () => {
     const dir = checkoutCopy('backend');
-    scratch.push(dir);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2));
     // Run as the migration job runs it: the image's user, no network.
@@ -146,7 +153,6 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
 
   test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
     const dir = checkoutCopy('frontend');
-    scratch.push(dir);
     fs.rmSync(path.join(dir, 'yarn.lock'));
     fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({
       name: 'wayshub-frontend-standin', version: '0.0.0', lockfileVersion: 3, requires: true,
@@ -168,15 +174,12 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     };
     const worked = (app: 'frontend' | 'backend', files: readonly string[]) => {
       const dir = checkoutCopy(app);
-      scratch.push(dir);
       for (const file of files) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.writeFileSync(path.join(dir, file), 'from the host\n');
       }
       return dir;
     };
-    const buildArgs = (app: 'frontend' | 'backend'): Record<string, string> =>
-      app === 'frontend' ? { ...baseArgs, REACT_APP_API_URL: apiUrl } : { NODE_IMAGE: baseArgs.NODE_IMAGE, SEQUELIZE_CLI: '' };
     const dockerfile = (app: 'frontend' | 'backend') => (app === 'frontend' ? FRONTEND_DOCKERFILE : BACKEND_DOCKERFILE);
     // Everything under /app of the image (for the frontend: of its build stage).
     const listing = async (app: 'frontend' | 'backend', files: readonly string[], options: BuildOptions) => {
@@ -202,7 +205,6 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
 
   test('a checkout without a lock file is refused, saying what to do', async () => {
     const dir = checkoutCopy('frontend');
-    scratch.push(dir);
     fs.rmSync(path.join(dir, 'yarn.lock'));
     const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, 'wayshub-e2e/dockerfile-frontend:nolock', baseArgs);
     expect(built.code).not.toBe(0);
