@@ -1,0 +1,140 @@
+// Settings of the two replica sets: the frontend (app) and the optional backend at api.<domain>.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { DEFAULTS, MAX_REPLICAS } from './defaults';
+import { NAMES, appNames } from './names';
+import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole } from './validators';
+
+export interface AppSettings {
+  /** Image reference; with `buildContext` it is the tag given to the built image. */
+  readonly image: string;
+  /** Absolute path of a directory with a Dockerfile, built on the Docker host at deploy. */
+  readonly buildContext?: string;
+  /** Port the app listens on inside its container. */
+  readonly port: number;
+  /** Docker healthcheck `test`, e.g. `["CMD-SHELL", "curl -f http://127.0.0.1:3000/"]`. */
+  readonly healthcheck: readonly string[];
+  /** Memory limit in MiB; none when undefined. */
+  readonly memoryMb?: number;
+  /** Extra environment of every replica. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Capabilities the app gets back after all are dropped (e.g. NET_BIND_SERVICE for port 80). */
+  readonly addCapabilities: readonly string[];
+}
+
+/** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
+export interface BackendSettings extends AppSettings {
+  /** Default of the `backend_replicas` Terraform variable. */
+  readonly replicas: number;
+  /** The API answers at `<subdomain>.<domain>`. */
+  readonly subdomain: string;
+  /**
+   * Names of environment variables whose values are secrets (wayshub-backend's Cloudinary
+   * `API_KEY` and `API_SECRET`, say). Their values come at deploy time from the sensitive
+   * `backend_secrets` Terraform variable, never from this program or cdk.tf.json.
+   * @default [] (no `backend_secrets` variable)
+   */
+  readonly secretEnv: readonly string[];
+}
+
+/** Works on Debian, Alpine and Node images alike: one of wget, curl or node is nearly always there. */
+export function defaultHealthcheck(port: number): string[] {
+  const url = `http://127.0.0.1:${port}/`;
+  const node = `node -e "require('http').get('${url}', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"`;
+  return ['CMD-SHELL', `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || ${node} || exit 1`];
+}
+
+export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 'app'): AppSettings {
+  const names = appNames(role);
+  const image = checkImage(app.image ?? (role === 'app' ? DEFAULTS.appImage : ''), names.image);
+  const port = app.port ?? (role === 'app' ? DEFAULTS.appPort : DEFAULTS.backendPort);
+  checkWhole(port, names.port, 1, 65535, PORT_ALLOWED);
+
+  let buildContext: string | undefined;
+  if (app.buildContext !== undefined) {
+    buildContext = path.resolve(app.buildContext);
+    if (!fs.existsSync(path.join(buildContext, 'Dockerfile')) || /[\0\n\r]/.test(buildContext)) {
+      throw new SettingsError(names.buildContext, app.buildContext, 'allowed: a directory that has a Dockerfile');
+    }
+  }
+
+  const healthcheck = app.healthcheck ?? defaultHealthcheck(port);
+  if (
+    healthcheck.length === 0 ||
+    !['CMD', 'CMD-SHELL', 'NONE'].includes(healthcheck[0]) ||
+    (healthcheck[0] !== 'NONE' && healthcheck.length < 2) ||
+    healthcheck.some((part) => typeof part !== 'string' || /[\0\n\r]/.test(part) || part.length > 1024)
+  ) {
+    throw new SettingsError(names.healthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings');
+  }
+
+  if (app.memoryMb !== undefined) {
+    checkWhole(app.memoryMb, names.memoryMb, 6, 1024 * 1024, 'allowed: a whole number of MiB, at least 6 (Docker\'s minimum)');
+  }
+
+  const env = app.env ?? {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new SettingsError(`${names.env} key`, key, 'allowed: letters, digits and "_", not starting with a digit');
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new SettingsError(`${names.env}.${key}`, value, 'allowed: a string without NUL characters');
+    }
+  }
+  const addCapabilities = app.addCapabilities ?? [];
+  for (const cap of addCapabilities) {
+    if (!/^[A-Z][A-Z_]{1,30}$/.test(cap)) {
+      throw new SettingsError(names.addCapabilities, cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
+    }
+  }
+  return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env }, addCapabilities: [...addCapabilities] };
+}
+
+const MAX_SECRET_ENV = 20;
+
+/**
+ * The backend environment the stack itself sets (the API tier, and database.ts when the
+ * stack runs the database). Without it, DATABASE_URL and DB_* are the user's to give, e.g. as
+ * secrets for a database of their own.
+ */
+function stackBackendEnv(withDatabase: boolean): readonly string[] {
+  return ['NODE_ENV', 'JWT_PRIVATE_KEY', ...(withDatabase ? ['DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_USER', 'DB_PASSWORD', 'DB_NAME'] : [])];
+}
+
+/**
+ * The provider keeps a container's env as a set, so of two equal names which one the container
+ * sees is not defined: a name the stack sets is refused, not overridden.
+ */
+function checkNotStackSet(setting: string, name: string, withDatabase: boolean): void {
+  const reserved = stackBackendEnv(withDatabase);
+  if (reserved.includes(name)) {
+    throw new SettingsError(setting, name, `that variable is set by the stack; allowed: other names than ${reserved.join(', ')}`);
+  }
+}
+
+export function resolveBackend(backend: Mutable<BackendSettings>, domain: string, withDatabase: boolean): BackendSettings {
+  const app = resolveApp({ ...backend, image: backend.image ?? 'wayshub-backend:latest' }, 'backend');
+  for (const key of Object.keys(app.env)) checkNotStackSet(`${appNames('backend').env} key`, key, withDatabase);
+  const replicas = backend.replicas ?? DEFAULTS.backendReplicas;
+  checkWhole(replicas, NAMES.backendReplicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
+  const subdomain = backend.subdomain ?? DEFAULTS.apiSubdomain;
+  // The API's name must itself be a valid name under the domain.
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(subdomain) || `${subdomain}.${domain}`.length > 253) {
+    throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
+  }
+  const secretEnv = backend.secretEnv ?? [];
+  if (!Array.isArray(secretEnv) || secretEnv.length > MAX_SECRET_ENV) {
+    throw new SettingsError(NAMES.backendSecretEnv, secretEnv, `allowed: a list of at most ${MAX_SECRET_ENV} names`);
+  }
+  secretEnv.forEach((name, i) => {
+    // Each name goes into a Terraform expression and the container's environment.
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
+      throw new SettingsError(NAMES.backendSecretEnv, name, 'allowed: names of letters, digits and "_", not starting with a digit');
+    }
+    checkNotStackSet(NAMES.backendSecretEnv, name, withDatabase);
+    if (Object.prototype.hasOwnProperty.call(app.env, name)) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
+    if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
+  });
+  return { ...app, replicas, subdomain, secretEnv: [...secretEnv] };
+}

@@ -1,0 +1,25 @@
+// The defaults of every setting left out, and the limits more than one concern checks against.
+
+/** Oldest nginx with `resolve` on upstream servers in the open-source build. */
+export const MIN_NGINX_VERSION = [1, 27, 3] as const;
+export const MAX_REPLICAS = 20;
+
+export const DEFAULTS = {
+  name: 'wayshub',
+  domain: 'wayshub.localhost',
+  replicas: 3,
+  dockerHost: 'unix:///var/run/docker.sock',
+  appImage: 'wayshub-frontend:latest',
+  appPort: 3000,
+  backendPort: 5000,
+  backendReplicas: 2,
+  apiSubdomain: 'api',
+  nginxImage: 'nginx:1.30-alpine',
+  httpPort: 80,
+  httpsPort: 443,
+  maxBodySize: '10m',
+  hstsMaxAgeSeconds: 31536000,
+  proxyMemoryMb: 256,
+  certbotImage: 'certbot/certbot:v3.0.1',
+  dbImage: 'mysql:8.0',
+} as const;

@@ -1,0 +1,94 @@
+// Settings of one wayshub deployment: their defaults, how the environment overrides them,
+// and the validation every value passes before it can reach nginx config or Terraform.
+// One file per concern; this one holds the whole deployment's settings and resolveSettings.
+import { type AppSettings, type BackendSettings, resolveApp, resolveBackend } from './app';
+import { type DatabaseInput, type DatabaseSettings, resolveDatabase } from './database';
+import { DEFAULTS, MAX_REPLICAS } from './defaults';
+import { NAMES } from './names';
+import { type ProxySettings, resolveProxy } from './proxy';
+import { type TlsInput, type TlsSettings, resolveTls } from './tls';
+import { type Mutable, SettingsError, checkHostname, checkWhole } from './validators';
+
+export type { AppSettings, BackendSettings } from './app';
+export { defaultHealthcheck } from './app';
+export type { DatabaseSettings } from './database';
+export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
+export { ENV_VARS, withEnvironment } from './environment';
+export type { LoadBalancing, ProxySettings } from './proxy';
+export { parseLoadBalancing, parseRateLimit, taggedNginxVersion } from './proxy';
+export type { TlsInput, TlsSettings } from './tls';
+export { ACME_DIRECTORIES } from './tls';
+export { SettingsError } from './validators';
+
+export interface WayshubSettings {
+  /** Prefix of every Docker object: `<name>-app-1`, `<name>-proxy`, `<name>-net`. */
+  readonly name: string;
+  /** The domain the site answers on, e.g. `alvin.xyz`. */
+  readonly domain: string;
+  /** More names for the same site, e.g. `www.alvin.xyz`; a leading `*.` label is allowed. */
+  readonly serverAliases: readonly string[];
+  /** Default of the `replicas` Terraform variable. */
+  readonly replicas: number;
+  /** Docker Engine the provider talks to: `unix://`, `tcp://` or `ssh://`. */
+  readonly dockerHost: string;
+  readonly app: AppSettings;
+  readonly proxy: ProxySettings;
+  readonly tls: TlsSettings;
+  /** On when a backend image or build context is set. */
+  readonly backend?: BackendSettings;
+  /** On with the backend unless WAYSHUB_DATABASE=off. */
+  readonly database?: DatabaseSettings;
+}
+
+/** What a caller may set; everything left out takes its default. */
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database'>> {
+  app?: Mutable<AppSettings>;
+  backend?: Mutable<BackendSettings>;
+  /** `enabled: false` turns the database off; it is on with the backend by default. */
+  database?: DatabaseInput;
+  proxy?: Mutable<ProxySettings>;
+  /** Fields of the chosen mode; `mode` defaults to off. */
+  tls?: TlsInput;
+}
+
+const DOCKER_HOST = new RegExp(
+  '^(?:unix:///[A-Za-z0-9_./-]+' +
+    '|tcp://(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])(?::[0-9]{1,5})?/?' +
+    '|ssh://(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:]+\\])(?::[0-9]{1,5})?)$',
+);
+
+/** Fills in defaults and validates everything; throws SettingsError on the first bad value. */
+export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettings {
+  const name = input.name ?? DEFAULTS.name;
+  if (!/^[a-z][a-z0-9-]{0,29}$/.test(name) || name.endsWith('-')) {
+    throw new SettingsError(NAMES.name, name, 'allowed: 1 to 30 of a-z, 0-9 and "-", starting with a letter, e.g. wayshub');
+  }
+
+  const domain = checkHostname(input.domain ?? DEFAULTS.domain, NAMES.domain, false);
+  const serverAliases = [...new Set((input.serverAliases ?? []).map((a) => checkHostname(a, NAMES.serverAliases, true)))].filter(
+    (a) => a !== domain,
+  );
+
+  const replicas = input.replicas ?? DEFAULTS.replicas;
+  checkWhole(replicas, NAMES.replicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
+
+  const dockerHost = input.dockerHost ?? DEFAULTS.dockerHost;
+  if (!DOCKER_HOST.test(dockerHost)) {
+    throw new SettingsError(NAMES.dockerHost, dockerHost, 'allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]');
+  }
+
+  const proxy = resolveProxy(input.proxy ?? {});
+  const tls = resolveTls(input.tls ?? {}, serverAliases);
+  if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
+    throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
+  }
+  // The backend is on with an image or a build context; the database only with the backend.
+  const backendInput = input.backend ?? {};
+  const backendOn = backendInput.image !== undefined || backendInput.buildContext !== undefined;
+  const database = backendOn ? resolveDatabase(input.database ?? {}) : undefined;
+  const backend = backendOn ? resolveBackend(backendInput, domain, database !== undefined) : undefined;
+  if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
+    throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
+  }
+  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend, database };
+}

@@ -1,0 +1,117 @@
+// The checks every concern's settings share: one error type with the one line the user sees,
+// and validators for whole numbers, switches, host names, image references and PEM files.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+/** What a caller may set of a settings type: every field optional and writable. */
+export type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
+
+/** A setting with a bad value: its message is the one line the user sees. */
+export class SettingsError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`invalid ${setting}: ${show(value)}; ${allowed}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** A value as the error line shows it: quoted, escaped, short. */
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+export const PORT_ALLOWED = 'allowed: a whole number from 1 to 65535';
+
+export function checkWhole(value: unknown, setting: string, min: number, max: number, allowed: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(setting, value, allowed);
+  }
+}
+
+export function parseWhole(text: string, setting: string, allowed: string): number {
+  if (!/^[0-9]{1,9}$/.test(text)) throw new SettingsError(setting, text, allowed);
+  return Number(text);
+}
+
+/** on/off style switches from the environment. */
+export function parseSwitch(text: string, setting: string): boolean {
+  if (['on', 'true', 'yes', '1'].includes(text)) return true;
+  if (['off', 'false', 'no', '0'].includes(text)) return false;
+  throw new SettingsError(setting, text, 'allowed: on or off (also true/false, yes/no, 1/0)');
+}
+
+/** Validates a DNS name as nginx `server_name` will see it; returns it in lower case. */
+export function checkHostname(raw: string, setting: string, wildcard: boolean): string {
+  const fail = (why: string): never => {
+    throw new SettingsError(setting, raw, `${why}; allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz${wildcard ? ' or *.alvin.xyz' : ''}`);
+  };
+  if (typeof raw !== 'string' || raw.length === 0) return fail('the name is empty');
+  const name = raw.toLowerCase();
+  if (name.length > 253) fail(`the name is ${name.length} characters long, more than 253`);
+  const labels = name.split('.');
+  labels.forEach((label, i) => {
+    if (label === '*' && i === 0 && labels.length > 1) {
+      if (!wildcard) fail('a wildcard "*." is allowed only in serverAliases (WAYSHUB_SERVER_ALIASES)');
+      return;
+    }
+    if (label.includes('*')) fail('"*" is allowed only as the whole first label, as in *.alvin.xyz');
+    if (label.length === 0) fail('it has an empty label');
+    if (label.length > 63) fail(`the label "${label.slice(0, 20)}..." is ${label.length} characters long, more than 63`);
+    const bad = /[^a-z0-9-]/.exec(label);
+    if (bad) fail(`it contains ${JSON.stringify(bad[0])}`);
+    if (label.startsWith('-') || label.endsWith('-')) fail(`the label "${label}" starts or ends with "-"`);
+  });
+  return name;
+}
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (no zone ids: "%" means nothing to nginx). */
+export function isCidr(text: string): boolean {
+  const [addr, prefix, ...rest] = text.split('/');
+  if (rest.length > 0 || !/^[0-9A-Fa-f:.]+$/.test(addr)) return false;
+  const max = net.isIPv4(addr) ? 32 : net.isIPv6(addr) ? 128 : -1;
+  return max > 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= max));
+}
+
+// Docker's reference grammar (distribution/reference), anchored: registry, path, tag, digest.
+const IMAGE_REF = (() => {
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const domainPart = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `${domainPart}(?:\\.${domainPart})*(?::[0-9]+)?`;
+  const name = `(?:${domain}/)?${component}(?:/${component})*`;
+  const tag = '[\\w][\\w.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return new RegExp(`^${name}(?::${tag})?(?:@${digest})?$`);
+})();
+
+export function checkImage(ref: string, setting: string): string {
+  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 255 || !IMAGE_REF.test(ref)) {
+    throw new SettingsError(setting, ref, 'allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>');
+  }
+  return ref;
+}
+
+/**
+ * A PEM file that Terraform will read at apply time with file("..."): it must exist now, be
+ * readable, hold the expected PEM block, and have a path that is safe inside that string.
+ */
+export function checkPemFile(file: string | undefined, setting: string, block: string, allowed: string): string {
+  if (file === undefined || file === '') throw new SettingsError(setting, file ?? '', `required; allowed: ${allowed}`);
+  const full = path.resolve(file);
+  if (/["\\\0\n\r]|\$\{|%\{/.test(full)) throw new SettingsError(setting, file, `the path has a quote, backslash, newline or \${ in it; allowed: ${allowed}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(full, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read';
+    throw new SettingsError(setting, file, `${why}; allowed: ${allowed}`);
+  }
+  if (!new RegExp(`-----BEGIN [A-Z ]*${block}-----`).test(text)) {
+    throw new SettingsError(setting, file, `no "BEGIN ...${block}" PEM block in it; allowed: ${allowed}`);
+  }
+  return full;
+}
