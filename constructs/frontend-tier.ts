@@ -1,0 +1,54 @@
+// The frontend tier: wayshub-frontend's replicas and the `replicas` variable that counts them.
+import { Construct } from 'constructs';
+
+import { Network } from './docker';
+import { ReplicaCountVariable } from './replica-count';
+import { ReplicaSet } from './replica-set';
+import { AppSettings } from './settings';
+
+export interface FrontendTierProps {
+  /** Prefix of the container names: `<name>-app-1` .. `<name>-app-N`. */
+  readonly name: string;
+  /** Image, port, healthcheck, limits and environment of the replicas. */
+  readonly app: AppSettings;
+  /** Default of the `replicas` variable. */
+  readonly replicas: number;
+  /** The private network the proxy reaches the replicas on. */
+  readonly network: Network;
+  /**
+   * The public API base the frontend calls, given to it as REACT_APP_API_URL.
+   * @default none: no API
+   */
+  readonly apiUrl?: string;
+  /**
+   * Docker labels of every replica.
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export class FrontendTier extends Construct {
+  /** The `replicas` variable. */
+  readonly replicasVariable: ReplicaCountVariable;
+  readonly replicas: ReplicaSet;
+
+  constructor(scope: Construct, id: string, props: FrontendTierProps) {
+    super(scope, id);
+    const app = props.app;
+    this.replicasVariable = new ReplicaCountVariable(this, 'replicas', { default: props.replicas, what: 'app' });
+    this.replicas = new ReplicaSet(this, 'app', {
+      namePrefix: `${props.name}-app`,
+      count: this.replicasVariable.numberValue,
+      image: app.image,
+      buildContext: app.buildContext,
+      network: props.network,
+      port: app.port,
+      healthcheck: app.healthcheck,
+      memoryMb: app.memoryMb,
+      // The frontend finds the API through this (see the README for wayshub-frontend's edit).
+      env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
+      addCapabilities: app.addCapabilities,
+      labels: props.labels,
+    });
+  }
+}
