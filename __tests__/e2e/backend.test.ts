@@ -7,9 +7,9 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, replicasAnswering, request } from '../support/http';
-import { ensureTestImages } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
+import { ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eapi';
 const DOMAIN = 'wayshub.localhost';

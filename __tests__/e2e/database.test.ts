@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, replicasAnswering, request } from '../support/http';
-import { ensureAllTestImages } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
+import { ensureAllTestImages } from '../support/test-images';
 
 const NAME = 'e2edb';
 const DOMAIN = 'wayshub.localhost';

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
-import { BuildOptions, buildKitClient, dockerBuild, ensureAllTestImages, RunResult } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
+import { BuildOptions, buildKitClient, dockerBuild, ensureAllTestImages, RunResult } from '../support/test-images';
 
 const NAME = 'e2edf';
 const DOMAIN = 'wayshub.localhost';
@@ -18,7 +18,7 @@ const API = `api.${DOMAIN}`;
 const ROOT = path.join(__dirname, '..', '..');
 const FRONTEND_DOCKERFILE = path.join(ROOT, 'docker', 'wayshub-frontend.Dockerfile');
 const BACKEND_DOCKERFILE = path.join(ROOT, 'docker', 'wayshub-backend.Dockerfile');
-const FIXTURES = path.join(__dirname, '..', 'support', 'dockerfile-apps');
+const FIXTURES = path.join(__dirname, '..', 'support', 'test-images', 'dockerfile-apps');
 const FRONTEND_TAG = 'wayshub-e2e/dockerfile-frontend:test';
 const BACKEND_TAG = 'wayshub-e2e/dockerfile-backend:test';
 const log = (line: string) => process.stderr.write(`  [dockerfiles] ${line}\n`);

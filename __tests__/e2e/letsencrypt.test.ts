@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { Pebble, ensureAcmeImage, startPebble } from '../support/acme';
 import { describeE2E } from '../support/e2e-gate';
 import { LOAD_CONNECTIONS, Load, freePort, peerCertificate, request, waitFor } from '../support/http';
-import { ensureTestImages } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
+import { ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2ele';
 const DOMAIN = 'wayshub.test';

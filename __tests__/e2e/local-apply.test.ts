@@ -7,10 +7,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { busyboxImage } from '../support/busybox-image';
-import { docker, runDocker } from '../support/docker-cli';
 import { describeE2E } from '../support/e2e-gate';
-import { ApplyResult, LocalApply, deploymentLabel } from '../support/local-apply';
+import { ApplyResult, LocalApply, busyboxImage, deploymentLabel, docker, runDocker } from '../support/local-apply';
 
 const prefix = `la-${randomBytes(3).toString('hex')}`;
 const net = `${prefix}-net`;

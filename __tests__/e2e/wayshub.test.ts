@@ -11,9 +11,9 @@ import { STACK_LABEL } from '../../constructs/labels';
 import { NGINX_CONF_PATH, UpstreamMethod, renderNginxConfig } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, freePort, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';
-import { ensureTestImages } from '../support/images';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
+import { ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2e';
 const DOMAIN = 'wayshub.localhost';

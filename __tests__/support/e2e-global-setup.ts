@@ -3,7 +3,7 @@
 // themselves then fail in CI or skip on a laptop (e2e-gate.ts).
 import { ensureAcmeImage } from './acme';
 import { missing } from './e2e-gate';
-import { ensureAllTestImages } from './images';
+import { ensureAllTestImages } from './test-images';
 
 export default async function buildTestImages(): Promise<void> {
   if (missing().length > 0) return;

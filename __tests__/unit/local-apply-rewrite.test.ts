@@ -1,10 +1,9 @@
-// The pure halves of the local apply (__tests__/support/local-apply.ts): the rewrite of a
+// The pure halves of the local apply (__tests__/support/local-apply/): the rewrite of a
 // synthesized stack into terraform_data resources, and the translation of evaluated
 // attributes into docker CLI arguments, with their refusals.
-import { EvaluatedInstance, assertImplemented, buildSpec, ContainerSpec } from '../support/docker-spec';
-import { JsonObject } from '../support/json-value';
-import { rewriteForTerraformData, rewriteWithGraph } from '../support/tf-rewrite';
-import { tarOf } from '../support/upload-tar';
+import {
+  ContainerSpec, EvaluatedInstance, JsonObject, assertImplemented, buildSpec, rewriteForTerraformData, rewriteWithGraph, tarOf,
+} from '../support/local-apply';
 
 function stack(resources: JsonObject, extra: JsonObject = {}): JsonObject {
   return {

@@ -1,6 +1,6 @@
 // A local ACME server for the Let's Encrypt end-to-end test, without any registry:
 // Debian's pebble (the ACME test server of Let's Encrypt) and certbot in one image,
-// a debootstrap rootfs piped into `docker import` like the images in images.ts.
+// a debootstrap rootfs piped into `docker import` like the images in ../test-images.
 // Debian packages pebble without its test certificates (the `+ds` repack drops
 // test/certs), so every pebble container makes its own CA and listener certificate
 // with openssl when it starts; startPebble copies that CA out for certbot to trust.
@@ -9,7 +9,7 @@ import { promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { chroot, debootstrap, docker, dropOtherTags, imageLabels, importRootfs, Log, run, seconds, withLock } from './images';
+import { chroot, debootstrap, docker, dropOtherTags, imageLabels, importRootfs, Log, run, seconds, withLock } from '../test-images';
 
 const ACME_REPO = 'wayshub-e2e/acme';
 const SUITE = 'bookworm';

@@ -18,9 +18,6 @@ import { JsonObject, isObject, parseJson, sha256 } from './json-value';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
 import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
 
-export { rewriteForTerraformData } from './tf-rewrite';
-export { LABELS } from './converge';
-
 export interface LocalApplyOptions {
   /** Where the rewritten stack and its Terraform state live; a new temp dir by default. */
   workDir?: string;

@@ -8,7 +8,7 @@ import { closeSync, openSync, promises as fs } from 'fs';
 import os from 'os';
 import path from 'path';
 
-import { MIN_NGINX_VERSION } from '../../constructs/settings';
+import { MIN_NGINX_VERSION } from '../../../constructs/settings';
 
 export type Log = (line: string) => void;
 
