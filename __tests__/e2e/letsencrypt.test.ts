@@ -1,10 +1,11 @@
 // Let's Encrypt mode against a real ACME server (pebble) with real certbot and nginx: the
 // certificate is issued through our webroot path, served after a reload, and a forced renewal
 // swaps it under load with no failed request and no new proxy container.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 
 import { Pebble, ensureAcmeImage, startPebble } from '../support/acme';
 import { describeE2E } from '../support/e2e-gate';
@@ -100,7 +101,8 @@ describeE2E("HTTPS with Let's Encrypt (pebble as the ACME server)", () => {
     const reloadsBefore = proxyReloads();
     const load = new Load(httpsPort, DOMAIN, 50, issuedRoot);
     try {
-      docker('exec', `${NAME}-certbot`, 'certbot', 'renew', '--force-renewal', '--no-random-sleep-on-renew', '--non-interactive');
+      // Not execFileSync: the load generator must keep sending while certbot renews.
+      await promisify(execFile)('docker', ['exec', `${NAME}-certbot`, 'certbot', 'renew', '--force-renewal', '--no-random-sleep-on-renew', '--non-interactive']);
       await waitForIssued(DOMAIN, before, 30_000);
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
