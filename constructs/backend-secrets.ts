@@ -33,9 +33,7 @@ export class BackendSecrets extends Construct {
   constructor(scope: Construct, id: string, props: BackendSecretsProps = {}) {
     super(scope, id);
     this.jwtPrivateKey = this.variable('jwt_private_key', 'JWT_PRIVATE_KEY of the backend (give it with TF_VAR_jwt_private_key).');
-    this.preconditions = [
-      { condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' },
-    ];
+    this.preconditions = [{ condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' }];
     this.env = [`JWT_PRIVATE_KEY=${this.jwtPrivateKey.stringValue}`];
 
     const names = props.secretEnv ?? [];

@@ -63,12 +63,7 @@ export class Database extends Construct {
       name: this.host,
       hostname: this.host,
       image: props.image,
-      env: [
-        `MYSQL_DATABASE=${props.databaseName}`,
-        `MYSQL_USER=${props.user}`,
-        `MYSQL_PASSWORD=${password}`,
-        'MYSQL_RANDOM_ROOT_PASSWORD=yes',
-      ],
+      env: [`MYSQL_DATABASE=${props.databaseName}`, `MYSQL_USER=${props.user}`, `MYSQL_PASSWORD=${password}`, 'MYSQL_RANDOM_ROOT_PASSWORD=yes'],
       networksAdvanced: [{ name: this.network.name, aliases: [this.host] }],
       volumes: [{ volumeName: this.volume.name, containerPath: '/var/lib/mysql' }],
       healthcheck: {

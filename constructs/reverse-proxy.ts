@@ -20,8 +20,7 @@ const UPLOAD_DIR = '/wayshub-upload';
 
 /** HTTPS for the proxy: certificate files from the deploying machine, or Let's Encrypt. */
 export type ProxyTls =
-  | { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string }
-  | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
+  { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string } | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
 
 export interface ReverseProxyProps {
   /** Container name, e.g. `wayshub-proxy`. */
@@ -140,10 +139,7 @@ export class ReverseProxy extends Construct {
       // A new config means a new proxy container, as with the provider's own uploads.
       env: [`WAYSHUB_CONFIG=${fingerprint.join('-')}`],
       restart: 'unless-stopped',
-      ports: [
-        { internal: 80, external: this.httpPort },
-        ...(this.httpsPort ? [{ internal: 443, external: this.httpsPort }] : []),
-      ],
+      ports: [{ internal: 80, external: this.httpPort }, ...(this.httpsPort ? [{ internal: 443, external: this.httpsPort }] : [])],
       // The site's names also lead to the proxy from inside the network (wildcards can't be aliases).
       networksAdvanced: [{ name: props.network.name, aliases: props.sites.flatMap((site) => site.serverNames.filter((n) => !n.startsWith('*'))) }],
       volumes: [

@@ -23,7 +23,11 @@ export class WayshubStack extends TerraformStack {
   /** The public API base the frontend calls, e.g. `http://api.alvin.xyz/api/v1`. */
   readonly apiUrl?: string;
 
-  constructor(scope: Construct, id: string, readonly settings: WayshubSettings) {
+  constructor(
+    scope: Construct,
+    id: string,
+    readonly settings: WayshubSettings,
+  ) {
     super(scope, id);
     const s = settings;
     const labels = { [STACK_LABEL]: s.name };

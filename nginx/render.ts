@@ -208,9 +208,7 @@ function methodDirective(lb: UpstreamMethod): string | undefined {
 function renderSites(config: ProxyConfig): string {
   const { sites, tls } = config;
   const hardening = config.hardening ?? DEFAULT_HARDENING;
-  const http = tls
-    ? sites.map((site) => renderRedirect(site, tls)).join('')
-    : sites.map((site) => renderSite(site, hardening, 'listen 80;')).join('');
+  const http = tls ? sites.map((site) => renderRedirect(site, tls)).join('') : sites.map((site) => renderSite(site, hardening, 'listen 80;')).join('');
   const https = tls
     ? `
 # HTTPS for a name we don't serve: refuse the TLS handshake itself, so no certificate
@@ -386,7 +384,16 @@ function assertSafe(site: SiteConfig): void {
   for (const [what, value] of plain) {
     if (!token.test(value)) throw new Error(`renderNginxConfig: unsafe ${what} ${JSON.stringify(value)}`);
   }
-  const numbers = [u.port, u.maxFails, u.failTimeoutSeconds, u.keepalive, site.connectTimeoutSeconds, site.readTimeoutSeconds, site.nextUpstreamTries, site.nextUpstreamTimeoutSeconds];
+  const numbers = [
+    u.port,
+    u.maxFails,
+    u.failTimeoutSeconds,
+    u.keepalive,
+    site.connectTimeoutSeconds,
+    site.readTimeoutSeconds,
+    site.nextUpstreamTries,
+    site.nextUpstreamTimeoutSeconds,
+  ];
   if (!numbers.every((n) => Number.isInteger(n) && n >= 0)) throw new Error('renderNginxConfig: numbers must be whole and not negative');
   if (u.loadBalancing.method === 'hash' && !/^[$A-Za-z0-9_:/.-]+$/.test(u.loadBalancing.key)) {
     throw new Error(`renderNginxConfig: unsafe hash key ${JSON.stringify(u.loadBalancing.key)}`);

@@ -54,7 +54,11 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
 
   test('api.<domain> reaches the backend replicas and <domain> the frontend replicas', async () => {
     const result = await deployment.apply({ ...JWT, replicas: 2, backend_replicas: 2 });
-    expect(result.outputs).toMatchObject({ api_url: `http://${API}:${port}/api/v1`, backend_replica_names: names('backend', 2), replica_names: names('app', 2) });
+    expect(result.outputs).toMatchObject({
+      api_url: `http://${API}:${port}/api/v1`,
+      backend_replica_names: names('backend', 2),
+      replica_names: names('app', 2),
+    });
     await replicasAnswering(port, API, names('backend', 2), 20_000);
     await replicasAnswering(port, DOMAIN, names('app', 2), 20_000);
     for (let i = 0; i < 20; i++) {
@@ -80,14 +84,18 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
 
   test('a missing secret or a short JWT key is refused without printing what was given', async () => {
     const refused = async (vars: Record<string, string>) => {
-      const error = await deployment.apply({ ...JWT, ...vars, replicas: 2, backend_replicas: 2 }).then(() => undefined, (e: unknown) => String(e));
+      const error = await deployment.apply({ ...JWT, ...vars, replicas: 2, backend_replicas: 2 }).then(
+        () => undefined,
+        (e: unknown) => String(e),
+      );
       expect(error).toBeDefined();
       expect(error).not.toContain('only-this-one-key');
       expect(error).not.toContain('short-jwt-key');
       return (error ?? '').replace(/\s+/g, ' ');
     };
-    expect(await refused({ backend_secrets: JSON.stringify({ API_KEY: 'only-this-one-key' }) }))
-      .toContain('backend_secrets must be a JSON object of strings with exactly these keys: API_KEY, API_SECRET, DATABASE_URL.');
+    expect(await refused({ backend_secrets: JSON.stringify({ API_KEY: 'only-this-one-key' }) })).toContain(
+      'backend_secrets must be a JSON object of strings with exactly these keys: API_KEY, API_SECRET, DATABASE_URL.',
+    );
     expect(await refused({ jwt_private_key: 'short-jwt-key' })).toContain('jwt_private_key must be at least 16 characters.');
   });
 
@@ -103,6 +111,8 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   });
 
   test('backend_replicas=0 is refused by Terraform with its own message', async () => {
-    await expect(deployment.apply({ ...JWT, replicas: 2, backend_replicas: 0 })).rejects.toThrow('backend_replicas must be a whole number from 1 to 20, got 0.');
+    await expect(deployment.apply({ ...JWT, replicas: 2, backend_replicas: 0 })).rejects.toThrow(
+      'backend_replicas must be a whole number from 1 to 20, got 0.',
+    );
   });
 });

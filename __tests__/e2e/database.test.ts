@@ -81,13 +81,22 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
 
   test('the backend gets DATABASE_URL, DB_*, the JWT key and NODE_ENV; no secret is in cdk.tf.json', async () => {
     const config = (await api('GET', 'config')).json;
-    expect(config).toMatchObject({ dbHost: `${NAME}-db`, dbPort: 3306, dbUser: 'wayshub', dbName: 'wayshub', nodeEnv: 'production', databaseUrlMatches: true, jwtKeyLength: SECRETS.jwt_private_key.length });
+    expect(config).toMatchObject({
+      dbHost: `${NAME}-db`,
+      dbPort: 3306,
+      dbUser: 'wayshub',
+      dbName: 'wayshub',
+      nodeEnv: 'production',
+      databaseUrlMatches: true,
+      jwtKeyLength: SECRETS.jwt_private_key.length,
+    });
     expect(stackJson).not.toContain(SECRETS.db_password);
     expect(stackJson).not.toContain(SECRETS.jwt_private_key);
   });
 
-  test('the migration job ran with the backend\'s environment, backend.env included', () => {
-    const envOf = (container: string) => (JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', container)) as string[]).filter((e) => !e.startsWith('WAYSHUB_APPLY_AT='));
+  test("the migration job ran with the backend's environment, backend.env included", () => {
+    const envOf = (container: string) =>
+      (JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', container)) as string[]).filter((e) => !e.startsWith('WAYSHUB_APPLY_AT='));
     const migrate = envOf(`${NAME}-migrate`);
     expect(migrate).toContain('TZ=Asia/Jakarta');
     expect(migrate).toContain(`DB_PASSWORD=${SECRETS.db_password}`);
@@ -100,7 +109,13 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     expect(spawnSync('docker', ['exec', `${NAME}-proxy`, 'getent', 'hosts', `${NAME}-db`]).status).not.toBe(0);
     const probe = spawnSync(
       'docker',
-      ['exec', `${NAME}-app-1`, 'node', '-e', `require('net').connect(3306, '${NAME}-db').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); })`],
+      [
+        'exec',
+        `${NAME}-app-1`,
+        'node',
+        '-e',
+        `require('net').connect(3306, '${NAME}-db').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); })`,
+      ],
       { encoding: 'utf8' },
     );
     expect(probe.status).toBe(1);

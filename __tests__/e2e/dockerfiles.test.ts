@@ -33,9 +33,17 @@ function mustBuild(what: string, result: RunResult): void {
  * one-shot jobs would run), removes the image, and returns what the command printed.
  */
 async function runInBuilt(
-  what: string, dockerfile: string, context: string, buildArgs: Record<string, string>, command: string, options: BuildOptions = {},
+  what: string,
+  dockerfile: string,
+  context: string,
+  buildArgs: Record<string, string>,
+  command: string,
+  options: BuildOptions = {},
 ): Promise<string> {
-  const tag = `wayshub-e2e/dockerfile-throwaway:${path.basename(context).toLowerCase().replace(/[^a-z0-9_.-]/g, '')}`;
+  const tag = `wayshub-e2e/dockerfile-throwaway:${path
+    .basename(context)
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '')}`;
   mustBuild(what, await dockerBuild(dockerfile, context, tag, buildArgs, options));
   try {
     return docker('run', '--rm', '--network', 'none', tag, 'sh', '-c', command);
@@ -64,8 +72,8 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   const buildArgs = (app: 'frontend' | 'backend'): Record<string, string> =>
     app === 'frontend'
       ? { ...baseArgs, REACT_APP_API_URL: apiUrl }
-      // The stand-in has no migrations, so no sequelize-cli (installing it would need the network).
-      : { NODE_IMAGE: baseArgs.NODE_IMAGE, SEQUELIZE_CLI: '' };
+      : // The stand-in has no migrations, so no sequelize-cli (installing it would need the network).
+        { NODE_IMAGE: baseArgs.NODE_IMAGE, SEQUELIZE_CLI: '' };
 
   beforeAll(async () => {
     const images = await ensureAllTestImages(log);
@@ -120,8 +128,13 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const index = await request(port, { host: DOMAIN });
     const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
     expect((await request(port, { host: DOMAIN, path: `${bundle}.map` })).status).toBe(404);
-    const listed = await runInBuilt('building the frontend with source maps', FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'),
-      { ...baseArgs, GENERATE_SOURCEMAP: 'true' }, 'ls /usr/share/nginx/html/static/js');
+    const listed = await runInBuilt(
+      'building the frontend with source maps',
+      FRONTEND_DOCKERFILE,
+      path.join(FIXTURES, 'frontend'),
+      { ...baseArgs, GENERATE_SOURCEMAP: 'true' },
+      'ls /usr/share/nginx/html/static/js',
+    );
     expect(listed).toMatch(/main\.[0-9a-f]+\.js\.map/);
   });
 
@@ -144,22 +157,46 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
   test('a backend with sequelize-cli only in devDependencies still gets it for the migration job', async () => {
     const dir = checkoutCopy('backend');
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2));
+    fs.writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ ...pkg, dependencies: { sequelize: '^6.37.0' }, devDependencies: { 'sequelize-cli': '^6.6.0' } }, null, 2),
+    );
     // Run as the migration job runs it: the image's user, no network.
-    const version = await runInBuilt('building the backend with the npm registry', BACKEND_DOCKERFILE, dir,
-      { NODE_IMAGE: baseArgs.NODE_IMAGE }, 'npx --no-install sequelize --version', { network: true });
+    const version = await runInBuilt(
+      'building the backend with the npm registry',
+      BACKEND_DOCKERFILE,
+      dir,
+      { NODE_IMAGE: baseArgs.NODE_IMAGE },
+      'npx --no-install sequelize --version',
+      { network: true },
+    );
     expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
   });
 
   test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
     const dir = checkoutCopy('frontend');
     fs.rmSync(path.join(dir, 'yarn.lock'));
-    fs.writeFileSync(path.join(dir, 'package-lock.json'), JSON.stringify({
-      name: 'wayshub-frontend-standin', version: '0.0.0', lockfileVersion: 3, requires: true,
-      packages: { '': { name: 'wayshub-frontend-standin', version: '0.0.0' } },
-    }, null, 2));
-    const js = await runInBuilt('building the frontend with package-lock.json', FRONTEND_DOCKERFILE, dir,
-      { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' }, 'cat /usr/share/nginx/html/static/js/main.*.js');
+    fs.writeFileSync(
+      path.join(dir, 'package-lock.json'),
+      JSON.stringify(
+        {
+          name: 'wayshub-frontend-standin',
+          version: '0.0.0',
+          lockfileVersion: 3,
+          requires: true,
+          packages: { '': { name: 'wayshub-frontend-standin', version: '0.0.0' } },
+        },
+        null,
+        2,
+      ),
+    );
+    const js = await runInBuilt(
+      'building the frontend with package-lock.json',
+      FRONTEND_DOCKERFILE,
+      dir,
+      { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' },
+      'cat /usr/share/nginx/html/static/js/main.*.js',
+    );
     expect(js).toContain('"https://api.alvin.xyz/api/v1"');
   });
 
@@ -183,18 +220,27 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const dockerfile = (app: 'frontend' | 'backend') => (app === 'frontend' ? FRONTEND_DOCKERFILE : BACKEND_DOCKERFILE);
     // Everything under /app of the image (for the frontend: of its build stage).
     const listing = async (app: 'frontend' | 'backend', files: readonly string[], options: BuildOptions) => {
-      const found = await runInBuilt(`building the ${app} (${options.buildKit ? 'BuildKit' : 'classic builder'})`, dockerfile(app), worked(app, files),
-        buildArgs(app), 'find /app -maxdepth 3 | sort', { ...options, target: app === 'frontend' ? 'build' : undefined });
+      const found = await runInBuilt(
+        `building the ${app} (${options.buildKit ? 'BuildKit' : 'classic builder'})`,
+        dockerfile(app),
+        worked(app, files),
+        buildArgs(app),
+        'find /app -maxdepth 3 | sort',
+        { ...options, target: app === 'frontend' ? 'build' : undefined },
+      );
       return found.split('\n');
     };
 
-    test.each(['frontend', 'backend'] as const)('%s: BuildKit leaves the checkout\'s installs, build and .git (and the backend\'s .env and uploads) out', async (app) => {
-      const found = await listing(app, HOST_FILES[app], { buildKit: await buildKitClient() });
-      expect(found).toContain('/app/package.json');
-      expect(found.filter((f) => /host-only|^\/app\/(\.git|\.env|uploads)/.test(f))).toEqual([]);
-    });
+    test.each(['frontend', 'backend'] as const)(
+      "%s: BuildKit leaves the checkout's installs, build and .git (and the backend's .env and uploads) out",
+      async (app) => {
+        const found = await listing(app, HOST_FILES[app], { buildKit: await buildKitClient() });
+        expect(found).toContain('/app/package.json');
+        expect(found.filter((f) => /host-only|^\/app\/(\.git|\.env|uploads)/.test(f))).toEqual([]);
+      },
+    );
 
-    test('the classic builder copies node_modules and .git in (hence the README\'s clean checkout), and refuses a backend .env', async () => {
+    test("the classic builder copies node_modules and .git in (hence the README's clean checkout), and refuses a backend .env", async () => {
       const found = await listing('backend', ['node_modules/host-only/index.js', '.git/HEAD'], {});
       expect(found).toEqual(expect.arrayContaining(['/app/node_modules/host-only/index.js', '/app/.git/HEAD']));
       const built = await dockerBuild(BACKEND_DOCKERFILE, worked('backend', ['.env']), 'wayshub-e2e/dockerfile-backend:dotenv', buildArgs('backend'));

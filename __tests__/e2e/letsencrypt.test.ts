@@ -102,13 +102,23 @@ describeE2E("HTTPS with Let's Encrypt (pebble as the ACME server)", () => {
     const load = new Load(httpsPort, DOMAIN, 50, issuedRoot);
     try {
       // Not execFileSync: the load generator must keep sending while certbot renews.
-      await promisify(execFile)('docker', ['exec', `${NAME}-certbot`, 'certbot', 'renew', '--force-renewal', '--no-random-sleep-on-renew', '--non-interactive']);
+      await promisify(execFile)('docker', [
+        'exec',
+        `${NAME}-certbot`,
+        'certbot',
+        'renew',
+        '--force-renewal',
+        '--no-random-sleep-on-renew',
+        '--non-interactive',
+      ]);
       await waitForIssued(DOMAIN, before, 30_000);
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
       const report = await load.stop();
       const reloads = proxyReloads() - reloadsBefore;
-      log(`load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent, ${reloads} reload(s) in ${report.seconds.toFixed(1)} s`);
+      log(
+        `load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent, ${reloads} reload(s) in ${report.seconds.toFixed(1)} s`,
+      );
       expect(report.failures).toEqual([]);
       expect(report.ok).toBe(report.sent);
       expect(report.sent).toBeGreaterThan(100);

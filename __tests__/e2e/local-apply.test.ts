@@ -29,10 +29,12 @@ function fixture(image: string): object {
       replicas: {
         type: 'number',
         default: 3,
-        validation: [{
-          condition: '${var.replicas >= 1 && var.replicas <= 6}',
-          error_message: 'replicas must be from 1 to 6, got ${var.replicas}.',
-        }],
+        validation: [
+          {
+            condition: '${var.replicas >= 1 && var.replicas <= 6}',
+            error_message: 'replicas must be from 1 to 6, got ${var.replicas}.',
+          },
+        ],
       },
       greeting: { type: 'string', default: 'hello' },
     },
@@ -52,7 +54,10 @@ function fixture(image: string): object {
           command: ['sh', '-c', 'cat /srv/greeting.txt; exec httpd -f -p 8080 -h /srv'],
           init: true,
           env: ['GREETING=${var.greeting}'],
-          labels: [{ label: 'fixture', value: prefix }, { label: 'role', value: 'app' }],
+          labels: [
+            { label: 'fixture', value: prefix },
+            { label: 'role', value: 'app' },
+          ],
           networks_advanced: [{ name: '${docker_network.net.name}', aliases: [alias] }],
           upload: [{ file: '/srv/greeting.txt', content: '${var.greeting} from replica ${count.index + 1}\n' }],
           destroy_grace_seconds: 5,
@@ -87,7 +92,15 @@ async function inspect(name: string, format: string): Promise<string> {
 }
 
 async function labelled(kind: 'container' | 'network', label: string): Promise<string[]> {
-  const out = await docker([kind, 'ls', ...(kind === 'container' ? ['--all'] : []), '--filter', `label=${label}`, '--format', kind === 'container' ? '{{.Names}}' : '{{.Name}}']);
+  const out = await docker([
+    kind,
+    'ls',
+    ...(kind === 'container' ? ['--all'] : []),
+    '--filter',
+    `label=${label}`,
+    '--format',
+    kind === 'container' ? '{{.Names}}' : '{{.Name}}',
+  ]);
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -127,8 +140,7 @@ describeE2E('local apply: terraform evaluates, the docker CLI realizes', () => {
     }
     expect(await docker(['container', 'exec', app(1), 'stat', '-c', '%a %U', '/srv/greeting.txt'])).toBe('644 root');
     // The probe resolves the alias through Docker's DNS and reaches a replica.
-    expect(await docker(['container', 'exec', probe, 'wget', '-q', '-O', '-', `http://${alias}:8080/greeting.txt`]))
-      .toMatch(/^hello from replica [123]$/);
+    expect(await docker(['container', 'exec', probe, 'wget', '-q', '-O', '-', `http://${alias}:8080/greeting.txt`])).toMatch(/^hello from replica [123]$/);
     expect(await inspect(probe, '{{.State.Health.Status}}')).toBe('healthy');
   });
 
@@ -166,7 +178,7 @@ describeE2E('local apply: terraform evaluates, the docker CLI realizes', () => {
     expect(await inspect(app(2), '{{json .Config.Env}}')).toContain('"GREETING=bonjour"');
   });
 
-  test('a failing variable validation rejects with Terraform\'s own message and changes nothing', async () => {
+  test("a failing variable validation rejects with Terraform's own message and changes nothing", async () => {
     const before = ids(last);
     await expect(la.apply({ replicas: 9 })).rejects.toThrow('replicas must be from 1 to 6, got 9.');
     const still = await Promise.all(Object.keys(before).map((name) => inspect(name, '{{.Id}}')));
@@ -291,10 +303,12 @@ describeE2E('local apply: more of the container schema, images built, refusals',
       Healthcheck: { Test: ['CMD-SHELL', 'test -f /v.txt'] },
     });
     const mounts = JSON.parse(await inspect(svc, '{{json .Mounts}}')) as { Type: string; Name?: string; Destination: string }[];
-    expect(mounts).toEqual(expect.arrayContaining([
-      expect.objectContaining({ Type: 'volume', Name: `${p}-data`, Destination: '/data' }),
-      expect.objectContaining({ Type: 'tmpfs', Destination: '/scratch' }),
-    ]));
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Type: 'volume', Name: `${p}-data`, Destination: '/data' }),
+        expect.objectContaining({ Type: 'tmpfs', Destination: '/scratch' }),
+      ]),
+    );
     expect(await docker(['container', 'port', svc, '8080/tcp'])).toMatch(/:\d+$/m);
   });
 

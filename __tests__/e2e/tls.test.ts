@@ -19,7 +19,23 @@ const log = (line: string) => process.stderr.write(`  [tls] ${line}\n`);
 /** A test CA and a certificate for the domain and its alias, made with openssl. */
 function makeCertificates(dir: string): { ca: string; cert: string; key: string } {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=wayshub test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=wayshub test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+  );
   openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${DOMAIN}`, '-keyout', 'site.key', '-out', 'site.csr');
   fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=DNS:${DOMAIN},DNS:${ALIAS}\n`);
   openssl('x509', '-req', '-in', 'site.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'site.pem');
@@ -37,7 +53,19 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
   function curl(name: string, extra: string[] = []): string {
     return execFileSync(
       'curl',
-      ['-sS', '--cacert', certs.ca, '--resolve', `${name}:${httpsPort}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_code} %{http_version}', ...extra, `https://${name}:${httpsPort}/`],
+      [
+        '-sS',
+        '--cacert',
+        certs.ca,
+        '--resolve',
+        `${name}:${httpsPort}:127.0.0.1`,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{http_version}',
+        ...extra,
+        `https://${name}:${httpsPort}/`,
+      ],
       { encoding: 'utf8' },
     );
   }
@@ -106,9 +134,13 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
   });
 
   test('HSTS and the security headers are on every HTTPS response', () => {
-    const headers = execFileSync('curl', ['-sS', '-D', '-', '-o', '/dev/null', '--cacert', certs.ca, '--resolve', `${DOMAIN}:${httpsPort}:127.0.0.1`, `https://${DOMAIN}:${httpsPort}/`], {
-      encoding: 'utf8',
-    }).toLowerCase();
+    const headers = execFileSync(
+      'curl',
+      ['-sS', '-D', '-', '-o', '/dev/null', '--cacert', certs.ca, '--resolve', `${DOMAIN}:${httpsPort}:127.0.0.1`, `https://${DOMAIN}:${httpsPort}/`],
+      {
+        encoding: 'utf8',
+      },
+    ).toLowerCase();
     expect(headers).toContain('strict-transport-security: max-age=600');
     expect(headers).toContain('x-content-type-options: nosniff');
     expect(headers).toContain('referrer-policy: strict-origin-when-cross-origin');
@@ -127,7 +159,10 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
 
     const burst = execFileSync(
       'sh',
-      ['-c', `for i in $(seq 1 60); do curl -s -o /dev/null -w '%{http_code}\\n' --cacert ${certs.ca} --resolve ${DOMAIN}:${httpsPort}:127.0.0.1 https://${DOMAIN}:${httpsPort}/ & done; wait`],
+      [
+        '-c',
+        `for i in $(seq 1 60); do curl -s -o /dev/null -w '%{http_code}\\n' --cacert ${certs.ca} --resolve ${DOMAIN}:${httpsPort}:127.0.0.1 https://${DOMAIN}:${httpsPort}/ & done; wait`,
+      ],
       { encoding: 'utf8' },
     )
       .trim()

@@ -29,9 +29,10 @@ const labelled = (kind: 'ps' | 'network' | 'volume') =>
     .filter(Boolean);
 const replicaNames = (n: number) => Array.from({ length: n }, (_, i) => `${NAME}-app-${i + 1}`);
 
-
 function expectNoFailures(report: LoadReport, minRate: number): void {
-  log(`load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent in ${report.seconds.toFixed(1)} s; ${JSON.stringify(report.byReplica)}`);
+  log(
+    `load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent in ${report.seconds.toFixed(1)} s; ${JSON.stringify(report.byReplica)}`,
+  );
   expect(report.failures).toEqual([]);
   // Scaling and failover never reload nginx, so no kept-alive connection is closed under a client.
   expect(report.resent).toBe(0);
@@ -190,7 +191,9 @@ describeE2E('wayshub on a real Docker Engine', () => {
       expectNoFailures(report, 40);
 
       expect(containerId(`${NAME}-proxy`)).toBe(proxyBefore);
-      expect(docker('ps', '--format', '{{.Names}}', '--filter', `label=${STACK_LABEL}=${NAME}`, '--filter', 'label=wayshub.role=app').split('\n').sort()).toEqual(replicaNames(2));
+      expect(
+        docker('ps', '--format', '{{.Names}}', '--filter', `label=${STACK_LABEL}=${NAME}`, '--filter', 'label=wayshub.role=app').split('\n').sort(),
+      ).toEqual(replicaNames(2));
       const after = startLoad(50);
       await sleep(2000);
       const tail = await after.stop();

@@ -76,10 +76,26 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
 
 describe('bad backend settings', () => {
   test.each<[string, Record<string, string>, string]>([
-    ['a subdomain with a dot', { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_API_SUBDOMAIN: 'api.v1' }, 'invalid backend.subdomain (WAYSHUB_API_SUBDOMAIN): "api.v1"; allowed: one DNS label of a-z, 0-9 and "-", e.g. api'],
-    ['a port out of range', { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_PORT: '70000' }, 'invalid backend.port (WAYSHUB_BACKEND_PORT): 70000; allowed: a whole number from 1 to 65535'],
-    ['a malformed image', { WAYSHUB_BACKEND_IMAGE: 'Wayshub Backend' }, 'invalid backend.image (WAYSHUB_BACKEND_IMAGE): "Wayshub Backend"; allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>'],
-    ['a build context without a Dockerfile', { WAYSHUB_BACKEND_BUILD_CONTEXT: '/nonexistent' }, 'invalid backend.buildContext (WAYSHUB_BACKEND_BUILD_CONTEXT): "/nonexistent"; allowed: a directory that has a Dockerfile'],
+    [
+      'a subdomain with a dot',
+      { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_API_SUBDOMAIN: 'api.v1' },
+      'invalid backend.subdomain (WAYSHUB_API_SUBDOMAIN): "api.v1"; allowed: one DNS label of a-z, 0-9 and "-", e.g. api',
+    ],
+    [
+      'a port out of range',
+      { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_PORT: '70000' },
+      'invalid backend.port (WAYSHUB_BACKEND_PORT): 70000; allowed: a whole number from 1 to 65535',
+    ],
+    [
+      'a malformed image',
+      { WAYSHUB_BACKEND_IMAGE: 'Wayshub Backend' },
+      'invalid backend.image (WAYSHUB_BACKEND_IMAGE): "Wayshub Backend"; allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>',
+    ],
+    [
+      'a build context without a Dockerfile',
+      { WAYSHUB_BACKEND_BUILD_CONTEXT: '/nonexistent' },
+      'invalid backend.buildContext (WAYSHUB_BACKEND_BUILD_CONTEXT): "/nonexistent"; allowed: a directory that has a Dockerfile',
+    ],
   ])('%s', (_name, env, message) => {
     expect(() => resolveSettings(withEnvironment({}, env))).toThrow(SettingsError);
     expect(() => resolveSettings(withEnvironment({}, env))).toThrow(message);
@@ -90,10 +106,26 @@ describe('bad backend settings', () => {
   });
 
   test.each<[string, Record<string, string>, string]>([
-    ['an expression for a name', { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,${file("/etc/passwd")}' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "${file(\\"/etc/passwd\\")}"; allowed: names of letters, digits and "_", not starting with a digit'],
-    ['a name starting with a digit', { WAYSHUB_BACKEND_SECRET_ENV: '1KEY' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "1KEY"; allowed: names of letters, digits and "_"'],
-    ['a name the stack sets', { WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "DATABASE_URL"; that variable is set by the stack; allowed: other names than NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL'],
-    ['a name twice', { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,API_KEY' }, 'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "API_KEY"; it is listed twice; allowed: each name once'],
+    [
+      'an expression for a name',
+      { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,${file("/etc/passwd")}' },
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "${file(\\"/etc/passwd\\")}"; allowed: names of letters, digits and "_", not starting with a digit',
+    ],
+    [
+      'a name starting with a digit',
+      { WAYSHUB_BACKEND_SECRET_ENV: '1KEY' },
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "1KEY"; allowed: names of letters, digits and "_"',
+    ],
+    [
+      'a name the stack sets',
+      { WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' },
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "DATABASE_URL"; that variable is set by the stack; allowed: other names than NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL',
+    ],
+    [
+      'a name twice',
+      { WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,API_KEY' },
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "API_KEY"; it is listed twice; allowed: each name once',
+    ],
   ])('secret environment: %s', (_name, env, message) => {
     expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1' } }, env))).toThrow(message);
   });
@@ -103,7 +135,8 @@ describe('bad backend settings', () => {
     ['JWT_PRIVATE_KEY', { WAYSHUB_DATABASE: 'off' }],
     ['DB_HOST', {}],
   ])('backend.env may not set %s, which the stack sets (which value would win is not defined)', (key, env) => {
-    const reserved = env.WAYSHUB_DATABASE === 'off' ? 'NODE_ENV, JWT_PRIVATE_KEY' : 'NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL, DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME';
+    const reserved =
+      env.WAYSHUB_DATABASE === 'off' ? 'NODE_ENV, JWT_PRIVATE_KEY' : 'NODE_ENV, JWT_PRIVATE_KEY, DATABASE_URL, DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME';
     expect(() => resolveSettings(withEnvironment({ backend: { image: 'b:1', env: { [key]: 'x' } } }, env))).toThrow(
       new SettingsError('backend.env key', key, `that variable is set by the stack; allowed: other names than ${reserved}`),
     );
@@ -124,10 +157,13 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
   test('is one sensitive variable, a JSON object that must have exactly the named keys', () => {
     expect(json.variable.backend_secrets).toMatchObject({ type: 'string', sensitive: true });
     expect(json.resource.docker_image.api_image.lifecycle).toMatchObject({
-      precondition: expect.arrayContaining([{
-        condition: '${sort(try(keys(jsondecode(var.backend_secrets)), [])) == sort(["CLOUD_NAME","API_KEY","API_SECRET"]) && alltrue([for v in try(values(jsondecode(var.backend_secrets)), []) : can(tostring(v))])}',
-        error_message: 'backend_secrets must be a JSON object of strings with exactly these keys: CLOUD_NAME, API_KEY, API_SECRET.',
-      }]),
+      precondition: expect.arrayContaining([
+        {
+          condition:
+            '${sort(try(keys(jsondecode(var.backend_secrets)), [])) == sort(["CLOUD_NAME","API_KEY","API_SECRET"]) && alltrue([for v in try(values(jsondecode(var.backend_secrets)), []) : can(tostring(v))])}',
+          error_message: 'backend_secrets must be a JSON object of strings with exactly these keys: CLOUD_NAME, API_KEY, API_SECRET.',
+        },
+      ]),
     });
   });
 
@@ -139,7 +175,7 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
     expect(text.match(/jsondecode\(var\.backend_secrets\)\[/g)?.length).toBe(6);
   });
 
-  test('with WAYSHUB_DATABASE=off, DATABASE_URL of the backend\'s own database can be a secret', () => {
+  test("with WAYSHUB_DATABASE=off, DATABASE_URL of the backend's own database can be a secret", () => {
     const off = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })).json;
     expect(off.resource.docker_container.api.env).toEqual([
       'NODE_ENV=production',
@@ -147,7 +183,9 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
       'DATABASE_URL=${try(tostring(jsondecode(var.backend_secrets)["DATABASE_URL"]), "")}',
     ]);
     // With the stack's database, DATABASE_URL is the stack's.
-    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' }))).toThrow('that variable is set by the stack');
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' }))).toThrow(
+      'that variable is set by the stack',
+    );
   });
 
   test('without names there is no backend_secrets variable', () => {
@@ -169,7 +207,10 @@ describe('the database', () => {
       healthcheck: expect.objectContaining({ test: ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --silent'] }),
       env: ['MYSQL_DATABASE=wayshub', 'MYSQL_USER=wayshub', 'MYSQL_PASSWORD=${var.db_password}', 'MYSQL_RANDOM_ROOT_PASSWORD=yes'],
     });
-    expect(json.output).toMatchObject({ database_container: { value: '${docker_container.db.name}' }, database_volume: { value: '${docker_volume.db_data.name}' } });
+    expect(json.output).toMatchObject({
+      database_container: { value: '${docker_container.db.name}' },
+      database_volume: { value: '${docker_volume.db_data.name}' },
+    });
   });
 
   test('its volume can only be destroyed when the user says so', () => {
@@ -228,7 +269,9 @@ describe('the database', () => {
       attach: true,
       must_run: false,
       depends_on: ['docker_container.db'],
-      lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'The migration job failed; see its output with: docker logs wayshub-migrate' }] },
+      lifecycle: {
+        postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'The migration job failed; see its output with: docker logs wayshub-migrate' }],
+      },
     });
     expect(migrate.env).toContain('WAYSHUB_APPLY_AT=${timestamp()}');
     expect(migrate.env).toEqual([...(containers.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
@@ -237,7 +280,7 @@ describe('the database', () => {
     expect(custom.resource.docker_container.migrate.command).toEqual(['sh', '-c', 'node migrate.js']);
   });
 
-  test('the migration job gets the backend\'s own environment too (backend.env), escaped the same way', () => {
+  test("the migration job gets the backend's own environment too (backend.env), escaped the same way", () => {
     const { json: j } = synthStack({ backend: { image: 'b:1', env: { TZ: 'Asia/Jakarta', GREETING: 'hi ${x}' } } });
     const migrate = j.resource.docker_container.migrate.env as string[];
     expect(migrate.slice(0, 2)).toEqual(['GREETING=hi $${x}', 'TZ=Asia/Jakarta']);
@@ -256,7 +299,11 @@ describe('the database', () => {
     expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'maybe' }))).toThrow(
       'invalid database.enabled (WAYSHUB_DATABASE): "maybe"; allowed: on or off (also true/false, yes/no, 1/0)',
     );
-    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DB_IMAGE: 'MySQL' }))).toThrow('invalid database.image (WAYSHUB_DB_IMAGE): "MySQL"');
-    expect(() => resolveSettings({ backend: { image: 'b:1' }, database: { user: "root'--" } })).toThrow('invalid database.user: "root\'--"; allowed: 1 to 32 of letters, digits and _');
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DB_IMAGE: 'MySQL' }))).toThrow(
+      'invalid database.image (WAYSHUB_DB_IMAGE): "MySQL"',
+    );
+    expect(() => resolveSettings({ backend: { image: 'b:1' }, database: { user: "root'--" } })).toThrow(
+      'invalid database.user: "root\'--"; allowed: 1 to 32 of letters, digits and _',
+    );
   });
 });

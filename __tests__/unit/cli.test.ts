@@ -28,7 +28,8 @@ describe('cdktf synth', () => {
   test('a bad setting exits non-zero with one line naming it, and writes no stack', () => {
     const { status, stderr, out } = synth({ WAYSHUB_DOMAIN: 'alvin.xyz; return 200' });
     expect(status).not.toBe(0);
-    const line = 'wayshub: invalid domain (WAYSHUB_DOMAIN): "alvin.xyz; return 200"; it contains ";"; allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz';
+    const line =
+      'wayshub: invalid domain (WAYSHUB_DOMAIN): "alvin.xyz; return 200"; it contains ";"; allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz';
     expect(stderr).toContain(line);
     expect(fs.existsSync(path.join(out, 'stacks', 'wayshub', 'cdk.tf.json'))).toBe(false);
   });

@@ -2,7 +2,14 @@
 // synthesized stack into terraform_data resources, and the translation of evaluated
 // attributes into docker CLI arguments, with their refusals.
 import {
-  ContainerSpec, EvaluatedInstance, JsonObject, assertImplemented, buildSpec, rewriteForTerraformData, rewriteWithGraph, tarOf,
+  ContainerSpec,
+  EvaluatedInstance,
+  JsonObject,
+  assertImplemented,
+  buildSpec,
+  rewriteForTerraformData,
+  rewriteWithGraph,
+  tarOf,
 } from '../support/local-apply';
 
 function stack(resources: JsonObject, extra: JsonObject = {}): JsonObject {
@@ -38,21 +45,23 @@ function data(out: JsonObject, name: string): JsonObject {
 
 describe('rewriteForTerraformData', () => {
   test('turns each docker resource into terraform_data <type>__<name> holding its attributes', () => {
-    const out = rewriteForTerraformData(stack({
-      ...base,
-      docker_container: {
-        app: {
-          '//': { metadata: { path: 'test/app' } },
-          count: '${var.replicas}',
-          provider: 'docker',
-          depends_on: ['docker_network.net'],
-          lifecycle: { prevent_destroy: false },
-          name: 'app-${count.index + 1}',
-          image: 'app:1',
-          env: ['A=1'],
+    const out = rewriteForTerraformData(
+      stack({
+        ...base,
+        docker_container: {
+          app: {
+            '//': { metadata: { path: 'test/app' } },
+            count: '${var.replicas}',
+            provider: 'docker',
+            depends_on: ['docker_network.net'],
+            lifecycle: { prevent_destroy: false },
+            name: 'app-${count.index + 1}',
+            image: 'app:1',
+            env: ['A=1'],
+          },
         },
-      },
-    }));
+      }),
+    );
     expect(data(out, 'docker_container__app')).toEqual({
       input: { name: 'app-${count.index + 1}', image: 'app:1', env: ['A=1'] },
       count: '${var.replicas}',
@@ -90,23 +99,29 @@ describe('rewriteForTerraformData', () => {
       ['${docker_container.app[0].name}', '${terraform_data.docker_container__app[0].output.name}'],
       ['${docker_container.app[count.index].env[0]}', '${terraform_data.docker_container__app[count.index].output.env[0]}'],
       ['${length(docker_container.app)}', '${length(terraform_data.docker_container__app)}'],
-      ['${join(",", [for n in docker_container.app[*].name : "${n}:${docker_network.net.name}"])}',
-        '${join(",", [for n in terraform_data.docker_container__app[*].output.name : "${n}:${terraform_data.docker_network__net.output.name}"])}'],
+      [
+        '${join(",", [for n in docker_container.app[*].name : "${n}:${docker_network.net.name}"])}',
+        '${join(",", [for n in terraform_data.docker_container__app[*].output.name : "${n}:${terraform_data.docker_network__net.output.name}"])}',
+      ],
       ['%{ for n in docker_container.app[*].name }${n} %{ endfor }', '%{ for n in terraform_data.docker_container__app[*].output.name }${n} %{ endfor }'],
       ['${(count.index + 1) * 2}', '${(count.index + 1) * 2}'],
     ];
     test.each(cases)('%s', (template, expected) => {
-      const out = rewriteForTerraformData(stack(
-        { ...base, docker_container: { app: { count: 2, name: 'a-${count.index}', image: 'app:1', env: ['A=1'] } } },
-        { output: { o: { value: template } } },
-      ));
+      const out = rewriteForTerraformData(
+        stack(
+          { ...base, docker_container: { app: { count: 2, name: 'a-${count.index}', image: 'app:1', env: ['A=1'] } } },
+          { output: { o: { value: template } } },
+        ),
+      );
       expect((out.output as JsonObject).o).toEqual({ value: expected });
     });
 
     test('leaves literal text and escaped interpolations alone', () => {
-      const out = rewriteForTerraformData(stack(base, {
-        output: { o: { value: 'docker_network.net.name $${docker_network.net.name} "${docker_network.net.driver}"' } },
-      }));
+      const out = rewriteForTerraformData(
+        stack(base, {
+          output: { o: { value: 'docker_network.net.name $${docker_network.net.name} "${docker_network.net.driver}"' } },
+        }),
+      );
       expect((out.output as JsonObject).o).toEqual({
         value: 'docker_network.net.name $${docker_network.net.name} "${terraform_data.docker_network__net.output.driver}"',
       });
@@ -114,16 +129,21 @@ describe('rewriteForTerraformData', () => {
   });
 
   test('answers provider-computed ids with the name the resource sets', () => {
-    const out = rewriteForTerraformData(stack({
-      ...base,
-      docker_container: {
-        app: {
-          name: 'app',
-          image: '${docker_image.app.image_id}',
-          networks_advanced: [{ name: '${docker_network.net.id}' }],
+    const out = rewriteForTerraformData(
+      stack(
+        {
+          ...base,
+          docker_container: {
+            app: {
+              name: 'app',
+              image: '${docker_image.app.image_id}',
+              networks_advanced: [{ name: '${docker_network.net.id}' }],
+            },
+          },
         },
-      },
-    }, { output: { id: { value: '${docker_container.app.id}' } } }));
+        { output: { id: { value: '${docker_container.app.id}' } } },
+      ),
+    );
     expect(data(out, 'docker_container__app').input).toEqual({
       name: 'app',
       image: '${terraform_data.docker_image__app.output.name}',
@@ -158,20 +178,22 @@ describe('rewriteForTerraformData', () => {
   });
 
   test('rewrites lifecycle: ignore_changes into input, self.x into self.output.x, replace_triggered_by', () => {
-    const out = rewriteForTerraformData(stack({
-      ...base,
-      docker_container: {
-        app: {
-          name: 'app',
-          image: 'app:1',
-          lifecycle: {
-            ignore_changes: ['env', 'ports[0].external'],
-            replace_triggered_by: ['docker_network.net'],
-            postcondition: [{ condition: '${self.name != ""}', error_message: 'no name' }],
+    const out = rewriteForTerraformData(
+      stack({
+        ...base,
+        docker_container: {
+          app: {
+            name: 'app',
+            image: 'app:1',
+            lifecycle: {
+              ignore_changes: ['env', 'ports[0].external'],
+              replace_triggered_by: ['docker_network.net'],
+              postcondition: [{ condition: '${self.name != ""}', error_message: 'no name' }],
+            },
           },
         },
-      },
-    }));
+      }),
+    );
     expect(data(out, 'docker_container__app').lifecycle).toEqual({
       ignore_changes: ['input["env"]', 'input["ports"][0].external'],
       replace_triggered_by: ['terraform_data.docker_network__net'],
@@ -180,13 +202,18 @@ describe('rewriteForTerraformData', () => {
   });
 
   test('rewrites non-docker resources and outputs too, depends_on included', () => {
-    const out = rewriteForTerraformData(stack({
-      ...base,
-      terraform_data: { marker: { input: '${docker_network.net.name}', depends_on: ['docker_image.app'] } },
-    }, {
-      output: { n: { value: 'x', depends_on: ['docker_network.net'] } },
-      data: { terraform_remote_state: { s: { backend: 'local', config: { path: '${docker_network.net.name}.tfstate' } } } },
-    }));
+    const out = rewriteForTerraformData(
+      stack(
+        {
+          ...base,
+          terraform_data: { marker: { input: '${docker_network.net.name}', depends_on: ['docker_image.app'] } },
+        },
+        {
+          output: { n: { value: 'x', depends_on: ['docker_network.net'] } },
+          data: { terraform_remote_state: { s: { backend: 'local', config: { path: '${docker_network.net.name}.tfstate' } } } },
+        },
+      ),
+    );
     expect((out.output as JsonObject).n).toEqual({ value: 'x', depends_on: ['terraform_data.docker_network__net'] });
     expect(data(out, 'marker')).toEqual({
       input: '${terraform_data.docker_network__net.output.name}',
@@ -198,13 +225,15 @@ describe('rewriteForTerraformData', () => {
   });
 
   test('records what each docker resource depends on, explicitly and by reference', () => {
-    const { resources } = rewriteWithGraph(stack({
-      ...base,
-      docker_container: {
-        app: { name: 'app', image: '${docker_image.app.image_id}', networks_advanced: [{ name: '${docker_network.net.name}' }] },
-        proxy: { name: 'proxy', image: 'nginx', depends_on: ['docker_container.app'] },
-      },
-    }));
+    const { resources } = rewriteWithGraph(
+      stack({
+        ...base,
+        docker_container: {
+          app: { name: 'app', image: '${docker_image.app.image_id}', networks_advanced: [{ name: '${docker_network.net.name}' }] },
+          proxy: { name: 'proxy', image: 'nginx', depends_on: ['docker_container.app'] },
+        },
+      }),
+    );
     const deps = Object.fromEntries(resources.map((r) => [r.address, r.dependsOn]));
     expect(deps).toEqual({
       'docker_network.net': [],
@@ -229,7 +258,13 @@ describe('a postcondition on exit_code', () => {
     stack({
       ...base,
       docker_container: {
-        job: { name: 'job', image: '${docker_image.app.image_id}', attach: true, must_run: false, lifecycle: { postcondition: [{ condition, error_message: message }] } },
+        job: {
+          name: 'job',
+          image: '${docker_image.app.image_id}',
+          attach: true,
+          must_run: false,
+          lifecycle: { postcondition: [{ condition, error_message: message }] },
+        },
       },
     });
 
@@ -264,20 +299,64 @@ describe('docker specs from evaluated attributes', () => {
       tmpfs: { '/tmp': 'rw,size=64m', '/run': '' },
       capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },
       healthcheck: [{ test: ['CMD-SHELL', 'wget -qO- http://127.0.0.1:3000/'], interval: '5s', timeout: '2s', start_period: '0s', retries: 3 }],
-      ports: [{ internal: 80, external: 8080 }, { internal: 53, protocol: 'udp', ip: '::1' }],
-      networks_advanced: [{ name: 'net-a', aliases: ['app'] }, { name: 'net-b', aliases: ['x', 'y'], ipv4_address: '10.0.0.5' }],
-      upload: [{ file: '/etc/app.conf', content: 'x=1\n' }, { file: '/bin/run', content_base64: 'ZWNobw==', executable: true }],
+      ports: [
+        { internal: 80, external: 8080 },
+        { internal: 53, protocol: 'udp', ip: '::1' },
+      ],
+      networks_advanced: [
+        { name: 'net-a', aliases: ['app'] },
+        { name: 'net-b', aliases: ['x', 'y'], ipv4_address: '10.0.0.5' },
+      ],
+      upload: [
+        { file: '/etc/app.conf', content: 'x=1\n' },
+        { file: '/bin/run', content_base64: 'ZWNobw==', executable: true },
+      ],
       destroy_grace_seconds: 3,
       must_run: true,
       start: null,
     });
     expect(spec.createArgs).toEqual([
-      '--hostname', 'app-1', '--read-only', '--env', 'A=1', '--env', 'B=2', '--memory', '256m', '--memory-swap', '-1',
-      '--restart', 'unless-stopped', '--label', 'role=app', '--tmpfs', '/tmp:rw,size=64m', '--tmpfs', '/run',
-      '--cap-add', 'NET_BIND_SERVICE', '--cap-drop', 'ALL',
-      '--publish', '0.0.0.0:8080:80/tcp', '--publish', '[::1]::53/udp',
-      '--health-cmd', 'wget -qO- http://127.0.0.1:3000/', '--health-interval', '5s', '--health-timeout', '2s', '--health-retries', '3',
-      '--network', 'net-a', '--network-alias', 'app', '--entrypoint', '/sbin/tini',
+      '--hostname',
+      'app-1',
+      '--read-only',
+      '--env',
+      'A=1',
+      '--env',
+      'B=2',
+      '--memory',
+      '256m',
+      '--memory-swap',
+      '-1',
+      '--restart',
+      'unless-stopped',
+      '--label',
+      'role=app',
+      '--tmpfs',
+      '/tmp:rw,size=64m',
+      '--tmpfs',
+      '/run',
+      '--cap-add',
+      'NET_BIND_SERVICE',
+      '--cap-drop',
+      'ALL',
+      '--publish',
+      '0.0.0.0:8080:80/tcp',
+      '--publish',
+      '[::1]::53/udp',
+      '--health-cmd',
+      'wget -qO- http://127.0.0.1:3000/',
+      '--health-interval',
+      '5s',
+      '--health-timeout',
+      '2s',
+      '--health-retries',
+      '3',
+      '--network',
+      'net-a',
+      '--network-alias',
+      'app',
+      '--entrypoint',
+      '/sbin/tini',
     ]);
     expect(spec.commandArgs).toEqual(['--', 'serve', '--port', '3000']);
     expect(spec.extraNetworks).toEqual([{ name: 'net-b', aliases: ['x', 'y'], ipv4: '10.0.0.5', ipv6: undefined }]);
@@ -290,12 +369,13 @@ describe('docker specs from evaluated attributes', () => {
   });
 
   test('refuses an attribute it does not implement, naming type and attribute', () => {
-    expect(() => container({ name: 'a', image: 'i', gpus: 'all' }))
-      .toThrow('local-apply: docker_container.app[0] sets `gpus`, which this harness does not implement');
-    expect(() => container({ name: 'a', image: 'i', ports: [{ internal: 80, bogus: 1 }] }))
-      .toThrow('sets `ports[0].bogus`');
-    expect(() => container({ name: 'a', image: 'i', healthcheck: { test: ['CMD', 'true'], start_interval: '1s' } }))
-      .toThrow('sets `healthcheck.start_interval`');
+    expect(() => container({ name: 'a', image: 'i', gpus: 'all' })).toThrow(
+      'local-apply: docker_container.app[0] sets `gpus`, which this harness does not implement',
+    );
+    expect(() => container({ name: 'a', image: 'i', ports: [{ internal: 80, bogus: 1 }] })).toThrow('sets `ports[0].bogus`');
+    expect(() => container({ name: 'a', image: 'i', healthcheck: { test: ['CMD', 'true'], start_interval: '1s' } })).toThrow(
+      'sets `healthcheck.start_interval`',
+    );
   });
 
   test('ignores attributes left at their zero value', () => {
@@ -303,34 +383,68 @@ describe('docker specs from evaluated attributes', () => {
   });
 
   test('refuses unknown resource types and attributes before Terraform runs', () => {
-    expect(() => assertImplemented('docker_service', 'docker_service.s', ['name']))
-      .toThrow('docker_service.s: resource type docker_service is not implemented by this harness');
-    expect(() => assertImplemented('docker_container', 'docker_container.proxy', ['name', 'image', 'gpus']))
-      .toThrow('local-apply: docker_container.proxy sets `gpus`, which this harness does not implement');
+    expect(() => assertImplemented('docker_service', 'docker_service.s', ['name'])).toThrow(
+      'docker_service.s: resource type docker_service is not implemented by this harness',
+    );
+    expect(() => assertImplemented('docker_container', 'docker_container.proxy', ['name', 'image', 'gpus'])).toThrow(
+      'local-apply: docker_container.proxy sets `gpus`, which this harness does not implement',
+    );
     expect(() => assertImplemented('docker_container', 'docker_container.proxy', ['name', 'image', 'upload', 'healthcheck'])).not.toThrow();
   });
 
   test('an image without build must exist; with build it becomes docker build arguments', () => {
-    const spec = buildSpec({
-      type: 'docker_image', resource: 'docker_image.app', address: 'docker_image.app',
-      attrs: { name: 'app:1', keep_locally: true, build: { context: 'app', dockerfile: 'Dockerfile.prod', build_args: { V: '2' }, tag: ['app:latest'], label: { a: 'b' } } },
-    }, '/stack');
+    const spec = buildSpec(
+      {
+        type: 'docker_image',
+        resource: 'docker_image.app',
+        address: 'docker_image.app',
+        attrs: {
+          name: 'app:1',
+          keep_locally: true,
+          build: { context: 'app', dockerfile: 'Dockerfile.prod', build_args: { V: '2' }, tag: ['app:latest'], label: { a: 'b' } },
+        },
+      },
+      '/stack',
+    );
     expect(spec).toMatchObject({
       kind: 'image',
       build: { context: '/stack/app', args: ['-t', 'app:1', '-t', 'app:latest', '-f', '/stack/app/Dockerfile.prod', '--build-arg', 'V=2', '--label', 'a=b'] },
     });
-    expect(() => buildSpec({ type: 'docker_image', resource: 'docker_image.x', address: 'docker_image.x', attrs: { name: 'x', platform: 'linux/arm64' } }, '/'))
-      .toThrow('docker_image.x sets `platform`');
+    expect(() =>
+      buildSpec({ type: 'docker_image', resource: 'docker_image.x', address: 'docker_image.x', attrs: { name: 'x', platform: 'linux/arm64' } }, '/'),
+    ).toThrow('docker_image.x sets `platform`');
   });
 
   test('a network and a volume', () => {
-    expect(buildSpec({
-      type: 'docker_network', resource: 'docker_network.n', address: 'docker_network.n',
-      attrs: { name: 'n', driver: 'bridge', internal: true, attachable: false, labels: [{ label: 'k', value: 'v' }], options: { 'com.docker.network.bridge.enable_icc': 'true' } },
-    }, '/')).toMatchObject({ name: 'n', createArgs: ['--driver', 'bridge', '--internal', '--opt', 'com.docker.network.bridge.enable_icc=true', '--label', 'k=v'] });
-    expect(buildSpec({
-      type: 'docker_volume', resource: 'docker_volume.v', address: 'docker_volume.v', attrs: { name: 'v', driver: 'local', labels: [{ label: 'k', value: 'v' }] },
-    }, '/')).toMatchObject({ name: 'v', createArgs: ['--driver', 'local', '--label', 'k=v'] });
+    expect(
+      buildSpec(
+        {
+          type: 'docker_network',
+          resource: 'docker_network.n',
+          address: 'docker_network.n',
+          attrs: {
+            name: 'n',
+            driver: 'bridge',
+            internal: true,
+            attachable: false,
+            labels: [{ label: 'k', value: 'v' }],
+            options: { 'com.docker.network.bridge.enable_icc': 'true' },
+          },
+        },
+        '/',
+      ),
+    ).toMatchObject({ name: 'n', createArgs: ['--driver', 'bridge', '--internal', '--opt', 'com.docker.network.bridge.enable_icc=true', '--label', 'k=v'] });
+    expect(
+      buildSpec(
+        {
+          type: 'docker_volume',
+          resource: 'docker_volume.v',
+          address: 'docker_volume.v',
+          attrs: { name: 'v', driver: 'local', labels: [{ label: 'k', value: 'v' }] },
+        },
+        '/',
+      ),
+    ).toMatchObject({ name: 'v', createArgs: ['--driver', 'local', '--label', 'k=v'] });
   });
 });
 
@@ -344,7 +458,9 @@ describe('upload tar', () => {
     expect(tar.subarray(257, 262).toString()).toBe('ustar');
     expect(tar.subarray(512, 517).toString()).toBe('hello');
     let sum = 0;
-    tar.subarray(0, 512).forEach((b, i) => { sum += i >= 148 && i < 156 ? 0x20 : b; });
+    tar.subarray(0, 512).forEach((b, i) => {
+      sum += i >= 148 && i < 156 ? 0x20 : b;
+    });
     expect(parseInt(tar.subarray(148, 154).toString(), 8)).toBe(sum);
   });
 });

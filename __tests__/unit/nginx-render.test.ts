@@ -146,7 +146,9 @@ describe('the sites', () => {
 
   test('retry on another replica within bounded tries and time, with the configured timeouts', () => {
     const sites = directives(
-      render({ sites: [site({ nextUpstreamTries: 2, nextUpstreamTimeoutSeconds: 7, connectTimeoutSeconds: 1, readTimeoutSeconds: 30, maxBodySize: '5m' })] })[SITE_CONF_PATH],
+      render({ sites: [site({ nextUpstreamTries: 2, nextUpstreamTimeoutSeconds: 7, connectTimeoutSeconds: 1, readTimeoutSeconds: 30, maxBodySize: '5m' })] })[
+        SITE_CONF_PATH
+      ],
     );
     expect(sites).toEqual(
       expect.arrayContaining([
@@ -160,7 +162,7 @@ describe('the sites', () => {
     );
   });
 
-  test('nginx\'s own 502 and 504 are retried once as a new request, for methods safe to repeat', () => {
+  test("nginx's own 502 and 504 are retried once as a new request, for methods safe to repeat", () => {
     const text = render()[SITE_CONF_PATH];
     expect(text).toMatch(/location \/ \{\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 504 = @wayshub_app_retry;\s*\}/);
     expect(text).toMatch(/location @wayshub_app_retry \{\s*if \(\$wayshub_retry_safe = 0\) \{\s*return 502;\s*\}\s*proxy_pass http:\/\/wayshub_app;\s*\}/);

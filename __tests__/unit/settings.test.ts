@@ -15,8 +15,7 @@ import {
 const DOMAIN_ALLOWED = 'allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz';
 const ALIAS_ALLOWED = `${DOMAIN_ALLOWED} or *.alvin.xyz`;
 const PORT_ALLOWED = 'allowed: a whole number from 1 to 65535';
-const IMAGE_ALLOWED =
-  'allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>';
+const IMAGE_ALLOWED = 'allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>';
 
 describe('a user who sets nothing', () => {
   test('gets wayshub.localhost, 3 replicas of wayshub-frontend on port 3000, nginx 1.30 on port 80', () => {
@@ -124,42 +123,122 @@ const BAD: Array<[string, WayshubSettingsInput | (() => WayshubSettingsInput), s
   ['domain with }', { domain: 'alvin}.xyz' }, `invalid domain (WAYSHUB_DOMAIN): "alvin}.xyz"; it contains "}"; ${DOMAIN_ALLOWED}`],
   ['domain with a quote', { domain: 'alvin".xyz' }, `invalid domain (WAYSHUB_DOMAIN): "alvin\\".xyz"; it contains "\\""; ${DOMAIN_ALLOWED}`],
   ['domain with a single quote', { domain: "alvin'.xyz" }, `invalid domain (WAYSHUB_DOMAIN): "alvin'.xyz"; it contains "'"; ${DOMAIN_ALLOWED}`],
-  ['domain with a newline', { domain: 'alvin.xyz\nreturn 200' }, `invalid domain (WAYSHUB_DOMAIN): "alvin.xyz\\nreturn 200"; it contains "\\n"; ${DOMAIN_ALLOWED}`],
+  [
+    'domain with a newline',
+    { domain: 'alvin.xyz\nreturn 200' },
+    `invalid domain (WAYSHUB_DOMAIN): "alvin.xyz\\nreturn 200"; it contains "\\n"; ${DOMAIN_ALLOWED}`,
+  ],
   ['domain with $', { domain: '$host.xyz' }, `invalid domain (WAYSHUB_DOMAIN): "$host.xyz"; it contains "$"; ${DOMAIN_ALLOWED}`],
-  ['domain with a wildcard', { domain: '*.alvin.xyz' }, `invalid domain (WAYSHUB_DOMAIN): "*.alvin.xyz"; a wildcard "*." is allowed only in serverAliases (WAYSHUB_SERVER_ALIASES); ${DOMAIN_ALLOWED}`],
-  ['alias with * inside', { serverAliases: ['www.*.alvin.xyz'] }, `invalid serverAliases (WAYSHUB_SERVER_ALIASES): "www.*.alvin.xyz"; "*" is allowed only as the whole first label, as in *.alvin.xyz; ${ALIAS_ALLOWED}`],
-  ['alias with a partial wildcard', { serverAliases: ['w*.alvin.xyz'] }, `invalid serverAliases (WAYSHUB_SERVER_ALIASES): "w*.alvin.xyz"; "*" is allowed only as the whole first label, as in *.alvin.xyz; ${ALIAS_ALLOWED}`],
+  [
+    'domain with a wildcard',
+    { domain: '*.alvin.xyz' },
+    `invalid domain (WAYSHUB_DOMAIN): "*.alvin.xyz"; a wildcard "*." is allowed only in serverAliases (WAYSHUB_SERVER_ALIASES); ${DOMAIN_ALLOWED}`,
+  ],
+  [
+    'alias with * inside',
+    { serverAliases: ['www.*.alvin.xyz'] },
+    `invalid serverAliases (WAYSHUB_SERVER_ALIASES): "www.*.alvin.xyz"; "*" is allowed only as the whole first label, as in *.alvin.xyz; ${ALIAS_ALLOWED}`,
+  ],
+  [
+    'alias with a partial wildcard',
+    { serverAliases: ['w*.alvin.xyz'] },
+    `invalid serverAliases (WAYSHUB_SERVER_ALIASES): "w*.alvin.xyz"; "*" is allowed only as the whole first label, as in *.alvin.xyz; ${ALIAS_ALLOWED}`,
+  ],
   ['domain with an empty label', { domain: 'alvin..xyz' }, `invalid domain (WAYSHUB_DOMAIN): "alvin..xyz"; it has an empty label; ${DOMAIN_ALLOWED}`],
   ['domain with a trailing dot', { domain: 'alvin.xyz.' }, `invalid domain (WAYSHUB_DOMAIN): "alvin.xyz."; it has an empty label; ${DOMAIN_ALLOWED}`],
   ['empty domain', { domain: '' }, `invalid domain (WAYSHUB_DOMAIN): ""; the name is empty; ${DOMAIN_ALLOWED}`],
-  ['label of 64 characters', { domain: `${'a'.repeat(64)}.xyz` }, `invalid domain (WAYSHUB_DOMAIN): "${'a'.repeat(64)}.xyz"; the label "aaaaaaaaaaaaaaaaaaaa..." is 64 characters long, more than 63; ${DOMAIN_ALLOWED}`],
-  ['name of 254 characters', { domain: `${'a.'.repeat(126)}xy` }, `invalid domain (WAYSHUB_DOMAIN): "${'a.'.repeat(38)}...; the name is 254 characters long, more than 253; ${DOMAIN_ALLOWED}`],
-  ['label starting with -', { domain: '-alvin.xyz' }, `invalid domain (WAYSHUB_DOMAIN): "-alvin.xyz"; the label "-alvin" starts or ends with "-"; ${DOMAIN_ALLOWED}`],
-  ['empty alias in the list', () => withEnvironment({}, { WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz,,api.alvin.xyz' }), `invalid serverAliases (WAYSHUB_SERVER_ALIASES): ""; the name is empty; ${ALIAS_ALLOWED}`],
+  [
+    'label of 64 characters',
+    { domain: `${'a'.repeat(64)}.xyz` },
+    `invalid domain (WAYSHUB_DOMAIN): "${'a'.repeat(64)}.xyz"; the label "aaaaaaaaaaaaaaaaaaaa..." is 64 characters long, more than 63; ${DOMAIN_ALLOWED}`,
+  ],
+  [
+    'name of 254 characters',
+    { domain: `${'a.'.repeat(126)}xy` },
+    `invalid domain (WAYSHUB_DOMAIN): "${'a.'.repeat(38)}...; the name is 254 characters long, more than 253; ${DOMAIN_ALLOWED}`,
+  ],
+  [
+    'label starting with -',
+    { domain: '-alvin.xyz' },
+    `invalid domain (WAYSHUB_DOMAIN): "-alvin.xyz"; the label "-alvin" starts or ends with "-"; ${DOMAIN_ALLOWED}`,
+  ],
+  [
+    'empty alias in the list',
+    () => withEnvironment({}, { WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz,,api.alvin.xyz' }),
+    `invalid serverAliases (WAYSHUB_SERVER_ALIASES): ""; the name is empty; ${ALIAS_ALLOWED}`,
+  ],
   ['0 replicas', { replicas: 0 }, 'invalid replicas: 0; allowed: a whole number from 1 to 20'],
   ['21 replicas', { replicas: 21 }, 'invalid replicas: 21; allowed: a whole number from 1 to 20'],
   ['2.5 replicas', { replicas: 2.5 }, 'invalid replicas: 2.5; allowed: a whole number from 1 to 20'],
   ['app port 0', { app: { port: 0 } }, `invalid app.port (WAYSHUB_APP_PORT): 0; ${PORT_ALLOWED}`],
-  ['app port 65536 from the environment', () => withEnvironment({}, { WAYSHUB_APP_PORT: '65536' }), `invalid app.port (WAYSHUB_APP_PORT): 65536; ${PORT_ALLOWED}`],
+  [
+    'app port 65536 from the environment',
+    () => withEnvironment({}, { WAYSHUB_APP_PORT: '65536' }),
+    `invalid app.port (WAYSHUB_APP_PORT): 65536; ${PORT_ALLOWED}`,
+  ],
   ['app port that is not a number', () => withEnvironment({}, { WAYSHUB_APP_PORT: '3000;' }), `invalid app.port (WAYSHUB_APP_PORT): "3000;"; ${PORT_ALLOWED}`],
   ['http port 70000', { proxy: { httpPort: 70000 } }, `invalid proxy.httpPort (WAYSHUB_HTTP_PORT): 70000; ${PORT_ALLOWED}`],
-  ['http port -1 from the environment', () => withEnvironment({}, { WAYSHUB_HTTP_PORT: '-1' }), `invalid proxy.httpPort (WAYSHUB_HTTP_PORT): "-1"; ${PORT_ALLOWED}`],
+  [
+    'http port -1 from the environment',
+    () => withEnvironment({}, { WAYSHUB_HTTP_PORT: '-1' }),
+    `invalid proxy.httpPort (WAYSHUB_HTTP_PORT): "-1"; ${PORT_ALLOWED}`,
+  ],
   ['empty app image', { app: { image: '' } }, `invalid app.image (WAYSHUB_APP_IMAGE): ""; ${IMAGE_ALLOWED}`],
   ['app image with upper case', { app: { image: 'Wayshub:latest' } }, `invalid app.image (WAYSHUB_APP_IMAGE): "Wayshub:latest"; ${IMAGE_ALLOWED}`],
   ['app image with a space', { app: { image: 'wayshub frontend' } }, `invalid app.image (WAYSHUB_APP_IMAGE): "wayshub frontend"; ${IMAGE_ALLOWED}`],
   ['app image with a Terraform interpolation', { app: { image: 'app:${var.x}' } }, `invalid app.image (WAYSHUB_APP_IMAGE): "app:\${var.x}"; ${IMAGE_ALLOWED}`],
   ['nginx image with two tags', { proxy: { image: 'nginx:1.30:alpine' } }, `invalid proxy.image (WAYSHUB_NGINX_IMAGE): "nginx:1.30:alpine"; ${IMAGE_ALLOWED}`],
-  ['nginx 1.27.2', { proxy: { image: 'nginx:1.27.2-alpine' } }, 'invalid proxy.image (WAYSHUB_NGINX_IMAGE): "nginx:1.27.2-alpine"; nginx 1.27.3 or newer is needed (upstream "resolve"), e.g. nginx:1.30-alpine'],
-  ['nginx 1.26', { proxy: { image: 'nginx:1.26' } }, 'invalid proxy.image (WAYSHUB_NGINX_IMAGE): "nginx:1.26"; nginx 1.27.3 or newer is needed (upstream "resolve"), e.g. nginx:1.30-alpine'],
-  ['unknown LB method', () => withEnvironment({}, { WAYSHUB_LB_METHOD: 'fastest' }), 'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "fastest"; allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent'],
-  ['hash key that injects a directive', () => withEnvironment({}, { WAYSHUB_LB_METHOD: 'hash:$remote_addr; return 200' }), 'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "hash:$remote_addr; return 200"; allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .'],
-  ['hash key without a variable', { proxy: { loadBalancing: { method: 'hash', key: 'literal', consistent: false } } }, 'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "hash:literal"; allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .'],
-  ['body size with a unit nginx lacks', { proxy: { maxBodySize: '10mb' } }, 'invalid proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE): "10mb"; allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit'],
-  ['body size with a directive after it', () => withEnvironment({}, { WAYSHUB_MAX_BODY_SIZE: '10m; autoindex on' }), 'invalid proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE): "10m; autoindex on"; allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit'],
-  ['docker host with an unknown scheme', { dockerHost: 'http://docker:2375' }, 'invalid dockerHost (DOCKER_HOST): "http://docker:2375"; allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]'],
-  ['build context without a Dockerfile', { app: { buildContext: '/nonexistent/wayshub-frontend' } }, 'invalid app.buildContext (WAYSHUB_APP_BUILD_CONTEXT): "/nonexistent/wayshub-frontend"; allowed: a directory that has a Dockerfile'],
-  ['healthcheck of an unknown kind', { app: { healthcheck: ['RUN', 'true'] } }, 'invalid app.healthcheck: ["RUN","true"]; allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings'],
-  ['memory below Docker\'s minimum', { app: { memoryMb: 4 } }, "invalid app.memoryMb: 4; allowed: a whole number of MiB, at least 6 (Docker's minimum)"],
+  [
+    'nginx 1.27.2',
+    { proxy: { image: 'nginx:1.27.2-alpine' } },
+    'invalid proxy.image (WAYSHUB_NGINX_IMAGE): "nginx:1.27.2-alpine"; nginx 1.27.3 or newer is needed (upstream "resolve"), e.g. nginx:1.30-alpine',
+  ],
+  [
+    'nginx 1.26',
+    { proxy: { image: 'nginx:1.26' } },
+    'invalid proxy.image (WAYSHUB_NGINX_IMAGE): "nginx:1.26"; nginx 1.27.3 or newer is needed (upstream "resolve"), e.g. nginx:1.30-alpine',
+  ],
+  [
+    'unknown LB method',
+    () => withEnvironment({}, { WAYSHUB_LB_METHOD: 'fastest' }),
+    'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "fastest"; allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent',
+  ],
+  [
+    'hash key that injects a directive',
+    () => withEnvironment({}, { WAYSHUB_LB_METHOD: 'hash:$remote_addr; return 200' }),
+    'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "hash:$remote_addr; return 200"; allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .',
+  ],
+  [
+    'hash key without a variable',
+    { proxy: { loadBalancing: { method: 'hash', key: 'literal', consistent: false } } },
+    'invalid proxy.loadBalancing (WAYSHUB_LB_METHOD): "hash:literal"; allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .',
+  ],
+  [
+    'body size with a unit nginx lacks',
+    { proxy: { maxBodySize: '10mb' } },
+    'invalid proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE): "10mb"; allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit',
+  ],
+  [
+    'body size with a directive after it',
+    () => withEnvironment({}, { WAYSHUB_MAX_BODY_SIZE: '10m; autoindex on' }),
+    'invalid proxy.maxBodySize (WAYSHUB_MAX_BODY_SIZE): "10m; autoindex on"; allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit',
+  ],
+  [
+    'docker host with an unknown scheme',
+    { dockerHost: 'http://docker:2375' },
+    'invalid dockerHost (DOCKER_HOST): "http://docker:2375"; allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]',
+  ],
+  [
+    'build context without a Dockerfile',
+    { app: { buildContext: '/nonexistent/wayshub-frontend' } },
+    'invalid app.buildContext (WAYSHUB_APP_BUILD_CONTEXT): "/nonexistent/wayshub-frontend"; allowed: a directory that has a Dockerfile',
+  ],
+  [
+    'healthcheck of an unknown kind',
+    { app: { healthcheck: ['RUN', 'true'] } },
+    'invalid app.healthcheck: ["RUN","true"]; allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings',
+  ],
+  ["memory below Docker's minimum", { app: { memoryMb: 4 } }, "invalid app.memoryMb: 4; allowed: a whole number of MiB, at least 6 (Docker's minimum)"],
   ['env key with a space', { app: { env: { 'BAD KEY': 'x' } } }, 'invalid app.env key: "BAD KEY"; allowed: letters, digits and "_", not starting with a digit'],
   ['stack name with upper case', { name: 'Wayshub' }, 'invalid name: "Wayshub"; allowed: 1 to 30 of a-z, 0-9 and "-", starting with a letter, e.g. wayshub'],
   ['keepalive of 0', { proxy: { keepalive: 0 } }, 'invalid proxy.keepalive: 0; allowed: a whole number from 1 to 1024'],

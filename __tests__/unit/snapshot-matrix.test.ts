@@ -47,8 +47,23 @@ const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
   ['the backend with the database', env({ ...backend, WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,API_SECRET' })],
   ["Let's Encrypt with the backend", env({ ...backend, WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_TLS: 'letsencrypt', WAYSHUB_ACME_EMAIL: 'alvin@alvin.xyz' })],
   ['the database off, DATABASE_URL as a secret', env({ ...backend, WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })],
-  ['a rate limit with trusted real-IP ranges', env({ WAYSHUB_RATE_LIMIT: '10r/s:20', WAYSHUB_REAL_IP_FROM: '173.245.48.0/20,2400:cb00::/32', WAYSHUB_REAL_IP_HEADER: 'CF-Connecting-IP' })],
-  ['custom ports', env({ ...backend, WAYSHUB_HTTP_PORT: '8080', WAYSHUB_HTTPS_PORT: '8443', WAYSHUB_APP_PORT: '8000', WAYSHUB_BACKEND_PORT: '5001', WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY })],
+  [
+    'a rate limit with trusted real-IP ranges',
+    env({ WAYSHUB_RATE_LIMIT: '10r/s:20', WAYSHUB_REAL_IP_FROM: '173.245.48.0/20,2400:cb00::/32', WAYSHUB_REAL_IP_HEADER: 'CF-Connecting-IP' }),
+  ],
+  [
+    'custom ports',
+    env({
+      ...backend,
+      WAYSHUB_HTTP_PORT: '8080',
+      WAYSHUB_HTTPS_PORT: '8443',
+      WAYSHUB_APP_PORT: '8000',
+      WAYSHUB_BACKEND_PORT: '5001',
+      WAYSHUB_TLS: 'files',
+      WAYSHUB_TLS_CERT: CERT,
+      WAYSHUB_TLS_KEY: KEY,
+    }),
+  ],
   ['extra server names with a wildcard', env({ WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz,*.alvin.xyz' })],
   ['a build context', env({ WAYSHUB_APP_IMAGE: 'wayshub-frontend:dev', WAYSHUB_APP_BUILD_CONTEXT: CONTEXT })],
   [

@@ -68,7 +68,7 @@ describe('the default deployment', () => {
     expect(json.resource.docker_container.app.env).toBeUndefined();
   });
 
-  test('keeps the user\'s images on the host when destroyed', () => {
+  test("keeps the user's images on the host when destroyed", () => {
     expect(text).toHaveResourceWithProperties(Image, { name: 'wayshub-frontend:latest', keep_locally: true });
     expect(text).toHaveResourceWithProperties(Image, { name: 'nginx:1.30-alpine', keep_locally: true });
     expect(json.resource.docker_image.app_image.build).toBeUndefined();
@@ -85,11 +85,7 @@ describe('the default deployment', () => {
       restart: 'unless-stopped',
       depends_on: ['docker_container.proxy_config_loader'],
     });
-    expect(Object.keys(uploadedFiles(json))).toEqual([
-      '/etc/nginx/wayshub/nginx.conf',
-      '/etc/nginx/wayshub/upstreams.conf',
-      '/etc/nginx/wayshub/sites.conf',
-    ]);
+    expect(Object.keys(uploadedFiles(json))).toEqual(['/etc/nginx/wayshub/nginx.conf', '/etc/nginx/wayshub/upstreams.conf', '/etc/nginx/wayshub/sites.conf']);
     expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('server wayshub-app:3000 resolve');
     expect(uploadedFiles(json)['/etc/nginx/wayshub/sites.conf']).toContain('server_name wayshub.localhost;');
   });

@@ -27,10 +27,7 @@ describe('a tier on its own', () => {
   });
 
   test('the API tier declares the backend variables under the names users give with TF_VAR_*', () => {
-    const json = synth(
-      (stack, network) =>
-        new ApiTier(stack, 'nested', { name: 'shop', backend: settings.backend!, database: settings.database, network }),
-    );
+    const json = synth((stack, network) => new ApiTier(stack, 'nested', { name: 'shop', backend: settings.backend!, database: settings.database, network }));
     expect(Object.keys(json.variable).sort()).toEqual(['backend_replicas', 'backend_secrets', 'db_password', 'jwt_private_key']);
     expect(Object.values(json.variable).filter((v) => v.sensitive === true)).toHaveLength(3);
     expect(Object.keys(json.resource.docker_container).sort()).toEqual(['api', 'db', 'migrate']);
@@ -39,7 +36,7 @@ describe('a tier on its own', () => {
     expect(image.lifecycle.precondition).toHaveLength(3);
   });
 
-  test('the edge tier gives each site its own upstream and certificate names in Let\'s Encrypt mode', () => {
+  test("the edge tier gives each site its own upstream and certificate names in Let's Encrypt mode", () => {
     const le = resolveSettings({ domain: 'shop.xyz', tls: { mode: 'letsencrypt', email: 'me@shop.xyz' } });
     const json = synth((stack, network) => {
       const web = new FrontendTier(stack, 'web', { name: 'shop', app: le.app, replicas: 1, network });

@@ -70,7 +70,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   }
 
   if (app.memoryMb !== undefined) {
-    checkWhole(app.memoryMb, names.memoryMb, 6, 1024 * 1024, 'allowed: a whole number of MiB, at least 6 (Docker\'s minimum)');
+    checkWhole(app.memoryMb, names.memoryMb, 6, 1024 * 1024, "allowed: a whole number of MiB, at least 6 (Docker's minimum)");
   }
 
   const env = app.env ?? {};
@@ -133,7 +133,8 @@ export function resolveBackend(backend: Mutable<BackendSettings>, domain: string
       throw new SettingsError(NAMES.backendSecretEnv, name, 'allowed: names of letters, digits and "_", not starting with a digit');
     }
     checkNotStackSet(NAMES.backendSecretEnv, name, withDatabase);
-    if (Object.prototype.hasOwnProperty.call(app.env, name)) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
+    if (Object.prototype.hasOwnProperty.call(app.env, name))
+      throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
     if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
   });
   return { ...app, replicas, subdomain, secretEnv: [...secretEnv] };

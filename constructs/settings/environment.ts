@@ -44,10 +44,7 @@ export const ENV_VARS = [
 ] as const;
 
 /** Applies environment overrides on top of what main.ts declares. Empty variables count as unset. */
-export function withEnvironment(
-  base: WayshubSettingsInput,
-  env: Readonly<Record<string, string | undefined>>,
-): WayshubSettingsInput {
+export function withEnvironment(base: WayshubSettingsInput, env: Readonly<Record<string, string | undefined>>): WayshubSettingsInput {
   const get = (key: (typeof ENV_VARS)[number]): string | undefined => {
     const v = env[key];
     return v === undefined || v.trim() === '' ? undefined : v.trim();

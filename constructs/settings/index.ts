@@ -65,9 +65,7 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   }
 
   const domain = checkHostname(input.domain ?? DEFAULTS.domain, NAMES.domain, false);
-  const serverAliases = [...new Set((input.serverAliases ?? []).map((a) => checkHostname(a, NAMES.serverAliases, true)))].filter(
-    (a) => a !== domain,
-  );
+  const serverAliases = [...new Set((input.serverAliases ?? []).map((a) => checkHostname(a, NAMES.serverAliases, true)))].filter((a) => a !== domain);
 
   const replicas = input.replicas ?? DEFAULTS.replicas;
   checkWhole(replicas, NAMES.replicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
@@ -88,7 +86,7 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const database = backendOn ? resolveDatabase(input.database ?? {}) : undefined;
   const backend = backendOn ? resolveBackend(backendInput, domain, database !== undefined) : undefined;
   if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
-    throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, 'that name is the API\'s; allowed: other names');
+    throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, "that name is the API's; allowed: other names");
   }
   return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend, database };
 }

@@ -44,8 +44,7 @@ export interface ProxySettings {
 export const HSTS_ALLOWED = 'allowed: seconds from 0 (off) to 63072000 (2 years), e.g. 31536000';
 const CIDR_ALLOWED = 'allowed: comma-separated addresses or CIDR ranges like 173.245.48.0/20 or 2400:cb00::/32';
 const RATE_ALLOWED = 'allowed: <n>r/s or <n>r/m, optionally :<burst>, e.g. 10r/s or 10r/s:20';
-const LB_ALLOWED =
-  'allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent';
+const LB_ALLOWED = 'allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent';
 
 /** `WAYSHUB_RATE_LIMIT` syntax: `10r/s` or `10r/s:20` (rate, then burst; burst defaults to 2x). */
 export function parseRateLimit(text: string): RateLimitConfig {
@@ -75,7 +74,11 @@ function checkLoadBalancing(lb: LoadBalancing): void {
   }
   // The key goes into nginx config verbatim, so it may only be nginx variables and simple separators.
   if (lb.method === 'hash' && !/^\$[a-z_][a-z0-9_]*(?:[-:/.]?\$[a-z_][a-z0-9_]*)*$/.test(lb.key)) {
-    throw new SettingsError(NAMES.lbMethod, `hash:${lb.key}`, 'allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .');
+    throw new SettingsError(
+      NAMES.lbMethod,
+      `hash:${lb.key}`,
+      'allowed hash keys: nginx variables like $remote_addr, $request_uri or $cookie_session, joined by nothing or one of - : / .',
+    );
   }
 }
 

@@ -17,9 +17,7 @@ const SUITE = 'bookworm';
 // certificate uses it); openssl makes pebble's CA, curl probes pebble's listeners.
 // debootstrap does not resolve virtual packages: python3-cryptography depends on
 // python3-cffi-backend-api-min/-max, which only python3-cffi-backend provides.
-const PACKAGES: readonly string[] = [
-  'pebble', 'certbot', 'python3-cryptography', 'python3-cffi-backend', 'ca-certificates', 'openssl', 'curl',
-];
+const PACKAGES: readonly string[] = ['pebble', 'certbot', 'python3-cryptography', 'python3-cffi-backend', 'ca-certificates', 'openssl', 'curl'];
 // Bump when the build steps change; the tag carries a hash of the recipe.
 const RECIPE = '1';
 const RECIPE_LABEL = 'wayshub-e2e.acme-recipe';
@@ -35,7 +33,9 @@ const noLog: Log = () => undefined;
 // ---------------------------------------------------------------- image
 
 function acmeTag(): string {
-  const hash = createHash('sha256').update(JSON.stringify([RECIPE, SUITE, PACKAGES])).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify([RECIPE, SUITE, PACKAGES]))
+    .digest('hex');
   return `${ACME_REPO}:${SUITE}-${hash.slice(0, 12)}`;
 }
 
@@ -182,13 +182,27 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
 
   try {
     await docker([
-      'run', '--detach', '--name', container, '--network', opts.network, '--label', 'wayshub-e2e.role=pebble',
+      'run',
+      '--detach',
+      '--name',
+      container,
+      '--network',
+      opts.network,
+      '--label',
+      'wayshub-e2e.role=pebble',
       ...hostArgs,
-      '--env', `PEBBLE_NAME=${container}`,
-      '--env', 'PEBBLE_VA_NOSLEEP=1', // no random 0-15 s sleep before each validation
-      '--env', 'PEBBLE_WFE_NONCEREJECT=0', // no random badNonce errors
-      '--env', 'PEBBLE_AUTHZREUSE=0', // every order (renewals too) validates afresh
-      image, 'sh', '-c', START_SCRIPT,
+      '--env',
+      `PEBBLE_NAME=${container}`,
+      '--env',
+      'PEBBLE_VA_NOSLEEP=1', // no random 0-15 s sleep before each validation
+      '--env',
+      'PEBBLE_WFE_NONCEREJECT=0', // no random badNonce errors
+      '--env',
+      'PEBBLE_AUTHZREUSE=0', // every order (renewals too) validates afresh
+      image,
+      'sh',
+      '-c',
+      START_SCRIPT,
     ]);
     const directoryUrl = `https://${container}:${ACME_PORT}/dir`;
     let lastError = '';
@@ -204,7 +218,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    await fs.writeFile(caFile, await docker(['exec', container, 'cat', CA_IN_CONTAINER]) + '\n');
+    await fs.writeFile(caFile, (await docker(['exec', container, 'cat', CA_IN_CONTAINER])) + '\n');
     log(`pebble ready: ${directoryUrl} in ${seconds(started)}`);
 
     const issuingRootPem = async (): Promise<string> => {

@@ -77,8 +77,14 @@ function hasInterpreter(elf: Buffer): boolean {
 async function downloadBusyboxStatic(log: (line: string) => void): Promise<string> {
   const dir = path.join(os.tmpdir(), 'wayshub-e2e-busybox-static');
   const binary = path.join(dir, 'root', 'bin', 'busybox');
-  if (await fs.stat(binary).then(() => true, () => false)) return binary;
-  log('no static busybox on this machine: downloading Debian\'s busybox-static ...');
+  if (
+    await fs.stat(binary).then(
+      () => true,
+      () => false,
+    )
+  )
+    return binary;
+  log("no static busybox on this machine: downloading Debian's busybox-static ...");
   await fs.mkdir(dir, { recursive: true });
   const dl = spawnSync('apt-get', ['download', 'busybox-static'], { cwd: dir, encoding: 'utf8' });
   const deb = (await fs.readdir(dir)).find((f) => f.startsWith('busybox-static') && f.endsWith('.deb'));

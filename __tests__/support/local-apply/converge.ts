@@ -6,9 +6,27 @@
 import { promises as fs } from 'node:fs';
 
 import {
-  ContainerObject, EngineObject, build, connect, containersLabelled, copyTar, createContainer, createNetwork,
-  createVolume, exists, imageId, inspectContainer, logsTail, networksLabelled, remove, removeNetwork, removeVolume,
-  start, stop, volumesLabelled, waitExit,
+  ContainerObject,
+  EngineObject,
+  build,
+  connect,
+  containersLabelled,
+  copyTar,
+  createContainer,
+  createNetwork,
+  createVolume,
+  exists,
+  imageId,
+  inspectContainer,
+  logsTail,
+  networksLabelled,
+  remove,
+  removeNetwork,
+  removeVolume,
+  start,
+  stop,
+  volumesLabelled,
+  waitExit,
 } from './docker-cli';
 import { ContainerSpec, ImageSpec, NetworkSpec, VolumeSpec } from './docker-spec';
 import { Json, canonical, sha256 } from './json-value';
@@ -56,9 +74,7 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
     containerHash.set(c.name, await hashContainer(c, imageIds.get(c.image), networkHash, volumeHash));
   }
 
-  const [haveContainers, haveNetworks, haveVolumes] = await Promise.all([
-    containersLabelled(owned), networksLabelled(owned), volumesLabelled(owned),
-  ]);
+  const [haveContainers, haveNetworks, haveVolumes] = await Promise.all([containersLabelled(owned), networksLabelled(owned), volumesLabelled(owned)]);
 
   // ---- plan
   const networks = await plan('network', desired.networks, networkHash, haveNetworks);
@@ -127,7 +143,11 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
 /** Removes every container, network (and, when asked, volume) the deployment owns. */
 export async function teardown(deployment: string, opts: { volumes: boolean; rank: Map<string, number> }, log: Log): Promise<void> {
   const owned = `${LABELS.deployment}=${deployment}`;
-  await removeContainers((await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })), opts.rank, log);
+  await removeContainers(
+    (await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })),
+    opts.rank,
+    log,
+  );
   for (const n of await networksLabelled(owned)) {
     await removeNetwork(n.name);
     log(`removed network ${n.name}`);
@@ -168,17 +188,21 @@ async function realizeImage(image: ImageSpec, log: Log): Promise<void> {
 
 // ------------------------------------------------------------------ hashes
 
-async function hashContainer(
-  c: ContainerSpec, id: string | undefined, networks: Map<string, string>, volumes: Map<string, string>,
-): Promise<string> {
+async function hashContainer(c: ContainerSpec, id: string | undefined, networks: Map<string, string>, volumes: Map<string, string>): Promise<string> {
   if (!id) throw new Error(`local-apply: ${c.address}: image ${c.image} is not present locally; build it first`);
   // Upload sources are files on the host: their bytes, not their names, decide.
   const sources: Json[] = [];
   for (const u of c.uploads) if (!Buffer.isBuffer(u.content)) sources.push(sha256((await fs.readFile(u.content.source)).toString('base64')));
   const uses = (names: string[], hashes: Map<string, string>): Json => names.map((n) => hashes.get(n) ?? `external:${n}`);
-  return sha256(canonical({
-    attrs: c.attrs, image: id, sources, networks: uses(c.networks, networks), volumes: uses(c.volumes, volumes),
-  }));
+  return sha256(
+    canonical({
+      attrs: c.attrs,
+      image: id,
+      sources,
+      networks: uses(c.networks, networks),
+      volumes: uses(c.volumes, volumes),
+    }),
+  );
 }
 
 // ------------------------------------------------------------ networks/volumes
@@ -191,7 +215,10 @@ interface Plan<T> {
 }
 
 async function plan<T extends NetworkSpec | VolumeSpec>(
-  kind: 'network' | 'volume', specs: T[], hashes: Map<string, string>, have: EngineObject[],
+  kind: 'network' | 'volume',
+  specs: T[],
+  hashes: Map<string, string>,
+  have: EngineObject[],
 ): Promise<Plan<T>> {
   const p: Plan<T> = { create: [], keep: [], remove: [], reason: new Map() };
   const byName = new Map(have.map((o) => [o.name, o]));
@@ -226,20 +253,21 @@ async function refuseForeignContainer(name: string, deployment: string): Promise
 }
 
 function ownLabels(deployment: string, hash: string | undefined, address: string): string[] {
-  return [
-    '--label', `${LABELS.deployment}=${deployment}`,
-    '--label', `${LABELS.spec}=${hash ?? ''}`,
-    '--label', `${LABELS.address}=${address}`,
-  ];
+  return ['--label', `${LABELS.deployment}=${deployment}`, '--label', `${LABELS.spec}=${hash ?? ''}`, '--label', `${LABELS.address}=${address}`];
 }
 
 async function createAndStart(spec: ContainerSpec, deployment: string, hash: string): Promise<string> {
   const id = await createContainer([
-    '--name', spec.name,
+    '--name',
+    spec.name,
     ...ownLabels(deployment, hash, spec.address),
-    '--label', `${LABELS.graceSeconds}=${spec.destroyGraceSeconds}`,
-    '--label', `${LABELS.removeVolumes}=${spec.removeVolumes}`,
-    ...spec.createArgs, spec.image, ...spec.commandArgs,
+    '--label',
+    `${LABELS.graceSeconds}=${spec.destroyGraceSeconds}`,
+    '--label',
+    `${LABELS.removeVolumes}=${spec.removeVolumes}`,
+    ...spec.createArgs,
+    spec.image,
+    ...spec.commandArgs,
   ]);
   for (const n of spec.extraNetworks) await connect(n.name, id, n.aliases, n.ipv4, n.ipv6);
   // Files go in before the process starts, as with the provider.
@@ -258,7 +286,9 @@ async function createAndStart(spec: ContainerSpec, deployment: string, hash: str
     // postcondition, which fails the apply before anything that depends on this container.
     const code = await waitExit(id);
     if (spec.exitCodeCheck !== undefined && code !== 0) {
-      throw new Error(`local-apply: Resource postcondition failed: ${spec.exitCodeCheck} (${spec.address} exited with ${code}); last logs:\n${await logsTail(id, 30)}`);
+      throw new Error(
+        `local-apply: Resource postcondition failed: ${spec.exitCodeCheck} (${spec.address} exited with ${code}); last logs:\n${await logsTail(id, 30)}`,
+      );
     }
     return id;
   }
@@ -270,7 +300,9 @@ async function createAndStart(spec: ContainerSpec, deployment: string, hash: str
 async function assertRunning(spec: ContainerSpec, id: string): Promise<void> {
   const state = await inspectContainer(id);
   if (!state.running) {
-    throw new Error(`local-apply: ${spec.address}: container ${spec.name} is ${state.status} right after start (must_run); last logs:\n${await logsTail(id, 30)}`);
+    throw new Error(
+      `local-apply: ${spec.address}: container ${spec.name} is ${state.status} right after start (must_run); last logs:\n${await logsTail(id, 30)}`,
+    );
   }
 }
 
@@ -292,7 +324,9 @@ async function waitHealthy(spec: ContainerSpec, id: string, timeoutSeconds: numb
     const state = await inspectContainer(id);
     if (state.health === 'healthy' || (state.health === undefined && state.running)) return;
     if (Date.now() > deadline || !state.running) {
-      throw new Error(`local-apply: ${spec.address}: container ${spec.name} is not healthy after ${timeoutSeconds}s (wait = true): ${state.status}/${state.health ?? 'no healthcheck'}; last logs:\n${await logsTail(id, 30)}`);
+      throw new Error(
+        `local-apply: ${spec.address}: container ${spec.name} is not healthy after ${timeoutSeconds}s (wait = true): ${state.status}/${state.health ?? 'no healthcheck'}; last logs:\n${await logsTail(id, 30)}`,
+      );
     }
     await sleep(250);
   }
@@ -312,18 +346,22 @@ async function removeContainers(doomed: Doomed[], rank: Map<string, number>, log
     const resource = (d.c.labels[LABELS.address] ?? d.c.name).replace(/\[[^\]]*\]$/, '');
     groups.set(resource, [...(groups.get(resource) ?? []), d]);
   }
-  const newest = (g: Doomed[]): string => g.map((d) => d.c.created).sort().reverse()[0] ?? '';
+  const newest = (g: Doomed[]): string =>
+    g
+      .map((d) => d.c.created)
+      .sort()
+      .reverse()[0] ?? '';
   const rankOf = (resource: string): number => rank.get(resource) ?? Number.MAX_SAFE_INTEGER;
-  const ordered = [...groups.entries()]
-    .sort(([ra, a], [rb, b]) => rankOf(rb) - rankOf(ra) || newest(b).localeCompare(newest(a)))
-    .map(([, group]) => group);
+  const ordered = [...groups.entries()].sort(([ra, a], [rb, b]) => rankOf(rb) - rankOf(ra) || newest(b).localeCompare(newest(a))).map(([, group]) => group);
   for (const group of ordered) {
-    await Promise.all(group.map(async ({ c, line }) => {
-      const grace = Number(c.labels[LABELS.graceSeconds] ?? '10');
-      await stop(c.id, Number.isFinite(grace) ? grace : 10);
-      await remove(c.id, c.labels[LABELS.removeVolumes] !== 'false');
-      log(line);
-    }));
+    await Promise.all(
+      group.map(async ({ c, line }) => {
+        const grace = Number(c.labels[LABELS.graceSeconds] ?? '10');
+        await stop(c.id, Number.isFinite(grace) ? grace : 10);
+        await remove(c.id, c.labels[LABELS.removeVolumes] !== 'false');
+        log(line);
+      }),
+    );
   }
 }
 

@@ -15,8 +15,12 @@ export function runDocker(args: readonly string[], input?: Buffer): Promise<RunR
     const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'ENOENT' ? new Error('local-apply: `docker` is not on PATH') : err);
     });
@@ -72,8 +76,13 @@ function toContainer(j: Json): ContainerObject {
   const state = isObject(o.State) ? o.State : {};
   const health = isObject(state.Health) ? str(state.Health.Status) : undefined;
   return {
-    id: str(o.Id), name: str(o.Name).replace(/^\//, ''), labels: labelsOf(config.Labels), created: str(o.Created),
-    running: state.Running === true, status: str(state.Status), health: health || undefined,
+    id: str(o.Id),
+    name: str(o.Name).replace(/^\//, ''),
+    labels: labelsOf(config.Labels),
+    created: str(o.Created),
+    running: state.Running === true,
+    status: str(state.Status),
+    health: health || undefined,
   };
 }
 

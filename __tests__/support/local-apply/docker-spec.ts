@@ -99,22 +99,75 @@ export type DockerSpec = NetworkSpec | VolumeSpec | ImageSpec | ContainerSpec;
 // Top-level attributes each type implements or accepts; checked on the synthesized JSON
 // before Terraform runs, so a stack using anything else fails before changing state.
 const KNOWN: Record<DockerType, readonly string[]> = {
-  docker_network: [
-    'name', 'driver', 'internal', 'attachable', 'ipv6', 'options', 'ipam_driver', 'ipam_options',
-    'ipam_config', 'labels', 'check_duplicate',
-  ],
+  docker_network: ['name', 'driver', 'internal', 'attachable', 'ipv6', 'options', 'ipam_driver', 'ipam_options', 'ipam_config', 'labels', 'check_duplicate'],
   docker_volume: ['name', 'driver', 'driver_opts', 'labels'],
   docker_image: ['name', 'build', 'keep_locally', 'force_remove', 'triggers', 'timeouts'],
   docker_container: [
-    'name', 'image', 'hostname', 'domainname', 'user', 'working_dir', 'env', 'command', 'entrypoint',
-    'labels', 'restart', 'max_retry_count', 'memory', 'memory_swap', 'shm_size', 'cpu_shares', 'cpus',
-    'cpu_set', 'cpu_period', 'cpu_quota', 'stop_signal', 'stop_timeout', 'log_driver', 'log_opts',
-    'read_only', 'privileged', 'publish_all_ports', 'init', 'tty', 'stdin_open', 'rm', 'tmpfs',
-    'capabilities', 'security_opts', 'dns', 'dns_opts', 'dns_search', 'group_add', 'sysctls',
-    'storage_opts', 'ipc_mode', 'pid_mode', 'userns_mode', 'runtime', 'cgroup_parent', 'cgroupns_mode',
-    'host', 'ulimit', 'devices', 'ports', 'volumes', 'mounts', 'healthcheck', 'networks_advanced',
-    'network_mode', 'upload', 'must_run', 'start', 'destroy_grace_seconds', 'remove_volumes', 'wait', 'attach', 'logs',
-    'wait_timeout', 'container_read_refresh_timeout_milliseconds',
+    'name',
+    'image',
+    'hostname',
+    'domainname',
+    'user',
+    'working_dir',
+    'env',
+    'command',
+    'entrypoint',
+    'labels',
+    'restart',
+    'max_retry_count',
+    'memory',
+    'memory_swap',
+    'shm_size',
+    'cpu_shares',
+    'cpus',
+    'cpu_set',
+    'cpu_period',
+    'cpu_quota',
+    'stop_signal',
+    'stop_timeout',
+    'log_driver',
+    'log_opts',
+    'read_only',
+    'privileged',
+    'publish_all_ports',
+    'init',
+    'tty',
+    'stdin_open',
+    'rm',
+    'tmpfs',
+    'capabilities',
+    'security_opts',
+    'dns',
+    'dns_opts',
+    'dns_search',
+    'group_add',
+    'sysctls',
+    'storage_opts',
+    'ipc_mode',
+    'pid_mode',
+    'userns_mode',
+    'runtime',
+    'cgroup_parent',
+    'cgroupns_mode',
+    'host',
+    'ulimit',
+    'devices',
+    'ports',
+    'volumes',
+    'mounts',
+    'healthcheck',
+    'networks_advanced',
+    'network_mode',
+    'upload',
+    'must_run',
+    'start',
+    'destroy_grace_seconds',
+    'remove_volumes',
+    'wait',
+    'attach',
+    'logs',
+    'wait_timeout',
+    'container_read_refresh_timeout_milliseconds',
   ],
 };
 
@@ -227,29 +280,53 @@ function containerSpec(inst: EvaluatedInstance, baseDir: string): ContainerSpec 
   const notes: string[] = [];
 
   const strings: [string, string][] = [
-    ['hostname', '--hostname'], ['domainname', '--domainname'], ['user', '--user'],
-    ['working_dir', '--workdir'], ['stop_signal', '--stop-signal'], ['log_driver', '--log-driver'],
-    ['ipc_mode', '--ipc'], ['pid_mode', '--pid'], ['userns_mode', '--userns'], ['runtime', '--runtime'],
-    ['cgroup_parent', '--cgroup-parent'], ['cgroupns_mode', '--cgroupns'], ['cpu_set', '--cpuset-cpus'],
+    ['hostname', '--hostname'],
+    ['domainname', '--domainname'],
+    ['user', '--user'],
+    ['working_dir', '--workdir'],
+    ['stop_signal', '--stop-signal'],
+    ['log_driver', '--log-driver'],
+    ['ipc_mode', '--ipc'],
+    ['pid_mode', '--pid'],
+    ['userns_mode', '--userns'],
+    ['runtime', '--runtime'],
+    ['cgroup_parent', '--cgroup-parent'],
+    ['cgroupns_mode', '--cgroupns'],
+    ['cpu_set', '--cpuset-cpus'],
     ['cpus', '--cpus'],
   ];
   for (const [attr, flag] of strings) pushValue(args, flag, a.str(attr));
   const numbers: [string, string][] = [
-    ['stop_timeout', '--stop-timeout'], ['cpu_shares', '--cpu-shares'], ['cpu_period', '--cpu-period'],
+    ['stop_timeout', '--stop-timeout'],
+    ['cpu_shares', '--cpu-shares'],
+    ['cpu_period', '--cpu-period'],
     ['cpu_quota', '--cpu-quota'],
   ];
   for (const [attr, flag] of numbers) pushValue(args, flag, a.num(attr)?.toString());
   const booleans: [string, string][] = [
-    ['read_only', '--read-only'], ['privileged', '--privileged'], ['publish_all_ports', '--publish-all'],
-    ['init', '--init'], ['tty', '--tty'], ['stdin_open', '--interactive'], ['rm', '--rm'],
+    ['read_only', '--read-only'],
+    ['privileged', '--privileged'],
+    ['publish_all_ports', '--publish-all'],
+    ['init', '--init'],
+    ['tty', '--tty'],
+    ['stdin_open', '--interactive'],
+    ['rm', '--rm'],
   ];
   for (const [attr, flag] of booleans) if (a.bool(attr)) args.push(flag);
   const lists: [string, string][] = [
-    ['env', '--env'], ['security_opts', '--security-opt'], ['dns', '--dns'], ['dns_opts', '--dns-option'],
-    ['dns_search', '--dns-search'], ['group_add', '--group-add'],
+    ['env', '--env'],
+    ['security_opts', '--security-opt'],
+    ['dns', '--dns'],
+    ['dns_opts', '--dns-option'],
+    ['dns_search', '--dns-search'],
+    ['group_add', '--group-add'],
   ];
   for (const [attr, flag] of lists) for (const v of a.strList(attr)) args.push(flag, v);
-  const maps: [string, string][] = [['log_opts', '--log-opt'], ['sysctls', '--sysctl'], ['storage_opts', '--storage-opt']];
+  const maps: [string, string][] = [
+    ['log_opts', '--log-opt'],
+    ['sysctls', '--sysctl'],
+    ['storage_opts', '--storage-opt'],
+  ];
   for (const [attr, flag] of maps) pushMap(args, flag, a.strMap(attr));
 
   // Sizes are in MB in the provider's schema; a swap of -1 means unlimited.
@@ -317,10 +394,24 @@ function containerSpec(inst: EvaluatedInstance, baseDir: string): ContainerSpec 
   a.finish();
 
   return {
-    kind: 'container', address: inst.address, name, image, createArgs: args, commandArgs,
-    extraNetworks: extra, uploads, start, mustRun, waitSeconds: wait ? waitTimeout : null, attach,
-    destroyGraceSeconds, removeVolumes,
-    networks: [first, ...extra].flatMap((n) => (n ? [n.name] : [])), volumes, notes, attrs: inst.attrs,
+    kind: 'container',
+    address: inst.address,
+    name,
+    image,
+    createArgs: args,
+    commandArgs,
+    extraNetworks: extra,
+    uploads,
+    start,
+    mustRun,
+    waitSeconds: wait ? waitTimeout : null,
+    attach,
+    destroyGraceSeconds,
+    removeVolumes,
+    networks: [first, ...extra].flatMap((n) => (n ? [n.name] : [])),
+    volumes,
+    notes,
+    attrs: inst.attrs,
   };
 }
 
@@ -339,7 +430,8 @@ function pushHealthcheck(args: string[], a: Attrs, notes: string[], address: str
   if (!h) return;
   const test = h.strList('test');
   if (test[0] === 'NONE') args.push('--no-healthcheck');
-  else if (test[0] === 'CMD-SHELL') args.push('--health-cmd', test.slice(1).join(' ')); // the engine joins them so too
+  else if (test[0] === 'CMD-SHELL')
+    args.push('--health-cmd', test.slice(1).join(' ')); // the engine joins them so too
   else if (test[0] === 'CMD') {
     // The CLI has no exec-form health check: run the same argv through /bin/sh.
     args.push('--health-cmd', test.slice(1).map(shellQuote).join(' '));
@@ -453,8 +545,10 @@ function upload(u: Attrs, baseDir: string): Upload {
   // As the provider: `permissions` wins, then executable (0744), else 0644.
   const mode = permissions !== undefined ? parseInt(permissions, 8) : executable ? 0o744 : 0o644;
   const bytes: Upload['content'] =
-    content !== undefined ? Buffer.from(content, 'utf8')
-      : base64 !== undefined ? Buffer.from(base64, 'base64')
+    content !== undefined
+      ? Buffer.from(content, 'utf8')
+      : base64 !== undefined
+        ? Buffer.from(base64, 'base64')
         : { source: path.resolve(baseDir, source ?? '') };
   return { file, mode, content: bytes };
 }
@@ -495,7 +589,11 @@ function notImplemented(address: string, attr: string): Error {
 class Attrs {
   private readonly used = new Set<string>();
 
-  constructor(private readonly obj: JsonObject, private readonly address: string, private readonly prefix = '') {}
+  constructor(
+    private readonly obj: JsonObject,
+    private readonly address: string,
+    private readonly prefix = '',
+  ) {}
 
   /** Where this block sits, for messages: `docker_container.app[0].upload`. */
   get at(): string {

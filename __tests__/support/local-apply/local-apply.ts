@@ -97,7 +97,9 @@ export class LocalApply {
     await this.ensureInit();
     // Secrets (db_password, jwt_private_key, ...) are named, not shown.
     const secret = /password|key|secret|token/i;
-    const shown = Object.entries(vars).map(([k, v]) => `${k}=${secret.test(k) ? '***' : String(v)}`).join(', ');
+    const shown = Object.entries(vars)
+      .map(([k, v]) => `${k}=${secret.test(k) ? '***' : String(v)}`)
+      .join(', ');
     this.log(`terraform apply (${shown || 'defaults'}) ...`);
     const t0 = Date.now();
     await this.tf.apply(vars);
@@ -118,7 +120,10 @@ export class LocalApply {
    * container and network this deployment created, and its volumes when asked.
    */
   async destroy(opts: DestroyOptions = {}): Promise<void> {
-    const hasState = await fs.stat(path.join(this.workDir, 'terraform.tfstate')).then(() => true, () => false);
+    const hasState = await fs.stat(path.join(this.workDir, 'terraform.tfstate')).then(
+      () => true,
+      () => false,
+    );
     if (hasState) {
       await this.ensureInit();
       const t0 = Date.now();
@@ -186,7 +191,7 @@ function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): vo
   for (const r of resources) {
     assertImplemented(r.type, r.address, r.attributes);
     const byName = resource[r.type];
-    const body: JsonObject = isObject(byName) && isObject(byName[r.name]) ? byName[r.name] as JsonObject : {};
+    const body: JsonObject = isObject(byName) && isObject(byName[r.name]) ? (byName[r.name] as JsonObject) : {};
     const lifecycle = isObject(body.lifecycle) ? body.lifecycle : {};
     for (const key of UNREALIZABLE_LIFECYCLE) {
       if (lifecycle[key] === true && r.type !== 'docker_image') {

@@ -62,8 +62,12 @@ export class TerraformCli {
       const child = spawn('terraform', args, { cwd: this.dir, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
       child.on('error', (err: NodeJS.ErrnoException) => {
         reject(err.code === 'ENOENT' ? new Error('local-apply: `terraform` is not on PATH') : err);
       });
@@ -98,7 +102,9 @@ export function parseShow(doc: Json): TerraformState {
     const { address, type, name, index } = r;
     if (typeof address !== 'string' || typeof type !== 'string' || typeof name !== 'string') continue;
     resources.push({
-      address, type, name,
+      address,
+      type,
+      name,
       index: typeof index === 'number' || typeof index === 'string' ? index : undefined,
       values: isObject(r.values) ? r.values : {},
     });

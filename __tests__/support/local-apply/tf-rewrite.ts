@@ -91,8 +91,7 @@ export function rewriteWithGraph(input: object): RewriteResult {
         out.output = mapEntries(value, (name, body) => rewriteBody(body, context(docker, `output.${name}`)));
         break;
       case 'data':
-        out.data = mapEntries(value, (type, byName) =>
-          mapEntries(byName, (name, body) => rewriteBody(body, context(docker, `data.${type}.${name}`))));
+        out.data = mapEntries(value, (type, byName) => mapEntries(byName, (name, body) => rewriteBody(body, context(docker, `data.${type}.${name}`))));
         break;
       case 'locals':
         out.locals = rewriteValue(value, context(docker, 'locals'));
@@ -453,8 +452,8 @@ function mapAttribute(target: DockerResource, attr: string, where: string): stri
   const mapped = computed.map((c) => `${c} (as name)`);
   return fail(
     `${where} references ${address}.${attr}, but ${address} does not set \`${attr}\`: ` +
-    'without the docker provider only attributes set in the configuration can be read' +
-    (mapped.length > 0 ? `, and ${mapped.join(', ')}` : ''),
+      'without the docker provider only attributes set in the configuration can be read' +
+      (mapped.length > 0 ? `, and ${mapped.join(', ')}` : ''),
   );
 }
 

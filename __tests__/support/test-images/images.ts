@@ -56,8 +56,15 @@ const LOCK_TIMEOUT_MS = 15 * 60 * 1000;
 // Left out of the image: docker mounts its own /dev, /proc and /sys, and the
 // rest is apt and documentation weight nothing in the tests reads.
 const TAR_EXCLUDES = [
-  './dev/*', './proc/*', './sys/*', './usr/share/doc/*', './usr/share/man/*',
-  './usr/share/info/*', './usr/share/locale/*', './var/cache/apt/*', './var/lib/apt/lists/*',
+  './dev/*',
+  './proc/*',
+  './sys/*',
+  './usr/share/doc/*',
+  './usr/share/man/*',
+  './usr/share/info/*',
+  './usr/share/locale/*',
+  './var/cache/apt/*',
+  './var/lib/apt/lists/*',
 ];
 
 const noLog: Log = () => undefined;
@@ -82,8 +89,12 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
     const child = spawn(cmd, args, { stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'], env: options.env ? { ...process.env, ...options.env } : process.env });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
     child.on('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'ENOENT' ? new Error(`${cmd} not found: install it (apt-get install ${cmd})`) : err);
     });
@@ -95,8 +106,7 @@ export async function docker(args: readonly string[]): Promise<string> {
   const result = await run('docker', args);
   if (result.code !== 0) {
     throw new Error(
-      `docker ${args[0]} failed: ${result.stderr.trim()}\n` +
-      'Is the Docker Engine running? (`docker info`; start it with `bash scripts/docker-up.sh`)',
+      `docker ${args[0]} failed: ${result.stderr.trim()}\n` + 'Is the Docker Engine running? (`docker info`; start it with `bash scripts/docker-up.sh`)',
     );
   }
   return result.stdout.trim();
@@ -218,9 +228,9 @@ export async function debootstrap(name: string, suite: string, packages: readonl
   const fd = openSync(logFile, 'w');
   let result: RunResult;
   try {
-    result = await run('debootstrap', [
-      '--variant=minbase', `--include=${packages.join(',')}`, `--cache-dir=${cacheDir}`, suite, dir, mirror,
-    ], { stdio: ['ignore', fd, fd] });
+    result = await run('debootstrap', ['--variant=minbase', `--include=${packages.join(',')}`, `--cache-dir=${cacheDir}`, suite, dir, mirror], {
+      stdio: ['ignore', fd, fd],
+    });
   } finally {
     closeSync(fd);
   }
@@ -229,7 +239,7 @@ export async function debootstrap(name: string, suite: string, packages: readonl
     const tail = (await fs.readFile(logFile, 'utf8')).trim().split('\n').slice(-5).join('\n  ');
     throw new Error(
       `debootstrap of Debian ${suite} for the ${name} image failed (exit ${result.code}): ` +
-      `is Debian's archive reachable at ${mirror}? See ${logFile}:\n  ${tail}`,
+        `is Debian's archive reachable at ${mirror}? See ${logFile}:\n  ${tail}`,
     );
   }
   return { dir, cleanup };
@@ -239,7 +249,8 @@ export async function debootstrap(name: string, suite: string, packages: readonl
 // killed; never let a recursive delete walk into the host's /dev or /proc.
 async function removeRootfs(dir: string): Promise<void> {
   const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  const mounts = mountinfo.split('\n')
+  const mounts = mountinfo
+    .split('\n')
     .map((line) => line.split(' ')[4])
     .filter((mountPoint): mountPoint is string => mountPoint !== undefined && mountPoint.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
@@ -254,11 +265,13 @@ export async function chroot(dir: string, args: readonly string[]): Promise<RunR
 
 // Streams the rootfs into `docker import`, with the Dockerfile-style changes.
 export async function importRootfs(dir: string, tag: string, changes: readonly string[]): Promise<void> {
-  const tar = spawn('tar', [
-    '-C', dir, '--numeric-owner', ...TAR_EXCLUDES.map((pattern) => `--exclude=${pattern}`), '-c', '.',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tar = spawn('tar', ['-C', dir, '--numeric-owner', ...TAR_EXCLUDES.map((pattern) => `--exclude=${pattern}`), '-c', '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tarErr = '';
-  tar.stderr.on('data', (chunk: Buffer) => { tarErr += chunk.toString(); });
+  tar.stderr.on('data', (chunk: Buffer) => {
+    tarErr += chunk.toString();
+  });
   // 'exit', not 'close': tar's stdout belongs to docker, so 'close' may never come.
   const tarDone = new Promise<number>((resolve) => tar.on('exit', (code) => resolve(code ?? 1)));
   const changeArgs = [...changes, `LABEL ${RECIPE_LABEL}=${RECIPE}`].flatMap((change) => ['--change', change]);
@@ -324,7 +337,10 @@ async function buildNginx(log: Log): Promise<string> {
     // Same layout as the official image: log files point at the container's
     // stdout/stderr, and the directories nginx writes to exist.
     for (const sub of ['var/log/nginx', 'var/lib/nginx', 'run']) await fs.mkdir(path.join(dir, sub), { recursive: true });
-    for (const [file, target] of [['access.log', '/dev/stdout'], ['error.log', '/dev/stderr']]) {
+    for (const [file, target] of [
+      ['access.log', '/dev/stdout'],
+      ['error.log', '/dev/stderr'],
+    ]) {
       const link = path.join(dir, 'var/log/nginx', file);
       await fs.rm(link, { force: true });
       await fs.symlink(target, link);
@@ -351,7 +367,9 @@ async function nginxImage(log: Log): Promise<string> {
 
 /** A test app image's tag: its repository and the hash of its one script, so edits rebuild it. */
 async function scriptTag(repo: string, script: string): Promise<string> {
-  const hash = createHash('sha256').update(await fs.readFile(script)).digest('hex');
+  const hash = createHash('sha256')
+    .update(await fs.readFile(script))
+    .digest('hex');
   return `${repo}:${hash.slice(0, 12)}`;
 }
 
@@ -394,8 +412,11 @@ async function layerScript(what: string, base: string, script: string, tag: stri
 // Two images start from the Node base: build it once even when both are built at once.
 let nodeBaseReady: Promise<void> | undefined;
 function nodeBase(log: Log): Promise<void> {
-  nodeBaseReady ??= (async () => { if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log); })()
-    .finally(() => { nodeBaseReady = undefined; });
+  nodeBaseReady ??= (async () => {
+    if (!(await isCurrent(NODE_BASE))) await buildNodeBase(log);
+  })().finally(() => {
+    nodeBaseReady = undefined;
+  });
   return nodeBaseReady;
 }
 
@@ -422,12 +443,23 @@ export interface BuildOptions {
  * machine lacks.
  */
 export async function dockerBuild(
-  dockerfile: string, context: string, tag: string, buildArgs: Record<string, string> = {}, options: BuildOptions = {},
+  dockerfile: string,
+  context: string,
+  tag: string,
+  buildArgs: Record<string, string> = {},
+  options: BuildOptions = {},
 ): Promise<RunResult> {
   const args = [
-    'build', ...(options.network ? [] : ['--network', 'none']), ...(options.target ? ['--target', options.target] : []),
+    'build',
+    ...(options.network ? [] : ['--network', 'none']),
+    ...(options.target ? ['--target', options.target] : []),
     ...(options.buildKit ? ['--progress', 'plain'] : ['--force-rm']),
-    '-f', dockerfile, ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]), '-t', tag, context,
+    '-f',
+    dockerfile,
+    ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    '-t',
+    tag,
+    context,
   ];
   return run(options.buildKit ?? 'docker', args, { env: { DOCKER_BUILDKIT: options.buildKit ? '1' : '0' } });
 }
@@ -441,7 +473,7 @@ export async function buildKitClient(): Promise<string> {
   if ((await run('docker', ['buildx', 'version'])).code === 0) return 'docker';
   const debian = await run('/usr/bin/docker', ['version', '--format', '{{.Client.Version}}']).catch(() => undefined);
   if (debian?.code === 0 && Number(debian.stdout.split('.')[0]) < 23) return '/usr/bin/docker';
-  throw new Error('no docker client here builds with BuildKit: install the buildx plugin, or Debian\'s docker.io (apt-get install -y docker.io)');
+  throw new Error("no docker client here builds with BuildKit: install the buildx plugin, or Debian's docker.io (apt-get install -y docker.io)");
 }
 
 // The host's CA bundle: where TLS to the npm registry is intercepted, builds with network
@@ -450,7 +482,10 @@ const HOST_CA = '/etc/ssl/certs/ca-certificates.crt';
 
 async function nodeBuildTag(): Promise<string> {
   const ca = await fs.readFile(HOST_CA).catch(() => Buffer.alloc(0));
-  const hash = createHash('sha256').update(JSON.stringify([RECIPE, NODE_BUILD_TOOLS])).update(ca).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify([RECIPE, NODE_BUILD_TOOLS]))
+    .update(ca)
+    .digest('hex');
   return `${NODE_BUILD_REPO}:bookworm-${hash.slice(0, 12)}`;
 }
 
@@ -617,12 +652,20 @@ export async function ensureTestImages(log: Log = noLog): Promise<TestImages> {
  */
 export async function ensureAllTestImages(log: Log = noLog): Promise<AllTestImages> {
   const [nginx, app, db, backend, nodeBuild] = await Promise.all([
-    cachedNginx(), currentTag(appTag()), currentTag(dbTag()), currentTag(backendTag()), currentTag(nodeBuildTag()),
+    cachedNginx(),
+    currentTag(appTag()),
+    currentTag(dbTag()),
+    currentTag(backendTag()),
+    currentTag(nodeBuildTag()),
   ]);
   if (nginx && app && db && backend && nodeBuild) return { nginx, app, db, backend, nodeBuild };
   return withLock(log, async () => {
     const [nginxBuilt, appBuilt, dbBuilt, backendBuilt, nodeBuildBuilt] = await allBuilt<[string, string, string, string, string]>([
-      nginxImage(log), appImage(log), dbImage(log), backendImage(log), nodeBuildImage(log),
+      nginxImage(log),
+      appImage(log),
+      dbImage(log),
+      backendImage(log),
+      nodeBuildImage(log),
     ]);
     return { nginx: nginxBuilt, app: appBuilt, db: dbBuilt, backend: backendBuilt, nodeBuild: nodeBuildBuilt };
   });

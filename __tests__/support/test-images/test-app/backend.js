@@ -71,8 +71,14 @@ function sqlText(value) {
 function query(sql) {
   const db = dbSettings();
   const args = [
-    '--batch', '--skip-column-names', '--protocol=TCP', '--connect-timeout=5', '--default-character-set=utf8mb4',
-    `--host=${db.host}`, `--port=${db.port}`, `--user=${db.user}`,
+    '--batch',
+    '--skip-column-names',
+    '--protocol=TCP',
+    '--connect-timeout=5',
+    '--default-character-set=utf8mb4',
+    `--host=${db.host}`,
+    `--port=${db.port}`,
+    `--user=${db.user}`,
   ];
   if (db.name) args.push(`--database=${db.name}`);
   const env = { PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent' };
@@ -85,8 +91,12 @@ function query(sql) {
       stderr += `no answer from the database within ${QUERY_TIMEOUT_MS / 1000} s\n`;
       child.kill('SIGKILL');
     }, QUERY_TIMEOUT_MS);
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
     child.stdin.on('error', () => undefined); // the client may exit before reading it all
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -95,7 +105,12 @@ function query(sql) {
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code === 0) {
-        resolve(stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t')));
+        resolve(
+          stdout
+            .split('\n')
+            .filter((line) => line !== '')
+            .map((line) => line.split('\t')),
+        );
       } else {
         reject(new Error(stderr.trim() || `mariadb exited with status ${code}`));
       }
@@ -214,7 +229,12 @@ function config() {
   const mismatches = [];
   if (url && !url.error) {
     if (url.protocol !== 'mysql:') mismatches.push('protocol');
-    for (const [key, value] of [['user', env.DB_USER], ['password', env.DB_PASSWORD], ['host', env.DB_HOST], ['name', env.DB_NAME]]) {
+    for (const [key, value] of [
+      ['user', env.DB_USER],
+      ['password', env.DB_PASSWORD],
+      ['host', env.DB_HOST],
+      ['name', env.DB_NAME],
+    ]) {
       if (url[key] !== value) mismatches.push(key);
     }
     if (url.port !== Number(env.DB_PORT)) mismatches.push('port');

@@ -27,7 +27,9 @@ function handle(req, res) {
   if (req.method === 'POST') {
     // Count the bytes as they stream in: 5 MB uploads must not be buffered.
     let bytes = 0;
-    req.on('data', (chunk) => { bytes += chunk.length; });
+    req.on('data', (chunk) => {
+      bytes += chunk.length;
+    });
     req.on('end', () => send(res, 200, JSON.stringify({ bytes, replica: REPLICA }), 'application/json'));
     return;
   }
@@ -128,7 +130,9 @@ function echoWebSocket(socket, head) {
         return true;
       case 0xa: // pong
         return true;
-      case 0x0: case 0x1: case 0x2: {
+      case 0x0:
+      case 0x1:
+      case 0x2: {
         if (frame.opcode !== 0x0) fragmentsOpcode = frame.opcode;
         fragments.push(frame.payload);
         fragmentsLength += frame.payload.length;
@@ -182,13 +186,16 @@ function upgrade(req, socket, head) {
     socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     return;
   }
-  const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
+  const accept = crypto
+    .createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\n' +
-    'Upgrade: websocket\r\n' +
-    'Connection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${accept}\r\n` +
-    `X-Replica: ${REPLICA}\r\n\r\n`,
+      'Upgrade: websocket\r\n' +
+      'Connection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      `X-Replica: ${REPLICA}\r\n\r\n`,
   );
   socket.setNoDelay(true);
   echoWebSocket(socket, head);

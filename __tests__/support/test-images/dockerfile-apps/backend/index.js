@@ -10,13 +10,15 @@ const server = http.createServer((req, res) => {
   }
   const url = process.env.DATABASE_URL ? new URL(process.env.DATABASE_URL) : undefined;
   res.writeHead(200, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({
-    host: os.hostname(),
-    user: os.userInfo().username,
-    nodeEnv: process.env.NODE_ENV,
-    hasJwtKey: Boolean(process.env.JWT_PRIVATE_KEY),
-    databaseHost: url?.hostname ?? null,
-  }));
+  res.end(
+    JSON.stringify({
+      host: os.hostname(),
+      user: os.userInfo().username,
+      nodeEnv: process.env.NODE_ENV,
+      hasJwtKey: Boolean(process.env.JWT_PRIVATE_KEY),
+      databaseHost: url?.hostname ?? null,
+    }),
+  );
 });
 server.listen(Number(process.env.PORT ?? 5000), '0.0.0.0');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -4,8 +4,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('REACT_APP_')));
-const source = fs.readFileSync('src/index.js', 'utf8')
-  .replace(/process\.env\.(REACT_APP_\w+)/g, (_, name) => JSON.stringify(env[name] ?? ''));
+const source = fs.readFileSync('src/index.js', 'utf8').replace(/process\.env\.(REACT_APP_\w+)/g, (_, name) => JSON.stringify(env[name] ?? ''));
 const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 8);
 const bundle = `/static/js/main.${hash}.js`;
 fs.mkdirSync('build/static/js', { recursive: true });
