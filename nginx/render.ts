@@ -401,7 +401,7 @@ function assertSafe(site: SiteConfig): void {
 }
 
 function assertSafeProxy(config: ProxyConfig): void {
-  const path = /^\/[A-Za-z0-9._\/-]+$/;
+  const path = /^\/[A-Za-z0-9._/-]+$/;
   const t = config.tls;
   if (t) {
     for (const p of [t.certificatePath, t.keyPath, ...(t.acmeWebroot ? [t.acmeWebroot] : [])]) {

@@ -72,7 +72,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
     expect(env).toContain(`REACT_APP_API_URL=http://${API}:${port}/api/v1`);
   });
 
-  test('the backend gets its secret environment from backend_secrets; cdk.tf.json only names it', async () => {
+  test('the backend gets its secret environment from backend_secrets; cdk.tf.json only names it', () => {
     for (const replica of names('backend', 2)) {
       const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', replica)) as string[];
       expect(env).toEqual(expect.arrayContaining(Object.entries(SECRETS).map(([name, value]) => `${name}=${value}`)));

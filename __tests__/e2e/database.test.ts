@@ -104,7 +104,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
   });
 
   test('the database can be reached neither from the proxy nor from the frontend', () => {
-    const proxyNets = Object.keys(JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', `${NAME}-proxy`)));
+    const proxyNets = Object.keys(JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', `${NAME}-proxy`)) as Record<string, unknown>);
     expect(proxyNets).toEqual([`${NAME}-net`]);
     expect(spawnSync('docker', ['exec', `${NAME}-proxy`, 'getent', 'hosts', `${NAME}-db`]).status).not.toBe(0);
     const probe = spawnSync(

@@ -142,7 +142,7 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     for (const replica of [`${NAME}-app-1`, `${NAME}-app-2`]) {
       expect(docker('exec', replica, 'id', '-u')).toBe('101');
       expect(docker('exec', replica, 'grep', 'CapEff', '/proc/1/status')).toMatch(/CapEff:\s+0{16}$/);
-      await waitFor(`${replica} to be healthy`, 40_000, async () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
+      await waitFor(`${replica} to be healthy`, 40_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
     }
   });
 

@@ -175,7 +175,9 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
   });
 
   test('the proxy runs with a read-only root and only its listed capabilities', () => {
-    const inspect = JSON.parse(execFileSync('docker', ['inspect', `${NAME}-proxy`], { encoding: 'utf8' }))[0];
+    const [inspect] = JSON.parse(execFileSync('docker', ['inspect', `${NAME}-proxy`], { encoding: 'utf8' })) as Array<{
+      HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[]; CapAdd: string[]; SecurityOpt: string[] };
+    }>;
     expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
     expect(inspect.HostConfig.CapDrop.map((c: string) => c.replace(/^CAP_/, ''))).toEqual(['ALL']);
     expect(inspect.HostConfig.CapAdd.map((c: string) => c.replace(/^CAP_/, '')).sort()).toEqual(['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID']);

@@ -262,7 +262,7 @@ describeE2E('wayshub on a real Docker Engine', () => {
       expect(labelled('ps').length).toBeGreaterThan(0);
       expect(labelled('volume').length).toBeGreaterThan(0);
       await deployment.destroy({ volumes: true });
-      await waitFor('Docker objects to go', 10_000, async () => labelled('ps').length === 0 && labelled('network').length === 0);
+      await waitFor('Docker objects to go', 10_000, () => labelled('ps').length === 0 && labelled('network').length === 0);
       expect(labelled('ps')).toEqual([]);
       expect(labelled('network')).toEqual([]);
       expect(labelled('volume')).toEqual([]);

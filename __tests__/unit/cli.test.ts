@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { TerraformJson } from '../support/synth';
+
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function synth(env: Record<string, string>): { status: number | null; stderr: string; out: string } {
@@ -21,7 +23,7 @@ describe('cdktf synth', () => {
   test('writes the wayshub stack for the default settings', () => {
     const { status, out } = synth({});
     expect(status).toBe(0);
-    const json = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'wayshub', 'cdk.tf.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'stacks', 'wayshub', 'cdk.tf.json'), 'utf8')) as TerraformJson;
     expect(json.output.url.value).toBe('http://wayshub.localhost/');
   });
 

@@ -93,6 +93,9 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
 
 const MAX_SECRET_ENV = 20;
 
+/** Array.isArray, without narrowing a readonly string[] to any[]. */
+const isList = (value: unknown): value is readonly unknown[] => Array.isArray(value);
+
 /**
  * The backend environment the stack itself sets (the API tier, and database.ts when the
  * stack runs the database). Without it, DATABASE_URL and DB_* are the user's to give, e.g. as
@@ -124,7 +127,7 @@ export function resolveBackend(backend: Mutable<BackendSettings>, domain: string
     throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
   }
   const secretEnv = backend.secretEnv ?? [];
-  if (!Array.isArray(secretEnv) || secretEnv.length > MAX_SECRET_ENV) {
+  if (!isList(secretEnv) || secretEnv.length > MAX_SECRET_ENV) {
     throw new SettingsError(NAMES.backendSecretEnv, secretEnv, `allowed: a list of at most ${MAX_SECRET_ENV} names`);
   }
   secretEnv.forEach((name, i) => {

@@ -57,7 +57,7 @@ export function resolveTls(tls: TlsInput, serverAliases: readonly string[]): Tls
       }
       const given = tls.directoryUrl ?? 'production';
       const directoryUrl = given in ACME_DIRECTORIES ? ACME_DIRECTORIES[given as keyof typeof ACME_DIRECTORIES] : given;
-      if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/.test(directoryUrl)) {
+      if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(directoryUrl)) {
         throw new SettingsError(NAMES.acmeDirectory, given, 'allowed: production, staging, or an https:// URL of an ACME directory');
       }
       return {

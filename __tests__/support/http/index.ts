@@ -73,7 +73,7 @@ export function request(port: number, opts: RequestOptions): Promise<Response> {
 }
 
 /** Polls until `check` passes or the time is up; returns how long it took in ms. */
-export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+export async function waitFor(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<number> {
   const start = Date.now();
   let last: unknown;
   while (Date.now() - start < timeoutMs) {
@@ -84,7 +84,9 @@ export async function waitFor(what: string, timeoutMs: number, check: () => Prom
     }
     await sleep(200);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`,
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
