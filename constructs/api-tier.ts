@@ -8,7 +8,7 @@ import { Database, MigrationJob } from './database';
 import { Network } from './docker';
 import { containerEnv } from './labels';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet } from './replica-set';
+import { ReplicaSet, replicaPropsOf } from './replica-set';
 import { BackendSettings, DatabaseSettings } from './settings';
 
 export interface ApiTierProps {
@@ -63,15 +63,10 @@ export class ApiTier extends Construct {
     this.replicas = new ReplicaSet(this, 'api', {
       namePrefix: `${props.name}-backend`,
       count: this.replicasVariable.numberValue,
-      image: backend.image,
-      buildContext: backend.buildContext,
+      ...replicaPropsOf(backend),
       network: props.network,
-      port: backend.port,
-      healthcheck: backend.healthcheck,
-      memoryMb: backend.memoryMb,
       env: backend.env,
       terraformEnv: env,
-      addCapabilities: backend.addCapabilities,
       labels,
       extraNetworks: this.database ? [this.database.network] : undefined,
     });

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 
 import { Network } from './docker';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet } from './replica-set';
+import { ReplicaSet, replicaPropsOf } from './replica-set';
 import { AppSettings } from './settings';
 
 export interface FrontendTierProps {
@@ -39,15 +39,10 @@ export class FrontendTier extends Construct {
     this.replicas = new ReplicaSet(this, 'app', {
       namePrefix: `${props.name}-app`,
       count: this.replicasVariable.numberValue,
-      image: app.image,
-      buildContext: app.buildContext,
+      ...replicaPropsOf(app),
       network: props.network,
-      port: app.port,
-      healthcheck: app.healthcheck,
-      memoryMb: app.memoryMb,
       // The frontend finds the API through this (see the README for wayshub-frontend's edit).
       env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
-      addCapabilities: app.addCapabilities,
       labels: props.labels,
     });
   }

@@ -4,7 +4,7 @@ import { Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
-import { defaultHealthcheck } from './settings';
+import { AppSettings, defaultHealthcheck } from './settings';
 
 export interface ReplicaSetProps {
   /** Container names are `<namePrefix>-1` .. `<namePrefix>-N`; the DNS alias is `<namePrefix>`. */
@@ -58,6 +58,18 @@ export interface ReplicaSetProps {
    * @default none
    */
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What a replica set takes from an app's settings as they are: image, port, healthcheck, limits. */
+export function replicaPropsOf(app: AppSettings): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities'> {
+  return {
+    image: app.image,
+    buildContext: app.buildContext,
+    port: app.port,
+    healthcheck: app.healthcheck,
+    memoryMb: app.memoryMb,
+    addCapabilities: app.addCapabilities,
+  };
 }
 
 export class ReplicaSet extends Construct {
