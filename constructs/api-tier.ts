@@ -59,7 +59,8 @@ export class ApiTier extends Construct {
       env.push(...this.database.clientEnv);
     }
 
-    // Not 'backend': cdktf adds its own construct of that id (the Terraform backend) to every stack.
+    // The id names the resources (docker_container.api, docker_image.api_image) in state: keep it.
+    // Not 'backend', which would read as cdktf's own Terraform-backend construct.
     this.replicas = new ReplicaSet(this, 'api', {
       namePrefix: `${props.name}-backend`,
       count: this.replicasVariable.numberValue,
