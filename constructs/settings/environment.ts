@@ -3,7 +3,7 @@
 // validates them like any other setting.
 import type { WayshubSettingsInput } from '.';
 import type { AppSettings } from './app';
-import { NAMES } from './names';
+import { NAMES, appNames } from './names';
 import { HSTS_ALLOWED, parseLoadBalancing, parseRateLimit } from './proxy';
 import type { TlsInput } from './tls';
 import { Mutable, PORT_ALLOWED, parseSwitch, parseWhole } from './validators';
@@ -67,13 +67,13 @@ export function withEnvironment(base: WayshubSettingsInput, env: Readonly<Record
   on('DOCKER_HOST', (v) => (out.dockerHost = v));
 
   // The frontend and the backend are replica sets with the same three variables.
-  const replicaSet = (target: Mutable<AppSettings>, prefix: 'APP' | 'BACKEND', portName: string) => {
+  const replicaSet = (target: Mutable<AppSettings>, prefix: 'APP' | 'BACKEND', role: 'app' | 'backend') => {
     on(`WAYSHUB_${prefix}_IMAGE`, (v) => (target.image = v));
     on(`WAYSHUB_${prefix}_BUILD_CONTEXT`, (v) => (target.buildContext = v));
-    on(`WAYSHUB_${prefix}_PORT`, (v) => (target.port = parseWhole(v, portName, PORT_ALLOWED)));
+    on(`WAYSHUB_${prefix}_PORT`, (v) => (target.port = parseWhole(v, appNames(role).port, PORT_ALLOWED)));
   };
-  replicaSet(app, 'APP', NAMES.appPort);
-  replicaSet(backend, 'BACKEND', NAMES.backendPort);
+  replicaSet(app, 'APP', 'app');
+  replicaSet(backend, 'BACKEND', 'backend');
   on('WAYSHUB_API_SUBDOMAIN', (v) => (backend.subdomain = v));
   on('WAYSHUB_BACKEND_SECRET_ENV', (v) => (backend.secretEnv = list(v)));
 

@@ -7,8 +7,6 @@ export const NAMES = {
   serverAliases: 'serverAliases (WAYSHUB_SERVER_ALIASES)',
   replicas: 'replicas',
   dockerHost: 'dockerHost (DOCKER_HOST)',
-  appPort: 'app.port (WAYSHUB_APP_PORT)',
-  backendPort: 'backend.port (WAYSHUB_BACKEND_PORT)',
   backendReplicas: 'backend.replicas',
   apiSubdomain: 'backend.subdomain (WAYSHUB_API_SUBDOMAIN)',
   backendSecretEnv: 'backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV)',
