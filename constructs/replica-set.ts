@@ -24,7 +24,7 @@ export interface ReplicaSetProps {
   readonly port: number;
   /**
    * Docker healthcheck `test`.
-   * @default wget or curl of `http://127.0.0.1:<port>/`
+   * @default a GET of `http://127.0.0.1:<port>/` with curl, wget, node or bash; any answer below 500 passes
    */
   readonly healthcheck?: readonly string[];
   /**

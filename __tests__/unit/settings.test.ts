@@ -33,11 +33,43 @@ describe('a user who sets nothing', () => {
     expect(s.dockerHost).toBe('unix:///var/run/docker.sock');
   });
 
-  test('gets a healthcheck that works with wget, curl or node on the app port', () => {
-    expect(resolveSettings({ app: { port: 5000 } }).app.healthcheck).toEqual([
-      'CMD-SHELL',
-      `wget -q -O /dev/null http://127.0.0.1:5000/ || curl -fsS -o /dev/null http://127.0.0.1:5000/ || node -e "require('http').get('http://127.0.0.1:5000/', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))" || exit 1`,
-    ]);
+  test('gets a healthcheck that GETs / on the app port with whichever of curl, wget, node or bash the image has', () => {
+    const [kind, script] = resolveSettings({ app: { port: 5000 } }).app.healthcheck;
+    expect(kind).toBe('CMD-SHELL');
+    expect(script).toContain("u='http://127.0.0.1:5000/'");
+    for (const client of ['curl', 'wget', 'node', 'bash']) expect(script).toContain(`command -v ${client} >/dev/null; then`);
+    expect(script).toContain('/dev/tcp/127.0.0.1/5000');
+    // Any answer below 500 is alive: wayshub-backend answers 404 on /.
+    expect(script).toContain('case $c in [1-4][0-9][0-9]) exit 0;; esac');
+    expect(resolveSettings({}).app.healthPath).toBe('/');
+  });
+});
+
+describe('health path', () => {
+  test('the app and the backend each take a path for the default healthcheck, from main.ts or the environment', () => {
+    const s = resolveSettings(
+      withEnvironment(
+        { app: { healthPath: '/ping' } },
+        { WAYSHUB_BACKEND_IMAGE: 'be:1', WAYSHUB_BACKEND_HEALTH_PATH: '/api/v1/health?deep=1&db=no', WAYSHUB_APP_PORT: '80' },
+      ),
+    );
+    expect(s.app.healthPath).toBe('/ping');
+    expect(s.app.healthcheck[1]).toContain("u='http://127.0.0.1:80/ping'; p='/ping'");
+    expect(s.backend?.healthcheck[1]).toContain("u='http://127.0.0.1:5000/api/v1/health?deep=1&db=no'");
+    expect(resolveSettings(withEnvironment({}, { WAYSHUB_APP_HEALTH_PATH: '/healthz' })).app.healthPath).toBe('/healthz');
+  });
+
+  // The path is written into a shell command inside single quotes.
+  test.each(["/'; reboot; '", '/$(id)', '/`id`', '/a b', 'health', '/a"b', '/%{x}', '/a\\b', `/${'a'.repeat(200)}`])('%j is refused with one line', (path) => {
+    expect(() => resolveSettings({ app: { healthPath: path } })).toThrow(
+      new RegExp(`^invalid app\\.healthPath \\(WAYSHUB_APP_HEALTH_PATH\\): .*; allowed: a path starting with "/"`),
+    );
+  });
+
+  test('a path together with a healthcheck of your own is refused: the path would be ignored', () => {
+    expect(() => resolveSettings({ backend: { image: 'be:1', healthPath: '/h', healthcheck: ['CMD', 'true'] } })).toThrow(
+      'invalid backend.healthPath (WAYSHUB_BACKEND_HEALTH_PATH): "/h"; it is used only by the default healthcheck, and backend.healthcheck is set; allowed: one of the two',
+    );
   });
 });
 

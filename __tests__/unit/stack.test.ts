@@ -49,10 +49,8 @@ describe('the default deployment', () => {
       restart: 'unless-stopped',
       destroy_grace_seconds: 10,
       healthcheck: {
-        test: [
-          'CMD-SHELL',
-          `wget -q -O /dev/null http://127.0.0.1:3000/ || curl -fsS -o /dev/null http://127.0.0.1:3000/ || node -e "require('http').get('http://127.0.0.1:3000/', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))" || exit 1`,
-        ],
+        // As Terraform literals: curl's %{http_code} and the shell's ${c:-nothing} escaped.
+        test: ['CMD-SHELL', expect.stringMatching(/^u='http:\/\/127\.0\.0\.1:3000\/'; .*-w '%%\{http_code\}'.*answered \$\$\{c:-nothing\}"; exit 1$/)],
         interval: '10s',
         timeout: '3s',
         start_period: '10s',

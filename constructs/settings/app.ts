@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
+import { checkHealthPath, defaultHealthcheck } from './healthcheck';
 import { NAMES, appNames } from './names';
 import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole } from './validators';
 
@@ -13,7 +14,15 @@ export interface AppSettings {
   readonly buildContext?: string;
   /** Port the app listens on inside its container. */
   readonly port: number;
-  /** Docker healthcheck `test`, e.g. `["CMD-SHELL", "curl -f http://127.0.0.1:3000/"]`. */
+  /**
+   * Path the default healthcheck GETs; any answer below 500 counts as alive.
+   * @default /
+   */
+  readonly healthPath: string;
+  /**
+   * Docker healthcheck `test`, e.g. `["CMD-SHELL", "curl -f http://127.0.0.1:3000/health"]`.
+   * @default a GET of `healthPath` with curl, wget, node or bash, whichever the image has
+   */
   readonly healthcheck: readonly string[];
   /** Memory limit in MiB; none when undefined. */
   readonly memoryMb?: number;
@@ -38,13 +47,6 @@ export interface BackendSettings extends AppSettings {
   readonly secretEnv: readonly string[];
 }
 
-/** Works on Debian, Alpine and Node images alike: one of wget, curl or node is nearly always there. */
-export function defaultHealthcheck(port: number): string[] {
-  const url = `http://127.0.0.1:${port}/`;
-  const node = `node -e "require('http').get('${url}', (r) => process.exit(r.statusCode < 400 ? 0 : 1)).on('error', () => process.exit(1))"`;
-  return ['CMD-SHELL', `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url} || ${node} || exit 1`];
-}
-
 export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 'app'): AppSettings {
   const names = appNames(role);
   const image = checkImage(app.image ?? (role === 'app' ? DEFAULTS.appImage : ''), names.image);
@@ -59,7 +61,15 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     }
   }
 
-  const healthcheck = app.healthcheck ?? defaultHealthcheck(port);
+  if (app.healthcheck !== undefined && app.healthPath !== undefined) {
+    throw new SettingsError(
+      names.healthPath,
+      app.healthPath,
+      `it is used only by the default healthcheck, and ${names.healthcheck} is set; allowed: one of the two`,
+    );
+  }
+  const healthPath = checkHealthPath(app.healthPath ?? '/', names.healthPath);
+  const healthcheck = app.healthcheck ?? defaultHealthcheck(port, healthPath);
   if (
     healthcheck.length === 0 ||
     !['CMD', 'CMD-SHELL', 'NONE'].includes(healthcheck[0]) ||
@@ -88,7 +98,16 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
       throw new SettingsError(names.addCapabilities, cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
     }
   }
-  return { image, buildContext, port, healthcheck: [...healthcheck], memoryMb: app.memoryMb, env: { ...env }, addCapabilities: [...addCapabilities] };
+  return {
+    image,
+    buildContext,
+    port,
+    healthPath,
+    healthcheck: [...healthcheck],
+    memoryMb: app.memoryMb,
+    env: { ...env },
+    addCapabilities: [...addCapabilities],
+  };
 }
 
 const MAX_SECRET_ENV = 20;

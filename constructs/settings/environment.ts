@@ -15,6 +15,7 @@ export const ENV_VARS = [
   'WAYSHUB_APP_IMAGE',
   'WAYSHUB_APP_BUILD_CONTEXT',
   'WAYSHUB_APP_PORT',
+  'WAYSHUB_APP_HEALTH_PATH',
   'WAYSHUB_LB_METHOD',
   'WAYSHUB_HTTP_PORT',
   'WAYSHUB_NGINX_IMAGE',
@@ -35,6 +36,7 @@ export const ENV_VARS = [
   'WAYSHUB_BACKEND_IMAGE',
   'WAYSHUB_BACKEND_BUILD_CONTEXT',
   'WAYSHUB_BACKEND_PORT',
+  'WAYSHUB_BACKEND_HEALTH_PATH',
   'WAYSHUB_API_SUBDOMAIN',
   'WAYSHUB_BACKEND_SECRET_ENV',
   'WAYSHUB_DATABASE',
@@ -66,11 +68,12 @@ export function withEnvironment(base: WayshubSettingsInput, env: Readonly<Record
   on('WAYSHUB_SERVER_ALIASES', (v) => (out.serverAliases = list(v)));
   on('DOCKER_HOST', (v) => (out.dockerHost = v));
 
-  // The frontend and the backend are replica sets with the same three variables.
+  // The frontend and the backend are replica sets with the same four variables.
   const replicaSet = (target: Mutable<AppSettings>, prefix: 'APP' | 'BACKEND', role: 'app' | 'backend') => {
     on(`WAYSHUB_${prefix}_IMAGE`, (v) => (target.image = v));
     on(`WAYSHUB_${prefix}_BUILD_CONTEXT`, (v) => (target.buildContext = v));
     on(`WAYSHUB_${prefix}_PORT`, (v) => (target.port = parseWhole(v, appNames(role).port, PORT_ALLOWED)));
+    on(`WAYSHUB_${prefix}_HEALTH_PATH`, (v) => (target.healthPath = v));
   };
   replicaSet(app, 'APP', 'app');
   replicaSet(backend, 'BACKEND', 'backend');

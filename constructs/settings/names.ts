@@ -41,6 +41,7 @@ export function appNames(role: 'app' | 'backend') {
     image: `${role}.image (WAYSHUB_${env}_IMAGE)`,
     buildContext: `${role}.buildContext (WAYSHUB_${env}_BUILD_CONTEXT)`,
     port: `${role}.port (WAYSHUB_${env}_PORT)`,
+    healthPath: `${role}.healthPath (WAYSHUB_${env}_HEALTH_PATH)`,
     healthcheck: `${role}.healthcheck`,
     memoryMb: `${role}.memoryMb`,
     env: `${role}.env`,

@@ -44,7 +44,7 @@ const NODE_BUILD_REPO = 'wayshub-e2e/node-build';
 const NODE_BUILD_TOOLS: readonly string[] = ['npm@10.9.4', 'yarn@1.22.22'];
 
 // Bump when the build steps change, so images cached by older steps are rebuilt.
-const RECIPE = '2';
+const RECIPE = '3';
 const RECIPE_LABEL = 'wayshub-e2e.recipe';
 const VERSION_LABEL = 'wayshub-e2e.nginx-version';
 const DB_VERSION_LABEL = 'wayshub-e2e.mariadb-version';
@@ -324,8 +324,9 @@ async function buildNginx(log: Log): Promise<string> {
   log('building nginx image from Debian sid (about 20 s) ...');
   // In sid, nginx-light is only a transitional package (nginx + the echo
   // module); `nginx` itself has everything compiled in that the stack uses.
-  // wget, as busybox has it in the official nginx:alpine: the stack's default healthcheck uses it.
-  const rootfs = await debootstrap('nginx', 'sid', ['nginx', 'wget']);
+  // No wget, curl or node, like an nginx base on Debian: the stack's default healthcheck
+  // must pass with the shell alone (bash's /dev/tcp).
+  const rootfs = await debootstrap('nginx', 'sid', ['nginx']);
   try {
     const { dir } = rootfs;
     const probe = await chroot(dir, ['nginx', '-v']);
@@ -380,7 +381,8 @@ const appTag = () => scriptTag(APP_REPO, SERVER_JS);
 async function buildNodeBase(log: Log): Promise<void> {
   const started = Date.now();
   log('building Node base image from Debian bookworm (about 35 s) ...');
-  const rootfs = await debootstrap('node', 'bookworm', ['nodejs', 'wget', 'ca-certificates']);
+  // No wget or curl, like the official node:*-slim images: the default healthcheck uses node.
+  const rootfs = await debootstrap('node', 'bookworm', ['nodejs', 'ca-certificates']);
   try {
     const probe = await chroot(rootfs.dir, ['node', '--version']);
     if (probe.code !== 0) throw new Error(`node does not run in the bookworm rootfs: ${probe.stderr.trim()}`);
@@ -591,7 +593,8 @@ const backendTag = () => scriptTag(BACKEND_REPO, BACKEND_JS);
 async function buildNodeDbBase(log: Log): Promise<void> {
   const started = Date.now();
   log('building Node + mariadb client base image from Debian bookworm (about 30 s) ...');
-  const rootfs = await debootstrap('node-mariadb', 'bookworm', ['nodejs', 'mariadb-client-core', 'wget', 'ca-certificates']);
+  // curl and GNU wget, so the healthcheck tests can try each HTTP client the check may find.
+  const rootfs = await debootstrap('node-mariadb', 'bookworm', ['nodejs', 'mariadb-client-core', 'curl', 'wget', 'ca-certificates']);
   try {
     const probe = await chroot(rootfs.dir, ['node', '--version']);
     if (probe.code !== 0) throw new Error(`node does not run in the bookworm rootfs: ${probe.stderr.trim()}`);
