@@ -50,16 +50,17 @@ export default defineConfig(
   },
 
   // Plain JavaScript: jest.config.js and the test images' apps (Node runs them in the containers)
-  // are CommonJS; the one browser script and this ES module file get their own globals.
+  // are CommonJS; the stand-in frontend's browser modules and this ES module file get their own globals.
   {
     files: ['**/*.js', '**/*.cjs'],
     ignores: [browserBundle],
     languageOptions: { sourceType: 'commonjs', globals: commonjs },
   },
   {
-    // A browser script: build.js replaces its process.env.REACT_APP_* with literals when bundling.
+    // Browser modules: build.js joins them into one script (api.js exports API to index.js) and
+    // replaces process.env.REACT_APP_* with literals.
     files: [browserBundle],
-    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', process: 'readonly' } },
+    languageOptions: { sourceType: 'module', globals: { document: 'readonly', window: 'readonly', process: 'readonly', API: 'readonly' } },
   },
   {
     files: ['**/*.mjs'],

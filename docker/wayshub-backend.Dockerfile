@@ -2,6 +2,7 @@
 #
 #   docker build -f docker/wayshub-backend.Dockerfile -t wayshub-backend:1 ../wayshub-backend
 #
+# Works the same with the classic builder (Docker 20.10's default) and with BuildKit (23+).
 # The stack runs `npx sequelize db:migrate` in this image once per deploy (the migration job
 # has no internet access), so sequelize-cli is installed here when the app's production
 # dependencies don't bring it. Globally: wayshub-backend lists it under devDependencies, and
@@ -9,20 +10,26 @@
 # An app that migrates some other way builds with --build-arg SEQUELIZE_CLI= (nothing extra).
 ARG NODE_IMAGE=node:16-bullseye-slim
 
+# The checkout without what must not reach the image: wayshub-backend commits a .env (which it
+# loads with dotenv) and an env.example holding the same secrets, and a developer's checkout has
+# its own node_modules, .git and uploads. BuildKit leaves them out already
+# (wayshub-backend.Dockerfile.dockerignore); the classic builder reads no per-Dockerfile ignore
+# file, so they are removed here, in a stage of their own whose layers the image never contains.
+FROM ${NODE_IMAGE} AS checkout
+WORKDIR /app
+COPY . .
+RUN for f in .env .env.* env.example env.sample node_modules .git uploads; do \
+      if [ -e "$f" ]; then echo "wayshub-backend: left out of the image: $f"; rm -rf "$f"; fi; done
+
 FROM ${NODE_IMAGE}
 WORKDIR /app
-COPY package*.json ./
+COPY --from=checkout /app/package*.json ./
 ARG SEQUELIZE_CLI=sequelize-cli@6
 RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund; else npm install --omit=dev --no-audit --no-fund; fi \
  && if [ -n "${SEQUELIZE_CLI}" ] && ! npx --no-install sequelize --version >/dev/null 2>&1; then \
       npm install --global --no-audit --no-fund "${SEQUELIZE_CLI}"; fi \
  && npm cache clean --force 2>/dev/null
-COPY . .
-# wayshub-backend loads .env (dotenv): a checkout's .env holds its developer's secrets, which must
-# not be baked into the image (the stack gives the backend its environment). BuildKit leaves it
-# out (wayshub-backend.Dockerfile.dockerignore); the classic builder copies it, so stop here.
-RUN if [ -e .env ]; then \
-      echo "wayshub-backend: the checkout's .env would be baked into the image; build with BuildKit (DOCKER_BUILDKIT=1), which leaves it out, or move .env away" >&2; exit 1; fi
+COPY --from=checkout /app ./
 # No update check: the migration job runs npx on a network with no way out.
 ENV NODE_ENV=production PORT=5000 NPM_CONFIG_UPDATE_NOTIFIER=false
 USER node

@@ -1,16 +1,21 @@
-// The Dockerfiles in docker/ on a real engine: each builds a stand-in checkout shaped like the
-// wayshub app it is for (same scripts and lock files, no dependencies, so no network is
-// needed), on stand-in base images from Debian, and the stack deploys what they built.
+// The Dockerfiles in docker/ and `npm run prepare-apps` on a real engine, the way the README has
+// a user run them on fresh clones of the wayshub apps. The stand-in checkouts have the real
+// repositories' traps (dockerfile-apps/): a stale yarn.lock beside a package-lock.json that pins
+// postcss 8.1, a build that needs OpenSSL's legacy provider on Node 17+, a committed .env and
+// env.example with secrets, a backend with no route on / and a sign-up that crashes the process.
+// The Node here is Debian's 18 (there is no Node 16 to be had), so the documented path is the
+// README's Node 17+ one. Builds that install packages reach the npm registry.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
-import { freePort, request, waitFor } from '../support/http';
+import { Load, LoadReport, freePort, request, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
-import { BuildOptions, buildKitClient, dockerBuild, ensureAllTestImages, RunResult } from '../support/test-images';
+import { BuildOptions, RunResult, buildKitClient, dockerBuild, ensureAllTestImages, run } from '../support/test-images';
 
 const NAME = 'e2edf';
 const DOMAIN = 'wayshub.localhost';
@@ -21,12 +26,18 @@ const BACKEND_DOCKERFILE = path.join(ROOT, 'docker', 'wayshub-backend.Dockerfile
 const FIXTURES = path.join(__dirname, '..', 'support', 'test-images', 'dockerfile-apps');
 const FRONTEND_TAG = 'wayshub-e2e/dockerfile-frontend:test';
 const BACKEND_TAG = 'wayshub-e2e/dockerfile-backend:test';
+// What the stand-in backend's committed .env and env.example hold.
+const COMMITTED_SECRET = 'standin-committed-api-secret-91b3';
 const log = (line: string) => process.stderr.write(`  [dockerfiles] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const output = (result: RunResult) => (result.stdout + result.stderr).trim();
 
 function mustBuild(what: string, result: RunResult): void {
-  if (result.code !== 0) throw new Error(`${what} failed:\n${(result.stdout + result.stderr).trim().split('\n').slice(-20).join('\n')}`);
+  if (result.code !== 0) throw new Error(`${what} failed:\n${output(result).split('\n').slice(-20).join('\n')}`);
 }
+
+/** `npm run prepare-apps -- <args>`, as the README has users run it from this project. */
+const prepareApps = (...args: string[]) => run('npm', ['--prefix', ROOT, 'run', '-s', 'prepare-apps', '--', ...args]);
 
 /**
  * Builds a throwaway image, runs a shell command in it without network (as the stack's
@@ -52,22 +63,49 @@ async function runInBuilt(
   }
 }
 
+/** Every byte of an image as `docker save` writes it: all its layers and its config. */
+function savedImage(tag: string): Buffer {
+  return execFileSync('docker', ['save', tag], { maxBuffer: 1024 * 1024 * 1024 });
+}
+
 // Copies made by checkoutCopy, removed after the tests.
 const scratch: string[] = [];
 
-/** A copy of a stand-in checkout, to change without touching the committed one. */
-function checkoutCopy(app: string): string {
+/** A copy of a stand-in checkout (or of another copy), to change without touching the original. */
+function checkoutCopy(app: 'frontend' | 'backend', from = path.join(FIXTURES, app)): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wayshub-${app}-checkout-`));
   scratch.push(dir);
-  fs.cpSync(path.join(FIXTURES, app), dir, { recursive: true });
+  fs.cpSync(from, dir, { recursive: true });
   return dir;
 }
 
-describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
+interface ContainerState {
+  StartedAt: string;
+  Health: { Status: string; Log: Array<{ Start: string; End: string; ExitCode: number }> };
+}
+
+const fileHashes = (dir: string): Record<string, string> =>
+  Object.fromEntries(
+    (fs.readdirSync(dir, { recursive: true }) as string[])
+      .filter((file) => fs.statSync(path.join(dir, file)).isFile())
+      .sort()
+      .map((file) => [
+        file,
+        createHash('sha256')
+          .update(fs.readFileSync(path.join(dir, file)))
+          .digest('hex'),
+      ]),
+  );
+
+describeE2E('the wayshub apps built as the README says, from checkouts with the real repositories’ traps', () => {
   let port: number;
   let apiUrl: string;
   let baseArgs: Record<string, string>;
+  let nodeMajor: string;
   let deployment: LocalApply;
+  let frontend: string;
+  let backend: string;
+  let prepared: RunResult;
   // The build arguments of each app's image as the stack runs it.
   const buildArgs = (app: 'frontend' | 'backend'): Record<string, string> =>
     app === 'frontend'
@@ -80,8 +118,17 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     port = await freePort();
     apiUrl = `http://${API}:${port}/api/v1`;
     baseArgs = { NODE_IMAGE: images.nodeBuild, NGINX_IMAGE: images.nginx };
-    mustBuild('building the frontend', await dockerBuild(FRONTEND_DOCKERFILE, path.join(FIXTURES, 'frontend'), FRONTEND_TAG, buildArgs('frontend')));
-    mustBuild('building the backend', await dockerBuild(BACKEND_DOCKERFILE, path.join(FIXTURES, 'backend'), BACKEND_TAG, buildArgs('backend')));
+    nodeMajor = docker('run', '--rm', '--network', 'none', images.nodeBuild, 'node', '-p', 'parseInt(process.versions.node)');
+    // The README: prepare both checkouts, then build both images with the commands it shows
+    // (the classic builder, Docker 20.10's default; BuildKit is tested below).
+    frontend = checkoutCopy('frontend');
+    backend = checkoutCopy('backend');
+    prepared = await prepareApps('--node', nodeMajor, frontend, backend);
+    mustBuild('npm run prepare-apps', prepared);
+    mustBuild('building the frontend', await dockerBuild(FRONTEND_DOCKERFILE, frontend, FRONTEND_TAG, buildArgs('frontend'), { network: true }));
+    mustBuild('building the backend', await dockerBuild(BACKEND_DOCKERFILE, backend, BACKEND_TAG, buildArgs('backend')));
+    // Default healthchecks: the frontend runs on Debian's nginx (no wget, curl or node), the
+    // backend on Debian's Node (no wget or curl) and answers 404 on /.
     const stackDir = synthToDir({
       name: NAME,
       domain: DOMAIN,
@@ -91,16 +138,74 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
       proxy: { image: images.nginx, httpPort: port },
     });
     deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-dockerfiles-work-')), log });
-    await deployment.apply({ jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2, backend_replicas: 1 });
-  });
+    await deployment.apply({ jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2, backend_replicas: 2 });
+  }, 600_000);
 
   afterAll(async () => {
     await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     spawnSync('docker', ['rmi', FRONTEND_TAG, BACKEND_TAG], { stdio: 'ignore' });
-    // The classic builder keeps each multi-stage build's first stage as an untagged image; ours
+    // The classic builder keeps each multi-stage build's earlier stages as untagged images; ours
     // carry the test images' label (from the Node build image).
     spawnSync('docker', ['image', 'prune', '--force', '--filter', 'label=wayshub-e2e.recipe'], { stdio: 'ignore' });
     for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('npm run prepare-apps', () => {
+    test('makes the two edits and the Node 17+ lock fix, and shows each as a diff', () => {
+      const said = prepared.stdout;
+      expect(said).toContain('src/config/api.js: reads REACT_APP_API_URL now');
+      expect(said).toContain('+   baseURL: process.env.REACT_APP_API_URL || "http://localhost:5000/api/v1",');
+      expect(said).toContain('yarn.lock: deleted: it does not match package.json (it lacks postcss-safe-parser)');
+      expect(said).toMatch(/node_modules\/postcss-safe-parser\/node_modules\/postcss 8\.1\.10 -> 8\.\d+\.\d+/);
+      expect(said).toContain('config/config.json: production reads DATABASE_URL now');
+      expect(said).toContain('+     "use_env_variable": "DATABASE_URL",');
+      expect(said).toContain('.env: left as it is; docker/wayshub-backend.Dockerfile keeps it out of the image');
+      const config = JSON.parse(fs.readFileSync(path.join(backend, 'config', 'config.json'), 'utf8')) as Record<string, unknown>;
+      expect(config.production).toEqual({ use_env_variable: 'DATABASE_URL', dialect: 'mysql' });
+      expect(config.development).toEqual(expect.objectContaining({ database: 'wayshub' }));
+      expect(fs.existsSync(path.join(frontend, 'yarn.lock'))).toBe(false);
+    });
+
+    test('run again, it changes nothing', async () => {
+      const before = [fileHashes(frontend), fileHashes(backend)];
+      const again = await prepareApps('--node', nodeMajor, frontend, backend);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('src/config/api.js: reads REACT_APP_API_URL already');
+      expect(again.stdout).toContain('config/config.json: production reads DATABASE_URL already');
+      expect(again.stdout).toContain(`package-lock.json: loads on Node ${nodeMajor} already`);
+      expect([fileHashes(frontend), fileHashes(backend)]).toEqual(before);
+    });
+
+    test('for Node 16 it leaves the lock files alone, and says what Node 17+ would need', async () => {
+      const dir = checkoutCopy('frontend');
+      const before = fileHashes(dir);
+      const result = await prepareApps('--dry-run', dir);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('src/config/api.js: would change: reads REACT_APP_API_URL now');
+      expect(result.stdout).toContain('yarn.lock: does not match package.json (it lacks postcss-safe-parser); the Dockerfile installs from package-lock.json');
+      expect(result.stdout).toContain(
+        "pins postcss 8.1.10 (node_modules/postcss-safe-parser/node_modules/postcss), which Node 17+ can't load; left as it is for Node 16",
+      );
+      expect(fileHashes(dir)).toEqual(before);
+    });
+
+    test('what it does not recognize it leaves alone and exits 1; a bad argument gets one line and exit 2', async () => {
+      const dir = checkoutCopy('frontend');
+      fs.writeFileSync(path.join(dir, 'src', 'config', 'api.js'), 'export const API = { baseURL: window.API };\n');
+      const before = fileHashes(dir);
+      const result = await prepareApps(dir);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('src/config/api.js: left alone: expected one line like baseURL: "http://localhost:5000/api/v1", found 0');
+      expect(result.stderr.trim()).toBe('prepare-apps: some edits were left alone (above); make them by hand as the README shows');
+      expect(fileHashes(dir)).toEqual(before);
+
+      const bad = await prepareApps('--node', 'eighteen', dir, os.tmpdir());
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr.trim().split('\n')).toEqual([
+        'prepare-apps: invalid --node: "eighteen"; allowed: the major version of the NODE_IMAGE you build with, e.g. 16 or 18',
+      ]);
+    });
   });
 
   test('<domain> serves the built app with the API URL baked in, and router paths get the app', async () => {
@@ -110,7 +215,7 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     expect(bundle).toBeDefined();
     const js = await request(port, { host: DOMAIN, path: bundle });
     expect(js.status).toBe(200);
-    expect(js.body).toContain(JSON.stringify(apiUrl));
+    expect(js.body).toContain(`baseURL: ${JSON.stringify(apiUrl)} || "http://localhost:5000/api/v1"`);
     const routed = await request(port, { host: DOMAIN, path: '/channel/3' });
     expect(routed.status).toBe(200);
     expect(routed.body).toBe(index.body);
@@ -124,6 +229,23 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     expect((await request(port, { host: DOMAIN, path: '/static/js/main.00000000.js' })).status).toBe(404);
   });
 
+  test('every replica is healthy under the default healthchecks within 60 s of its start', async () => {
+    const replicas = [`${NAME}-app-1`, `${NAME}-app-2`, `${NAME}-backend-1`, `${NAME}-backend-2`];
+    for (const replica of replicas) {
+      await waitFor(`${replica} to be healthy`, 60_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
+      const state = JSON.parse(docker('inspect', '-f', '{{json .State}}', replica)) as ContainerState;
+      // Docker keeps the last 5 checks: the first passing one kept is at or after the first pass.
+      const passed = state.Health.Log.find((check) => check.ExitCode === 0);
+      const seconds = (Date.parse(passed?.End ?? '') - Date.parse(state.StartedAt)) / 1000;
+      log(`${replica}: healthy, a check passed ${seconds.toFixed(1)} s after start`);
+      expect(seconds).toBeLessThan(60);
+    }
+    // Neither image has the clients the old check needed: nginx has bash only, the backend node.
+    expect(docker('exec', `${NAME}-app-1`, 'sh', '-c', 'for c in curl wget node; do command -v $c; done; true')).toBe('');
+    expect(docker('exec', `${NAME}-backend-1`, 'sh', '-c', 'for c in curl wget; do command -v $c; done; true')).toBe('');
+    expect((await request(port, { host: API, path: '/' })).status).toBe(404);
+  });
+
   test('no source maps are published unless asked for', async () => {
     const index = await request(port, { host: DOMAIN });
     const bundle = /src="([^"]+)"/.exec(index.body)?.[1] ?? '';
@@ -131,29 +253,95 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     const listed = await runInBuilt(
       'building the frontend with source maps',
       FRONTEND_DOCKERFILE,
-      path.join(FIXTURES, 'frontend'),
+      frontend,
       { ...baseArgs, GENERATE_SOURCEMAP: 'true' },
       'ls /usr/share/nginx/html/static/js',
+      { network: true },
     );
     expect(listed).toMatch(/main\.[0-9a-f]+\.js\.map/);
   });
 
-  test('the frontend runs as a plain user with no capabilities, and the stack healthcheck passes', async () => {
+  test('the frontend runs as a plain user with no capabilities', () => {
     for (const replica of [`${NAME}-app-1`, `${NAME}-app-2`]) {
       expect(docker('exec', replica, 'id', '-u')).toBe('101');
       expect(docker('exec', replica, 'grep', 'CapEff', '/proc/1/status')).toMatch(/CapEff:\s+0{16}$/);
-      await waitFor(`${replica} to be healthy`, 40_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
     }
   });
 
   test('api.<domain> reaches the backend built from its Dockerfile: node index.js on 5000 as `node`, in production', async () => {
     const r = await request(port, { host: API, path: '/api/v1/whoami' });
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ host: `${NAME}-backend-1`, user: 'node', nodeEnv: 'production', hasJwtKey: true, databaseHost: null });
+    expect(JSON.parse(r.body)).toEqual(expect.objectContaining({ user: 'node', nodeEnv: 'production', hasJwtKey: true, databaseHost: null }));
   });
 
-  // The one build here that needs the npm registry: wayshub-backend lists sequelize-cli under
-  // devDependencies, which --omit=dev leaves out, and the migration job can't download it.
+  test('a sign-up that crashes a backend replica: Docker restarts it, and no GET fails meanwhile', async () => {
+    const state = (replica: string) => JSON.parse(docker('inspect', '-f', '{{json .State}}', replica)) as ContainerState;
+    const replicas = [`${NAME}-backend-1`, `${NAME}-backend-2`];
+    const restarts = () => replicas.map((replica) => Number(docker('inspect', '-f', '{{.RestartCount}}', replica)));
+    const before = restarts();
+    const load = new Load(port, API, 40, undefined, '/api/v1/whoami');
+    let report: LoadReport;
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const signUp = await request(port, { host: API, path: '/api/v1/register', method: 'POST', body: Buffer.from('{}') });
+      expect(signUp.status).toBe(500);
+      // One replica ends (ERR_HTTP_HEADERS_SENT), Docker starts it again, and it passes a check.
+      const sum = (counts: number[]) => counts.reduce((a, b) => a + b);
+      await waitFor('a backend replica to restart', 20_000, () => sum(restarts()) === sum(before) + 1);
+      const crashed = replicas[restarts().findIndex((n, i) => n > before[i])];
+      const logs = spawnSync('docker', ['logs', crashed], { encoding: 'utf8' });
+      expect(logs.stdout + logs.stderr).toContain('ERR_HTTP_HEADERS_SENT');
+      await waitFor(`${crashed} to pass a healthcheck after its restart`, 60_000, () => {
+        const now = state(crashed);
+        return now.Health.Status === 'healthy' && now.Health.Log.some((check) => check.ExitCode === 0 && Date.parse(check.Start) > Date.parse(now.StartedAt));
+      });
+    } finally {
+      // Stopped here, so that a failed step above can't leave the load running.
+      report = await load.stop();
+    }
+    log(`crash under load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent in ${report.seconds.toFixed(1)} s`);
+    expect(report.failures).toEqual([]);
+    expect(report.ok).toBe(report.sent);
+    // The restarted replica passes its first check about 10 s after it starts.
+    expect(report.sent).toBeGreaterThan(200);
+  });
+
+  describe("the backend's committed .env and env.example never reach the image", () => {
+    test.each([
+      ['the classic builder (Docker 20.10)', {}],
+      ['BuildKit (Docker 23+)', 'buildkit'],
+    ] as const)('%s: not in any layer, and their values nowhere in the image', async (_what, builder) => {
+      const options: BuildOptions = builder === 'buildkit' ? { buildKit: await buildKitClient() } : {};
+      const tag = 'wayshub-e2e/dockerfile-backend:secrets';
+      const built = await dockerBuild(BACKEND_DOCKERFILE, checkoutCopy('backend'), tag, buildArgs('backend'), options);
+      mustBuild('building the backend', built);
+      try {
+        if (!builder) expect(output(built)).toContain('wayshub-backend: left out of the image: env.example');
+        const listed = docker('run', '--rm', '--network', 'none', tag, 'ls', '-a', '/app').split('\n');
+        expect(listed).toContain('index.js');
+        expect(listed.filter((file) => /env/.test(file))).toEqual([]);
+        expect(savedImage(tag).includes(COMMITTED_SECRET)).toBe(false);
+      } finally {
+        docker('rmi', tag);
+      }
+    });
+
+    test('the check can fail: the checkout stage, which the image does not contain, has them', async () => {
+      const tag = 'wayshub-e2e/dockerfile-backend:checkout-stage';
+      mustBuild(
+        'building the checkout stage',
+        await dockerBuild(BACKEND_DOCKERFILE, checkoutCopy('backend'), tag, buildArgs('backend'), { target: 'checkout' }),
+      );
+      try {
+        expect(savedImage(tag).includes(COMMITTED_SECRET)).toBe(true);
+      } finally {
+        docker('rmi', tag);
+      }
+    });
+  });
+
+  // The one build here that needs sequelize-cli from the npm registry: wayshub-backend lists it
+  // under devDependencies, which --omit=dev leaves out, and the migration job can't download it.
   test('a backend with sequelize-cli only in devDependencies still gets it for the migration job', async () => {
     const dir = checkoutCopy('backend');
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -173,87 +361,113 @@ describeE2E('the Dockerfiles in docker/ build images the stack runs', () => {
     expect(version).toMatch(/CLI: 6\.\d+\.\d+, ORM: 6\./);
   });
 
-  test('a checkout with package-lock.json instead of yarn.lock builds with npm ci', async () => {
-    const dir = checkoutCopy('frontend');
-    fs.rmSync(path.join(dir, 'yarn.lock'));
-    fs.writeFileSync(
-      path.join(dir, 'package-lock.json'),
-      JSON.stringify(
+  describe('the lock file the frontend installs from', () => {
+    test('the checkout as it is, on Node 17+: package-lock.json is used (yarn.lock is stale), and the postcss it pins stops the build with one line', async () => {
+      // No cache: the install step's own line is what this test reads.
+      const built = await dockerBuild(FRONTEND_DOCKERFILE, checkoutCopy('frontend'), 'wayshub-e2e/dockerfile-frontend:as-is', buildArgs('frontend'), {
+        network: true,
+        noCache: true,
+      });
+      expect(built.code).not.toBe(0);
+      expect(output(built)).toContain(
+        'wayshub-frontend: yarn.lock does not match package.json (postcss-safe-parser); installing from package-lock.json, which does',
+      );
+      expect(output(built)).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+      expect(output(built)).toContain(
+        `wayshub-frontend: Node ${nodeMajor} cannot load a package the lock file pins (postcss 8.1 in wayshub-frontend); in wayshub-edge run: npm run prepare-apps -- --node ${nodeMajor} <this checkout>`,
+      );
+    });
+
+    test('Node 17+ gets --openssl-legacy-provider unless NODE_OPTIONS is given; without it the md4 hash stops the build with one line', async () => {
+      const built = await dockerBuild(
+        FRONTEND_DOCKERFILE,
+        frontend,
+        'wayshub-e2e/dockerfile-frontend:no-legacy',
+        { ...buildArgs('frontend'), NODE_OPTIONS: '--no-warnings' },
         {
-          name: 'wayshub-frontend-standin',
-          version: '0.0.0',
-          lockfileVersion: 3,
-          requires: true,
-          packages: { '': { name: 'wayshub-frontend-standin', version: '0.0.0' } },
+          network: true,
         },
-        null,
-        2,
-      ),
-    );
-    const js = await runInBuilt(
-      'building the frontend with package-lock.json',
-      FRONTEND_DOCKERFILE,
-      dir,
-      { ...baseArgs, REACT_APP_API_URL: 'https://api.alvin.xyz/api/v1' },
-      'cat /usr/share/nginx/html/static/js/main.*.js',
-    );
-    expect(js).toContain('"https://api.alvin.xyz/api/v1"');
+      );
+      expect(built.code).not.toBe(0);
+      expect(output(built)).toContain(
+        `wayshub-frontend: Node ${nodeMajor} needs --openssl-legacy-provider in NODE_OPTIONS for this build (it was: --no-warnings)`,
+      );
+    });
+
+    test('a yarn.lock that matches package.json is installed with yarn', async () => {
+      const dir = checkoutCopy('frontend');
+      // No dependencies: an empty yarn.lock matches, and nothing needs the network.
+      fs.rmSync(path.join(dir, 'package-lock.json'));
+      fs.writeFileSync(path.join(dir, 'yarn.lock'), '# yarn lockfile v1\n');
+      fs.writeFileSync(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: 'standin', version: '0.0.0', private: true, scripts: { build: 'node build.js' } }),
+      );
+      fs.writeFileSync(
+        path.join(dir, 'build.js'),
+        "require('fs').mkdirSync('build'); require('fs').writeFileSync('build/index.html', 'built by ' + process.env.npm_config_user_agent.split('/')[0]);\n",
+      );
+      expect(await runInBuilt('building with yarn', FRONTEND_DOCKERFILE, dir, baseArgs, 'cat /usr/share/nginx/html/index.html')).toBe('built by yarn');
+    });
+
+    test('when neither lock file matches package.json, one line says which to regenerate', async () => {
+      const dir = checkoutCopy('frontend');
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ ...pkg, dependencies: { ...pkg.dependencies, axios: '^0.21.1' } }));
+      const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, 'wayshub-e2e/dockerfile-frontend:stale', baseArgs);
+      expect(built.code).not.toBe(0);
+      expect(output(built)).toContain(
+        'wayshub-frontend: yarn.lock does not match package.json (postcss-safe-parser, axios) and package-lock.json does not match package.json (axios); in the checkout, regenerate yarn.lock (yarn install) or package-lock.json (npm install --package-lock-only) and delete the other',
+      );
+    });
+
+    test('a checkout without a lock file is refused, saying what to do', async () => {
+      const dir = checkoutCopy('frontend');
+      fs.rmSync(path.join(dir, 'yarn.lock'));
+      fs.rmSync(path.join(dir, 'package-lock.json'));
+      const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, 'wayshub-e2e/dockerfile-frontend:nolock', baseArgs);
+      expect(built.code).not.toBe(0);
+      expect(output(built)).toContain('no yarn.lock or package-lock.json in the checkout; commit one');
+    });
   });
 
   // A checkout someone has worked in has its own installs (native modules built for their
   // machine), an old build, .git, and for the backend a .env with their secrets. BuildKit reads
-  // docker/<name>.Dockerfile.dockerignore; the classic builder reads only a .dockerignore at
-  // the checkout's root.
+  // docker/<name>.Dockerfile.dockerignore; with the classic builder the Dockerfiles remove them
+  // in a stage the image does not contain.
   describe('a checkout someone has worked in', () => {
     const HOST_FILES = {
       frontend: ['node_modules/host-only/index.js', 'build/host-only.txt', '.git/HEAD'],
-      backend: ['node_modules/host-only/index.js', '.git/HEAD', '.env', 'uploads/host-only.png'],
+      backend: ['node_modules/host-only/index.js', '.git/HEAD', '.env.local', 'uploads/host-only.png'],
     };
-    const worked = (app: 'frontend' | 'backend', files: readonly string[]) => {
-      const dir = checkoutCopy(app);
-      for (const file of files) {
+    const worked = (app: 'frontend' | 'backend') => {
+      // The frontend as prepare-apps left it, so that it builds on this Node.
+      const dir = checkoutCopy(app, app === 'frontend' ? frontend : undefined);
+      for (const file of HOST_FILES[app]) {
         fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
         fs.writeFileSync(path.join(dir, file), 'from the host\n');
       }
       return dir;
     };
-    const dockerfile = (app: 'frontend' | 'backend') => (app === 'frontend' ? FRONTEND_DOCKERFILE : BACKEND_DOCKERFILE);
-    // Everything under /app of the image (for the frontend: of its build stage).
-    const listing = async (app: 'frontend' | 'backend', files: readonly string[], options: BuildOptions) => {
+
+    test.each([
+      ['frontend', 'classic builder'],
+      ['frontend', 'BuildKit'],
+      ['backend', 'classic builder'],
+      ['backend', 'BuildKit'],
+    ] as const)("%s, %s: the checkout's installs, build, .git (and the backend's .env files and uploads) stay out", async (app, builder) => {
+      const options: BuildOptions = { network: app === 'frontend', target: app === 'frontend' ? 'build' : undefined };
+      if (builder === 'BuildKit') options.buildKit = await buildKitClient();
       const found = await runInBuilt(
-        `building the ${app} (${options.buildKit ? 'BuildKit' : 'classic builder'})`,
-        dockerfile(app),
-        worked(app, files),
+        `building the ${app} (${builder})`,
+        app === 'frontend' ? FRONTEND_DOCKERFILE : BACKEND_DOCKERFILE,
+        worked(app),
         buildArgs(app),
         'find /app -maxdepth 3 | sort',
-        { ...options, target: app === 'frontend' ? 'build' : undefined },
+        options,
       );
-      return found.split('\n');
-    };
-
-    test.each(['frontend', 'backend'] as const)(
-      "%s: BuildKit leaves the checkout's installs, build and .git (and the backend's .env and uploads) out",
-      async (app) => {
-        const found = await listing(app, HOST_FILES[app], { buildKit: await buildKitClient() });
-        expect(found).toContain('/app/package.json');
-        expect(found.filter((f) => /host-only|^\/app\/(\.git|\.env|uploads)/.test(f))).toEqual([]);
-      },
-    );
-
-    test("the classic builder copies node_modules and .git in (hence the README's clean checkout), and refuses a backend .env", async () => {
-      const found = await listing('backend', ['node_modules/host-only/index.js', '.git/HEAD'], {});
-      expect(found).toEqual(expect.arrayContaining(['/app/node_modules/host-only/index.js', '/app/.git/HEAD']));
-      const built = await dockerBuild(BACKEND_DOCKERFILE, worked('backend', ['.env']), 'wayshub-e2e/dockerfile-backend:dotenv', buildArgs('backend'));
-      expect(built.code).not.toBe(0);
-      expect(built.stdout + built.stderr).toContain("wayshub-backend: the checkout's .env would be baked into the image; build with BuildKit");
+      expect(found.split('\n')).toContain('/app/package.json');
+      expect(found.split('\n').filter((f) => /host-only|^\/app\/(\.git|\.env|env\.example|uploads)/.test(f))).toEqual([]);
     });
-  });
-
-  test('a checkout without a lock file is refused, saying what to do', async () => {
-    const dir = checkoutCopy('frontend');
-    fs.rmSync(path.join(dir, 'yarn.lock'));
-    const built = await dockerBuild(FRONTEND_DOCKERFILE, dir, 'wayshub-e2e/dockerfile-frontend:nolock', baseArgs);
-    expect(built.code).not.toBe(0);
-    expect(built.stdout + built.stderr).toContain('no yarn.lock or package-lock.json in the checkout; commit one');
   });
 });

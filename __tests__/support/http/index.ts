@@ -109,7 +109,7 @@ export interface LoadReport {
   failures: string[];
   /** Requests resent once on a fresh connection after the keep-alive race (isStaleKeepAlive). */
   resent: number;
-  /** Successful responses per replica (the body of GET /). */
+  /** Successful responses per replica (the body of each answer: the test app answers GET / with its name). */
   byReplica: Record<string, number>;
   seconds: number;
 }
@@ -135,6 +135,8 @@ export class Load {
     perSecond: number,
     /** Over HTTPS, trusting this CA. */
     private readonly ca?: string,
+    /** The path every request GETs. */
+    private readonly path = '/',
   ) {
     const options = { keepAlive: true, maxSockets: LOAD_CONNECTIONS };
     this.agent = ca ? new https.Agent(options) : new http.Agent(options);
@@ -143,7 +145,7 @@ export class Load {
 
   private fire(): void {
     this.report.sent++;
-    const opts = { host: this.host, timeoutMs: 15_000, ca: this.ca };
+    const opts = { host: this.host, path: this.path, timeoutMs: 15_000, ca: this.ca };
     const p = request(this.port, { ...opts, agent: this.agent })
       .catch((e: unknown) => {
         if (!isStaleKeepAlive(e)) throw e;

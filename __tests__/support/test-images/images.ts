@@ -438,6 +438,8 @@ export interface BuildOptions {
   buildKit?: string;
   /** Build only up to this stage. */
   target?: string;
+  /** Run every step again, even those the builder has cached. @default false */
+  noCache?: boolean;
 }
 
 /**
@@ -455,6 +457,7 @@ export async function dockerBuild(
     'build',
     ...(options.network ? [] : ['--network', 'none']),
     ...(options.target ? ['--target', options.target] : []),
+    ...(options.noCache ? ['--no-cache'] : []),
     ...(options.buildKit ? ['--progress', 'plain'] : ['--force-rm']),
     '-f',
     dockerfile,

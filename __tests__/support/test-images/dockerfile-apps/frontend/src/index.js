@@ -1,2 +1,1 @@
-// What create-react-app does with src/config/api.js once it reads REACT_APP_API_URL.
-document.getElementById('root').textContent = 'API at ' + process.env.REACT_APP_API_URL;
+document.getElementById('root').textContent = 'API at ' + API.baseURL;
