@@ -15,8 +15,11 @@ import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, TlsC
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
 const FILES_KEY = `${CONF_DIR}/tls/privkey.pem`;
 const START_SCRIPT = `${CONF_DIR}/start.sh`;
+/** Written last by the config loader, once nginx has accepted the config: the proxy reloads when it changes. */
+const VERSION_FILE = `${CONF_DIR}/.version`;
 /** Where the config loader receives the uploads before it copies them into the volume. */
 const UPLOAD_DIR = '/wayshub-upload';
+const UPLOADED_VERSION = '/wayshub-version';
 
 /** HTTPS for the proxy: certificate files from the deploying machine, or Let's Encrypt. */
 export type ProxyTls =
@@ -107,56 +110,67 @@ export class ReverseProxy extends Construct {
       uploads.push({ file: FILES_CERT, content: Fn.file(tls.certFile) }, { file: FILES_KEY, content: Fn.file(tls.keyFile) });
       fingerprint.push(Fn.filesha256(tls.certFile), Fn.filesha256(tls.keyFile));
     }
-    if (tls?.kind === 'letsencrypt') uploads.push({ file: START_SCRIPT, content: terraformLiteral(START_AFTER_CERTIFICATE) });
     const letsEncrypt = tls?.kind === 'letsencrypt' ? tls.letsEncrypt : undefined;
+    uploads.push({ file: START_SCRIPT, content: terraformLiteral(startScript(letsEncrypt !== undefined)) });
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
+    // The master binds ports, creates the temp directories for the workers and drops to their user;
+    // `nginx -t` in the loader does the same but the binding.
+    const capabilities = { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] };
+    const certificateVolumes = letsEncrypt ? [{ volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true }] : [];
 
     // The provider uploads files through the root filesystem, which is read-only in the proxy.
-    // So a one-shot loader (same image, writable root) receives them and copies them into a
-    // volume that the proxy mounts read-only. The provider waits for it to finish (attach).
+    // So a one-shot loader (same image, writable root) receives them, copies them into a volume
+    // that the proxy mounts read-only, and checks them with `nginx -t`. A config nginx refuses
+    // fails the deploy and is taken back, so the running proxy never sees it. A new config
+    // replaces only the loader (its uploads are ForceNew); the running proxy reloads itself.
     this.configVolume = new Volume(this, 'config', { name: `${props.name}-config`, labels });
     this.configVolume.overrideLogicalId(`${id}_config`);
     this.configLoader = new Container(this, 'loader', {
       name: `${props.name}-config`,
       image: this.image.imageId,
-      command: ['/bin/sh', '-c', `rm -rf ${CONF_DIR}/* && cp -R ${UPLOAD_DIR}/. ${CONF_DIR}/ && echo "nginx config loaded"`],
-      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }],
-      upload: uploads.map((u) => ({ ...u, file: UPLOAD_DIR + u.file.slice(CONF_DIR.length) })),
+      command: ['/bin/sh', '-c', terraformLiteral(loadScript(letsEncrypt !== undefined))],
+      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }, ...certificateVolumes],
+      upload: [...uploads.map((u) => ({ ...u, file: UPLOAD_DIR + u.file.slice(CONF_DIR.length) })), { file: UPLOADED_VERSION, content: fingerprint.join('-') }],
       attach: true,
+      logs: true,
       mustRun: false,
       restart: 'no',
-      capabilities: { drop: ['ALL'] },
+      capabilities,
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels,
+      dependsOn: letsEncrypt ? [letsEncrypt.container] : undefined,
+      lifecycle: {
+        postcondition: [
+          {
+            condition: '${self.exit_code == 0}',
+            errorMessage: `nginx refused the new config, and the running proxy keeps the one it has; see nginx's message with: docker logs ${props.name}-config`,
+          },
+        ],
+      },
     });
     this.configLoader.overrideLogicalId(`${id}_config_loader`);
 
     this.container = new Container(this, 'container', {
       name: props.name,
       image: this.image.imageId,
-      command: letsEncrypt ? ['/bin/sh', START_SCRIPT] : ['nginx', '-c', NGINX_CONF_PATH, '-g', 'daemon off;'],
-      // A new config means a new proxy container, as with the provider's own uploads.
-      env: [`WAYSHUB_CONFIG=${fingerprint.join('-')}`],
+      // Nothing here changes with the config, so a config change never recreates the proxy.
+      command: ['/bin/sh', START_SCRIPT],
       restart: 'unless-stopped',
       ports: [{ internal: 80, external: this.httpPort }, ...(this.httpsPort ? [{ internal: 443, external: this.httpsPort }] : [])],
-      // The site's names also lead to the proxy from inside the network (wildcards can't be aliases).
-      networksAdvanced: [{ name: props.network.name, aliases: props.sites.flatMap((site) => site.serverNames.filter((n) => !n.startsWith('*'))) }],
+      // Each site's first name also leads to the proxy from inside the network. Only the first:
+      // networks_advanced is ForceNew, and an added server alias must not recreate the proxy.
+      networksAdvanced: [{ name: props.network.name, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
       volumes: [
         { volumeName: this.configVolume.name, containerPath: CONF_DIR, readOnly: true },
-        ...(letsEncrypt
-          ? [
-              { volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true },
-              { volumeName: letsEncrypt.webroot.name, containerPath: ACME_WEBROOT, readOnly: true },
-            ]
-          : []),
+        ...certificateVolumes,
+        ...(letsEncrypt ? [{ volumeName: letsEncrypt.webroot.name, containerPath: ACME_WEBROOT, readOnly: true }] : []),
       ],
       readOnly: true,
       // Where nginx writes at run time: pid file, request-body and proxy buffers (official
       // image: /var/cache/nginx, Debian: /var/lib/nginx).
       tmpfs: { '/tmp': 'rw,size=64m', '/run': 'rw,size=1m', '/var/cache/nginx': 'rw,size=64m', '/var/lib/nginx': 'rw,size=64m' },
-      // The master binds ports, creates the temp directories for the workers and drops to their user.
-      capabilities: { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] },
+      capabilities,
       securityOpts: NO_NEW_PRIVILEGES,
       memory: props.memoryMb ?? 256,
       ...ROTATED_LOGS,
@@ -167,12 +181,9 @@ export class ReverseProxy extends Construct {
   }
 }
 
-// Let's Encrypt mode: nginx starts once certbot has put a certificate in place (a temporary
-// self-signed one at first), and reloads itself, without a restart, when certbot renews it.
-const START_AFTER_CERTIFICATE = `#!/bin/sh
-# Generated by wayshub-edge.
-set -u
-cert=${SERVED_CERT}
+// With Let's Encrypt, nginx can start (and `nginx -t` can pass) only once certbot has put a
+// certificate in place: a temporary self-signed one at first.
+const WAIT_FOR_CERTIFICATE = `cert=${SERVED_CERT}
 waited=0
 while [ ! -s "$cert" ]; do
   if [ "$waited" -ge 120 ]; then
@@ -182,16 +193,49 @@ while [ ! -s "$cert" ]; do
   sleep 1
   waited=$((waited + 1))
 done
+`;
+
+/**
+ * The config loader: puts the uploaded config in place, has nginx check it, and takes it back
+ * if nginx refuses it. The version file goes in last, so the proxy only ever reloads a config
+ * that passed `nginx -t`.
+ */
+function loadScript(letsEncrypt: boolean): string {
+  return `set -u
+${letsEncrypt ? WAIT_FOR_CERTIFICATE : ''}previous=$(mktemp -d)
+cp -R ${CONF_DIR}/. "$previous"/
+rm -rf ${CONF_DIR}/* && cp -R ${UPLOAD_DIR}/. ${CONF_DIR}/
+if ! nginx -t -q -c ${NGINX_CONF_PATH}; then
+  rm -rf ${CONF_DIR}/* && cp -R "$previous"/. ${CONF_DIR}/
+  echo "wayshub: nginx refused the new config (above); the running proxy keeps the one it has" >&2
+  exit 1
+fi
+cp ${UPLOADED_VERSION} ${VERSION_FILE}
+echo "nginx config $(cat ${VERSION_FILE}) loaded and checked"
+`;
+}
+
+/**
+ * The proxy's command: nginx in the foreground, and a loop that reloads it (new workers take
+ * over, old ones finish their requests) when the config loader has put a new config in place,
+ * or when certbot has renewed the certificate.
+ */
+function startScript(letsEncrypt: boolean): string {
+  return `#!/bin/sh
+# Generated by wayshub-edge.
+set -u
+${letsEncrypt ? WAIT_FOR_CERTIFICATE : ''}state() { cat ${VERSION_FILE} 2>/dev/null; ${letsEncrypt ? 'cksum < "$cert" 2>/dev/null; ' : ''}}
 (
-  last=$(cksum < "$cert")
-  while sleep 5; do
-    now=$(cksum < "$cert" 2>/dev/null) || continue
+  last=$(state)
+  while sleep 1; do
+    now=$(state)
     if [ "$now" != "$last" ]; then
       last=$now
-      echo "nginx: the certificate changed; reloading"
+      echo "nginx: the config or the certificate changed; reloading"
       nginx -c ${NGINX_CONF_PATH} -s reload
     fi
   done
 ) &
 exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'
 `;
+}

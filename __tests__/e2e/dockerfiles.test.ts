@@ -279,7 +279,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
     const replicas = [`${NAME}-backend-1`, `${NAME}-backend-2`];
     const restarts = () => replicas.map((replica) => Number(docker('inspect', '-f', '{{.RestartCount}}', replica)));
     const before = restarts();
-    const load = new Load(port, API, 40, undefined, '/api/v1/whoami');
+    const load = new Load(port, API, 40, { path: '/api/v1/whoami' });
     let report: LoadReport;
     try {
       await new Promise((r) => setTimeout(r, 1000));
@@ -299,7 +299,9 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
       // Stopped here, so that a failed step above can't leave the load running.
       report = await load.stop();
     }
-    log(`crash under load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent in ${report.seconds.toFixed(1)} s`);
+    log(
+      `crash under load: ${report.sent} sent, ${report.ok} ok, ${report.failed} failed, ${report.resent} resent, max ${report.maxLatencyMs} ms in ${report.seconds.toFixed(1)} s`,
+    );
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(report.sent);
     // The restarted replica passes its first check about 10 s after it starts.

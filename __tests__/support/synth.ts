@@ -32,7 +32,9 @@ export function synthStack(input: WayshubSettingsInput = {}): Synthesized {
 /** The files the proxy's config loader puts in place, by the path nginx sees them at. */
 export function uploadedFiles(json: TerraformJson): Record<string, string> {
   const uploads = json.resource.docker_container.proxy_config_loader.upload as Array<{ file: string; content: string }>;
-  return Object.fromEntries(uploads.map((u) => [u.file.replace(/^\/wayshub-upload\//, '/etc/nginx/wayshub/'), u.content]));
+  return Object.fromEntries(
+    uploads.filter((u) => u.file.startsWith('/wayshub-upload/')).map((u) => [u.file.replace(/^\/wayshub-upload\//, '/etc/nginx/wayshub/'), u.content]),
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Container, DockerProvider, Image, Network } from '../../constructs/docker';
+import { WayshubSettingsInput } from '../../constructs/settings';
 import { synthStack, uploadedFiles } from '../support/synth';
 
 describe('the default deployment', () => {
@@ -76,19 +77,25 @@ describe('the default deployment', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-proxy',
       image: '${docker_image.proxy_image.image_id}',
-      command: ['nginx', '-c', '/etc/nginx/wayshub/nginx.conf', '-g', 'daemon off;'],
+      command: ['/bin/sh', '/etc/nginx/wayshub/start.sh'],
       ports: [{ internal: 80, external: 80 }],
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub.localhost'] }],
       volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub', read_only: true }],
       restart: 'unless-stopped',
       depends_on: ['docker_container.proxy_config_loader'],
     });
-    expect(Object.keys(uploadedFiles(json))).toEqual(['/etc/nginx/wayshub/nginx.conf', '/etc/nginx/wayshub/upstreams.conf', '/etc/nginx/wayshub/sites.conf']);
+    expect(Object.keys(uploadedFiles(json))).toEqual([
+      '/etc/nginx/wayshub/nginx.conf',
+      '/etc/nginx/wayshub/upstreams.conf',
+      '/etc/nginx/wayshub/sites.conf',
+      '/etc/nginx/wayshub/start.sh',
+    ]);
+    expect(uploadedFiles(json)['/etc/nginx/wayshub/start.sh']).toContain("exec nginx -c /etc/nginx/wayshub/nginx.conf -g 'daemon off;'");
     expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('server wayshub-app:3000 resolve');
     expect(uploadedFiles(json)['/etc/nginx/wayshub/sites.conf']).toContain('server_name wayshub.localhost;');
   });
 
-  test('a one-shot loader copies the config into the volume before nginx starts (the proxy root is read-only)', () => {
+  test('a one-shot loader puts the config into the volume and has nginx check it (the proxy root is read-only)', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-proxy-config',
       image: '${docker_image.proxy_image.image_id}',
@@ -96,12 +103,47 @@ describe('the default deployment', () => {
       attach: true,
       must_run: false,
       restart: 'no',
+      lifecycle: {
+        postcondition: [
+          {
+            condition: '${self.exit_code == 0}',
+            error_message:
+              "nginx refused the new config, and the running proxy keeps the one it has; see nginx's message with: docker logs wayshub-proxy-config",
+          },
+        ],
+      },
     });
-    expect(json.resource.docker_container.proxy_config_loader.command).toEqual([
-      '/bin/sh',
-      '-c',
-      'rm -rf /etc/nginx/wayshub/* && cp -R /wayshub-upload/. /etc/nginx/wayshub/ && echo "nginx config loaded"',
-    ]);
+    const [shell, flag, script] = json.resource.docker_container.proxy_config_loader.command as string[];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    // Checked in place, taken back when refused, and announced to the proxy only when accepted.
+    const steps = [
+      'cp -R /wayshub-upload/. /etc/nginx/wayshub/',
+      'nginx -t -q -c /etc/nginx/wayshub/nginx.conf',
+      'cp -R "$previous"/. /etc/nginx/wayshub/',
+      'exit 1',
+      'cp /wayshub-version /etc/nginx/wayshub/.version',
+    ];
+    const at = steps.map((step) => script.indexOf(step));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  // The README's "Changing a running deployment" table: these settings reload the running nginx.
+  test.each<[string, WayshubSettingsInput]>([
+    ['a server alias', { serverAliases: ['www.wayshub.localhost'] }],
+    ['the body limit', { proxy: { maxBodySize: '50m' } }],
+    ['the load-balancing method', { proxy: { loadBalancing: { method: 'least_conn' } } }],
+    ['a timeout and the retries', { proxy: { readTimeoutSeconds: 30, nextUpstreamTries: 2 } }],
+    ['the upstream keep-alive', { proxy: { keepalive: 8 } }],
+    [
+      'a rate limit behind a trusted balancer',
+      { proxy: { rateLimit: { rate: '10r/s', burst: 20 }, realIp: { trustedFrom: ['10.0.0.0/8'], header: 'X-Forwarded-For' } } },
+    ],
+    ['the security headers', { proxy: { securityHeaders: false } }],
+  ])('%s: a new loader, and nothing of the proxy container changes', (_what, change) => {
+    const other = synthStack(change).json;
+    expect(other.resource.docker_container.proxy).toEqual(json.resource.docker_container.proxy);
+    expect(other.resource.docker_container.proxy_config_loader.upload).not.toEqual(json.resource.docker_container.proxy_config_loader.upload);
   });
 
   test('the proxy is hardened: read-only root, tmpfs for nginx, few capabilities, no new privileges, limits, rotated logs', () => {
@@ -175,7 +217,7 @@ describe('scaling never touches the nginx config', () => {
   test('the nginx files are identical for replicas 1 and 20', () => {
     const one = uploadedFiles(synthStack({ replicas: 1 }).json);
     const twenty = uploadedFiles(synthStack({ replicas: 20 }).json);
-    expect(Object.keys(one)).toHaveLength(3);
+    expect(Object.keys(one)).toHaveLength(4);
     expect(twenty).toEqual(one);
   });
 
@@ -198,7 +240,7 @@ describe('settings reach the resources', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-proxy',
       ports: [{ internal: 80, external: 8080 }],
-      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['alvin.xyz', 'www.alvin.xyz'] }],
+      networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['alvin.xyz'] }],
     });
     const files = uploadedFiles(json);
     expect(files['/etc/nginx/wayshub/sites.conf']).toContain('server_name alvin.xyz www.alvin.xyz;');

@@ -163,10 +163,11 @@ describe('HTTPS with certificate files', () => {
     expect(uploadedFiles(json)['/etc/nginx/wayshub/tls/fullchain.pem']).toBe(`\${file("${CERT}")}`);
   });
 
-  test("a new certificate file recreates the proxy (its fingerprint includes the files' hashes)", () => {
-    const env = json.resource.docker_container.proxy.env as string[];
-    expect(env).toHaveLength(1);
-    expect(env[0]).toMatch(new RegExp(`^WAYSHUB_CONFIG=[0-9a-f]{16}-\\$\\{filesha256\\("${CERT}"\\)\\}-\\$\\{filesha256\\("${KEY}"\\)\\}$`));
+  test("a new certificate file reloads the proxy: the config's version includes the files' hashes", () => {
+    const uploads = json.resource.docker_container.proxy_config_loader.upload as Array<{ file: string; content: string }>;
+    const version = uploads.find((u) => u.file === '/wayshub-version')?.content;
+    expect(version).toMatch(new RegExp(`^[0-9a-f]{16}-\\$\\{filesha256\\("${CERT}"\\)\\}-\\$\\{filesha256\\("${KEY}"\\)\\}$`));
+    expect(json.resource.docker_container.proxy.env).toBeUndefined();
   });
 
   test('443 is published, the URL is https, HTTP redirects, unknown names are refused in the handshake', () => {

@@ -112,18 +112,30 @@ export interface LoadReport {
   /** Successful responses per replica (the body of each answer: the test app answers GET / with its name). */
   byReplica: Record<string, number>;
   seconds: number;
+  /** The slowest answer, in milliseconds (a resent GET counts from its first try). */
+  maxLatencyMs: number;
 }
 
 /** Kept-alive connections a Load opens at most: a reload can close each of them once. */
 export const LOAD_CONNECTIONS = 16;
 
+export interface LoadOptions {
+  /** Over HTTPS, trusting this CA. */
+  ca?: string;
+  /** The path of every request. @default / */
+  path?: string;
+  /** POST this body instead of a GET, each on a new connection, never resent. @default GET */
+  post?: Buffer;
+}
+
 /**
- * Sends GET requests at a steady rate until stopped, over keep-alive connections like a
- * browser would, and counts every failure (network error, timeout or non-200 status). Like a
- * browser, it resends a GET once, on a new connection, when it lost the keep-alive race.
+ * Sends requests at a steady rate until stopped and counts every failure (network error,
+ * timeout or non-200 status). GETs go over keep-alive connections like a browser's and, like a
+ * browser, a GET is resent once, on a new connection, when it lost the keep-alive race. POSTs
+ * go on new connections and are never resent: a lost POST is a failure.
  */
 export class Load {
-  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], resent: 0, byReplica: {}, seconds: 0 };
+  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], resent: 0, byReplica: {}, seconds: 0, maxLatencyMs: 0 };
   private readonly agent: http.Agent;
   private readonly inflight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -133,26 +145,26 @@ export class Load {
     private readonly port: number,
     private readonly host: string,
     perSecond: number,
-    /** Over HTTPS, trusting this CA. */
-    private readonly ca?: string,
-    /** The path every request GETs. */
-    private readonly path = '/',
+    private readonly options: LoadOptions = {},
   ) {
-    const options = { keepAlive: true, maxSockets: LOAD_CONNECTIONS };
-    this.agent = ca ? new https.Agent(options) : new http.Agent(options);
+    const agentOptions = { keepAlive: options.post === undefined, maxSockets: options.post === undefined ? LOAD_CONNECTIONS : Infinity };
+    this.agent = options.ca ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.timer = setInterval(() => this.fire(), 1000 / perSecond);
   }
 
   private fire(): void {
     this.report.sent++;
-    const opts = { host: this.host, path: this.path, timeoutMs: 15_000, ca: this.ca };
+    const sentAt = Date.now();
+    const { ca, path = '/', post } = this.options;
+    const opts: RequestOptions = { host: this.host, path, timeoutMs: 15_000, ca, ...(post ? { method: 'POST', body: post } : {}) };
     const p = request(this.port, { ...opts, agent: this.agent })
       .catch((e: unknown) => {
-        if (!isStaleKeepAlive(e)) throw e;
+        if (post || !isStaleKeepAlive(e)) throw e;
         this.report.resent++;
         return request(this.port, opts);
       })
       .then((r) => {
+        this.report.maxLatencyMs = Math.max(this.report.maxLatencyMs, Date.now() - sentAt);
         if (r.status === 200) {
           this.report.ok++;
           const replica = r.body.trim();

@@ -1,0 +1,131 @@
+// Changing the proxy's settings on a running deployment: the running nginx reloads the new
+// config in place (same container, ports never closed), under GET and POST load; a config that
+// nginx refuses fails the deploy and the running config keeps serving.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { WayshubSettingsInput } from '../../constructs/settings';
+import { describeE2E } from '../support/e2e-gate';
+import { LOAD_CONNECTIONS, Load, LoadReport, freePort, request, waitFor } from '../support/http';
+import { LocalApply } from '../support/local-apply';
+import { synthToDir } from '../support/synth';
+import { ensureTestImages } from '../support/test-images';
+
+const NAME = 'e2ereload';
+const DOMAIN = 'wayshub.localhost';
+const ALIAS = `www.${DOMAIN}`;
+const log = (line: string) => process.stderr.write(`  [reload] ${line}\n`);
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
+const reloads = () => docker('logs', `${NAME}-proxy`).split('the config or the certificate changed; reloading').length - 1;
+const describeLoad = (what: string, r: LoadReport) =>
+  `${what}: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms in ${r.seconds.toFixed(1)} s`;
+
+describeE2E('a proxy setting changed on a running deployment', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-reload-'));
+  let port: number;
+  let base: WayshubSettingsInput;
+  let deployment: LocalApply;
+
+  /** Synthesizes these settings and applies them to the same deployment, like a new `cdktf deploy`. */
+  async function deploy(settings: WayshubSettingsInput, edit?: (json: { resource: Record<string, Record<string, Record<string, unknown>>> }) => void) {
+    const stackDir = synthToDir(settings);
+    if (edit) {
+      const file = path.join(stackDir, 'cdk.tf.json');
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Parameters<typeof edit>[0];
+      edit(json);
+      fs.writeFileSync(file, JSON.stringify(json));
+    }
+    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
+    return deployment.apply({ replicas: 2 });
+  }
+
+  beforeAll(async () => {
+    const images = await ensureTestImages(log);
+    port = await freePort();
+    base = { name: NAME, domain: DOMAIN, app: { image: images.app, port: 3000 }, proxy: { image: images.nginx, httpPort: port, maxBodySize: '1m' } };
+    await deploy(base);
+    await waitFor('the site to answer', 20_000, async () => (await request(port, { host: DOMAIN })).status === 200);
+  }, 600_000);
+
+  afterAll(async () => {
+    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const upload = Buffer.alloc(1536 * 1024, 'x');
+
+  test('a bigger body limit and a new server name: nginx reloads in place, and no GET or POST fails', async () => {
+    expect((await request(port, { host: DOMAIN, method: 'POST', body: upload })).status).toBe(413);
+    expect(await request(port, { host: ALIAS }).catch((e: Error) => e.message)).toMatch(/socket hang up|ECONNRESET/);
+    const before = { id: proxyId(), reloads: reloads() };
+
+    const gets = new Load(port, DOMAIN, 50);
+    const posts = new Load(port, DOMAIN, 10, { post: Buffer.from('{"hello":"world"}') });
+    let getReport: LoadReport;
+    let postReport: LoadReport;
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '2m' } });
+      await waitFor('the new config to be in effect', 10_000, async () => (await request(port, { host: ALIAS })).status === 200);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      [getReport, postReport] = await Promise.all([gets.stop(), posts.stop()]);
+    }
+    log(describeLoad('GET', getReport));
+    log(describeLoad('POST', postReport));
+
+    expect(proxyId()).toBe(before.id);
+    expect(reloads()).toBe(before.reloads + 1);
+    expect((await request(port, { host: DOMAIN, method: 'POST', body: upload })).status).toBe(200);
+    expect(getReport.failures).toEqual([]);
+    expect(getReport.ok).toBe(getReport.sent);
+    // A reload closes idle kept-alive connections: a GET that lost that race is resent, at most
+    // once per connection.
+    expect(getReport.resent).toBeLessThanOrEqual(LOAD_CONNECTIONS);
+    expect(postReport.failures).toEqual([]);
+    expect(postReport.ok).toBe(postReport.sent);
+    expect(postReport.sent).toBeGreaterThan(20);
+  });
+
+  test('a config nginx refuses fails the deploy with nginx’s own message, and the running config keeps serving', async () => {
+    const before = { id: proxyId(), reloads: reloads() };
+    const bad = 'this_is_not_an_nginx_directive on;';
+    // No setting can produce a config nginx refuses (they are validated), so the test edits the
+    // synthesized sites.conf, as a bug in the renderer would.
+    const failed = await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } }, (json) => {
+      const loader = json.resource.docker_container.proxy_config_loader;
+      const uploads = loader.upload as Array<{ file: string; content: string }>;
+      const sites = uploads.find((u) => u.file.endsWith('/sites.conf'));
+      if (!sites) throw new Error('no sites.conf upload');
+      sites.content = `${bad}\n${sites.content}`;
+    }).then(
+      () => 'applied',
+      (e: Error) => e.message,
+    );
+    expect(failed).toContain(
+      "nginx refused the new config, and the running proxy keeps the one it has; see nginx's message with: docker logs e2ereload-proxy-config",
+    );
+    const loaderLogs = spawnSync('docker', ['logs', `${NAME}-proxy-config`], { encoding: 'utf8' });
+    expect(loaderLogs.stdout + loaderLogs.stderr).toContain('unknown directive "this_is_not_an_nginx_directive"');
+
+    // Still the 2m config of the last good deploy, in the same container, never reloaded.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(proxyId()).toBe(before.id);
+    expect(reloads()).toBe(before.reloads);
+    expect(docker('exec', `${NAME}-proxy`, 'cat', '/etc/nginx/wayshub/sites.conf')).not.toContain(bad);
+    expect((await request(port, { host: DOMAIN, method: 'POST', body: upload })).status).toBe(200);
+    expect((await request(port, { host: DOMAIN, method: 'POST', body: Buffer.alloc(2560 * 1024, 'x') })).status).toBe(413);
+
+    // The next good deploy converges.
+    await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } });
+    await waitFor(
+      'the 3m limit to be in effect',
+      10_000,
+      async () => (await request(port, { host: DOMAIN, method: 'POST', body: Buffer.alloc(2560 * 1024, 'x') })).status === 200,
+    );
+    expect(proxyId()).toBe(before.id);
+  });
+});
