@@ -86,6 +86,7 @@ export class EdgeTier extends Construct {
         maxFails: p.maxFails,
         failTimeoutSeconds: p.failTimeoutSeconds,
         keepalive: p.keepalive,
+        keepaliveTimeoutSeconds: p.keepaliveTimeoutSeconds,
       },
     });
 

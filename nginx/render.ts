@@ -21,6 +21,8 @@ export interface UpstreamConfig {
   readonly maxFails: number;
   readonly failTimeoutSeconds: number;
   readonly keepalive: number;
+  /** Seconds an idle connection to a replica stays open: less than the app's own idle timeout. */
+  readonly keepaliveTimeoutSeconds: number;
 }
 
 export interface SiteConfig {
@@ -184,6 +186,9 @@ ${method ? `\n    ${method}\n` : ''}
 
     # Idle connections kept open to the replicas (needs HTTP/1.1 and an empty Connection header).
     keepalive ${u.keepalive};
+    # Closed by nginx before the app closes them (Node's keepAliveTimeout is 5 s): a request is
+    # never written to a connection the replica is closing, where a POST would be lost.
+    keepalive_timeout ${u.keepaliveTimeoutSeconds}s;
 }
 `;
   });
@@ -389,6 +394,7 @@ function assertSafe(site: SiteConfig): void {
     u.maxFails,
     u.failTimeoutSeconds,
     u.keepalive,
+    u.keepaliveTimeoutSeconds,
     site.connectTimeoutSeconds,
     site.readTimeoutSeconds,
     site.nextUpstreamTries,

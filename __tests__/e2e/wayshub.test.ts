@@ -223,7 +223,16 @@ describeE2E('wayshub on a real Docker Engine', () => {
               readTimeoutSeconds: 60,
               nextUpstreamTries: 3,
               nextUpstreamTimeoutSeconds: 10,
-              upstream: { name: 'wayshub_app', alias: `${NAME}-app`, port: 3000, loadBalancing, maxFails: 1, failTimeoutSeconds: 5, keepalive: 32 },
+              upstream: {
+                name: 'wayshub_app',
+                alias: `${NAME}-app`,
+                port: 3000,
+                loadBalancing,
+                maxFails: 1,
+                failTimeoutSeconds: 5,
+                keepalive: 32,
+                keepaliveTimeoutSeconds: 4,
+              },
             },
           ],
         });

@@ -17,7 +17,16 @@ function site(overrides: Partial<SiteConfig> = {}, lb: UpstreamMethod = { method
     readTimeoutSeconds: 60,
     nextUpstreamTries: 3,
     nextUpstreamTimeoutSeconds: 10,
-    upstream: { name: 'wayshub_app', alias: 'wayshub-app', port: 3000, loadBalancing: lb, maxFails: 1, failTimeoutSeconds: 5, keepalive: 32 },
+    upstream: {
+      name: 'wayshub_app',
+      alias: 'wayshub-app',
+      port: 3000,
+      loadBalancing: lb,
+      maxFails: 1,
+      failTimeoutSeconds: 5,
+      keepalive: 32,
+      keepaliveTimeoutSeconds: 4,
+    },
     ...overrides,
   };
 }
@@ -195,5 +204,12 @@ describe('the renderer refuses unsafe values on its own', () => {
 
   test('no sites at all', () => {
     expect(() => renderNginxConfig({ sites: [] })).toThrow('at least one site');
+  });
+});
+
+describe('idle connections to the replicas', () => {
+  test('are closed by nginx after keepaliveTimeoutSeconds, before Node (5 s) would close them', () => {
+    const upstreams = directives(render()['/etc/nginx/wayshub/upstreams.conf']);
+    expect(upstreams).toEqual(expect.arrayContaining(['keepalive 32;', 'keepalive_timeout 4s;']));
   });
 });

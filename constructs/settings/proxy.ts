@@ -27,6 +27,13 @@ export interface ProxySettings {
   readonly failTimeoutSeconds: number;
   /** Idle keep-alive connections each nginx worker keeps open to the replicas. */
   readonly keepalive: number;
+  /**
+   * Seconds nginx keeps an idle connection to a replica open. Must be shorter than the app's own
+   * idle timeout (Node's server.keepAliveTimeout is 5 s): otherwise nginx may send a request on a
+   * connection the app is closing, and a POST that nginx already sent is not retried (502).
+   * @default 4
+   */
+  readonly keepaliveTimeoutSeconds: number;
   /** Host port that publishes the proxy's port 443 (used when TLS is on). */
   readonly httpsPort: number;
   /** `Strict-Transport-Security` max-age in seconds when TLS is on; 0 turns it off. */
@@ -152,6 +159,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     maxFails: [proxy.maxFails ?? 1, 0, 100],
     failTimeoutSeconds: [proxy.failTimeoutSeconds ?? 5, 1, 3600],
     keepalive: [proxy.keepalive ?? 32, 1, 1024],
+    keepaliveTimeoutSeconds: [proxy.keepaliveTimeoutSeconds ?? 4, 1, 3600],
     memoryMb: [proxy.memoryMb ?? DEFAULTS.proxyMemoryMb, 16, 1024 * 1024],
   } as const;
   for (const [key, [value, min, max]] of Object.entries(numbers)) {
@@ -169,6 +177,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     maxFails: numbers.maxFails[0],
     failTimeoutSeconds: numbers.failTimeoutSeconds[0],
     keepalive: numbers.keepalive[0],
+    keepaliveTimeoutSeconds: numbers.keepaliveTimeoutSeconds[0],
     memoryMb: numbers.memoryMb[0],
     httpsPort,
     hstsMaxAgeSeconds,
