@@ -54,6 +54,11 @@ export interface ReplicaSetProps {
    */
   readonly addCapabilities?: readonly string[];
   /**
+   * Seconds a replica being removed has to finish its requests after SIGTERM, before it is killed.
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+  /**
    * Docker labels of every replica (the role label is added).
    * @default none
    */
@@ -61,7 +66,9 @@ export interface ReplicaSetProps {
 }
 
 /** What a replica set takes from an app's settings as they are: image, port, healthcheck, limits. */
-export function replicaPropsOf(app: AppSettings): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities'> {
+export function replicaPropsOf(
+  app: AppSettings,
+): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds'> {
   return {
     image: app.image,
     buildContext: app.buildContext,
@@ -69,6 +76,7 @@ export function replicaPropsOf(app: AppSettings): Pick<ReplicaSetProps, 'image' 
     healthcheck: app.healthcheck,
     memoryMb: app.memoryMb,
     addCapabilities: app.addCapabilities,
+    drainSeconds: app.drainSeconds,
   };
 }
 
@@ -106,8 +114,8 @@ export class ReplicaSet extends Construct {
       hostname: name,
       image: this.image.imageId,
       restart: 'unless-stopped',
-      // Let in-flight requests finish when a replica is removed by scaling down.
-      destroyGraceSeconds: 10,
+      // The stop timeout when a replica is removed: time to finish the requests in flight.
+      destroyGraceSeconds: props.drainSeconds ?? 30,
       env: Object.keys(env).length || props.terraformEnv?.length ? containerEnv(env, props.terraformEnv) : undefined,
       memory: props.memoryMb,
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],

@@ -23,6 +23,46 @@ RUN for f in .env .env.* env.example env.sample node_modules .git uploads; do \
 
 FROM ${NODE_IMAGE}
 WORKDIR /app
+# Drain on stop: wayshub-backend exits at once on SIGTERM, which would cut the requests in flight
+# when a replica is removed. This preload makes it stop taking connections and exit once the
+# open ones have ended (the stack's stop timeout, 30 s by default, bounds it).
+RUN mkdir -p /usr/local/lib/wayshub && printf '%s\n' \
+  '// wayshub drain: loaded before the app (node --require). On SIGTERM, stop taking new' \
+  '// connections, answer what arrives on open ones with "Connection: close", and exit once every' \
+  '// connection has ended, so that requests in flight finish. Idle connections are left for the' \
+  '// proxy to close (it does after its keep-alive timeout, 4 s): closing them here could race a' \
+  '// request the proxy is writing on one.' \
+  'const http = require("http");' \
+  'const net = require("net");' \
+  'const servers = new Set();' \
+  'let draining = false;' \
+  'const listen = http.Server.prototype.listen;' \
+  'http.Server.prototype.listen = function () {' \
+  '  if (!servers.has(this)) {' \
+  '    servers.add(this);' \
+  '    this.prependListener("request", (req, res) => {' \
+  '      if (draining) res.setHeader("Connection", "close");' \
+  '    });' \
+  '  }' \
+  '  return listen.apply(this, arguments);' \
+  '};' \
+  'process.once("SIGTERM", () => {' \
+  '  draining = true;' \
+  '  let open = servers.size;' \
+  '  console.log("wayshub-drain: SIGTERM; finishing the requests in flight");' \
+  '  if (open === 0) process.exit(0);' \
+  '  for (const server of servers) {' \
+  '    // The close of net.Server: stop listening (the close of http.Server would also cut idle connections).' \
+  '    net.Server.prototype.close.call(server, () => {' \
+  '      if (--open === 0) {' \
+  '        console.log("wayshub-drain: every connection has ended; exiting");' \
+  '        process.exit(0);' \
+  '      }' \
+  '    });' \
+  '  }' \
+  '});' \
+  > /usr/local/lib/wayshub/drain.js \
+ && node --check /usr/local/lib/wayshub/drain.js
 COPY --from=checkout /app/package*.json ./
 ARG SEQUELIZE_CLI=sequelize-cli@6
 RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund; else npm install --omit=dev --no-audit --no-fund; fi \
@@ -34,4 +74,4 @@ COPY --from=checkout /app ./
 ENV NODE_ENV=production PORT=5000 NPM_CONFIG_UPDATE_NOTIFIER=false
 USER node
 EXPOSE 5000
-CMD ["node", "index.js"]
+CMD ["node", "--require", "/usr/local/lib/wayshub/drain.js", "index.js"]

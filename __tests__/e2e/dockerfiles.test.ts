@@ -308,6 +308,70 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
     expect(report.sent).toBeGreaterThan(200);
   });
 
+  describe('removing backend replicas: the drain preload of the backend Dockerfile', () => {
+    // The stand-in, like wayshub-backend, has no SIGTERM handler. As PID 1 Node then ignores
+    // SIGTERM, and Docker kills it at the end of the stop timeout, cutting what is in flight;
+    // run under an init or `npm start` it exits at once. The preload drains it either way.
+    async function slowRequestThroughStop(command: string[]): Promise<{ answer: string; stopSeconds: number }> {
+      const name = 'wayshub-e2e-drain-probe';
+      const hostPort = await freePort();
+      spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+      docker('run', '-d', '--name', name, '-p', `127.0.0.1:${hostPort}:5000`, BACKEND_TAG, ...command);
+      try {
+        await waitFor('the backend to listen', 10_000, async () => (await request(hostPort, { host: API, path: '/api/v1/whoami' })).status === 200);
+        const slow = request(hostPort, { host: API, path: '/api/v1/slow?ms=2000' }).then(
+          (r) => `${r.status} ${r.body.trim()}`,
+          (e: Error) => e.message,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = Date.now();
+        await run('docker', ['stop', '-t', '30', name]);
+        return { answer: await slow, stopSeconds: (Date.now() - t0) / 1000 };
+      } finally {
+        spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+      }
+    }
+
+    test('a 2 s request in flight at SIGTERM is answered, and the replica exits soon after; an app that exits at once cuts it', async () => {
+      const drained = await slowRequestThroughStop([]);
+      log(`with the preload: ${JSON.stringify(drained)}`);
+      expect(drained.answer).toMatch(/^200 slow 2000 ms/);
+      expect(drained.stopSeconds).toBeLessThan(10);
+      // An app that exits at once on SIGTERM, as the stand-in does when Node is not PID 1.
+      const cut = await slowRequestThroughStop(['node', '-e', "process.on('SIGTERM', () => process.exit(0)); require('/app/index.js');"]);
+      log(`an app that exits at once, without the preload: ${JSON.stringify(cut)}`);
+      expect(cut.answer).toMatch(/socket hang up|ECONNRESET/);
+    });
+
+    test('scale-down 3 → 1 with 2 s requests in flight: every GET, slow GET and POST is answered', async () => {
+      const vars = { jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2 };
+      await deployment.apply({ ...vars, backend_replicas: 3 });
+      await waitFor(`${NAME}-backend-3 to be healthy`, 60_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', `${NAME}-backend-3`) === 'healthy');
+      const loads = {
+        GET: new Load(port, API, 40, { path: '/api/v1/whoami' }),
+        'slow GET': new Load(port, API, 10, { path: '/api/v1/slow?ms=2000' }),
+        POST: new Load(port, API, 10, { path: '/api/v1/echo', post: Buffer.from('{"hello":"world"}') }),
+      };
+      let reports: LoadReport[];
+      try {
+        await new Promise((r) => setTimeout(r, 2500));
+        const t0 = Date.now();
+        await deployment.apply({ ...vars, backend_replicas: 1 });
+        log(`scale-down 3 -> 1 took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        await new Promise((r) => setTimeout(r, 2000));
+      } finally {
+        reports = await Promise.all(Object.values(loads).map((load) => load.stop()));
+      }
+      Object.keys(loads).forEach((what, i) => {
+        const r = reports[i];
+        log(`${what}: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms in ${r.seconds.toFixed(1)} s`);
+        expect(r.failures).toEqual([]);
+        expect(r.ok).toBe(r.sent);
+      });
+      expect(spawnSync('docker', ['inspect', `${NAME}-backend-2`]).status).not.toBe(0);
+    });
+  });
+
   describe("the backend's committed .env and env.example never reach the image", () => {
     test.each([
       ['the classic builder (Docker 20.10)', {}],

@@ -303,3 +303,11 @@ describe('the upstream keep-alive timeout', () => {
     );
   });
 });
+
+describe('the drain time of a replica being removed', () => {
+  test('is 30 s unless set, and becomes the stop timeout of the replicas', () => {
+    expect(resolveSettings({}).app.drainSeconds).toBe(30);
+    expect(resolveSettings({ backend: { image: 'be:1', drainSeconds: 5 } }).backend?.drainSeconds).toBe(5);
+    expect(() => resolveSettings({ app: { drainSeconds: -1 } })).toThrow('invalid app.drainSeconds: -1; allowed: a whole number of seconds from 0 to 3600');
+  });
+});

@@ -48,7 +48,7 @@ describe('the default deployment', () => {
       name: 'wayshub-app-${(count.index + 1)}',
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-app'] }],
       restart: 'unless-stopped',
-      destroy_grace_seconds: 10,
+      destroy_grace_seconds: 30,
       healthcheck: {
         // As Terraform literals: curl's %{http_code} and the shell's ${c:-nothing} escaped.
         test: ['CMD-SHELL', expect.stringMatching(/^u='http:\/\/127\.0\.0\.1:3000\/'; .*-w '%%\{http_code\}'.*answered \$\$\{c:-nothing\}"; exit 1$/)],

@@ -30,6 +30,12 @@ export interface AppSettings {
   readonly env: Readonly<Record<string, string>>;
   /** Capabilities the app gets back after all are dropped (e.g. NET_BIND_SERVICE for port 80). */
   readonly addCapabilities: readonly string[];
+  /**
+   * Seconds a replica being removed has to finish its requests in flight after SIGTERM, before
+   * Docker kills it (the provider's destroy_grace_seconds).
+   * @default 30
+   */
+  readonly drainSeconds: number;
 }
 
 /** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
@@ -98,6 +104,8 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
       throw new SettingsError(names.addCapabilities, cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
     }
   }
+  const drainSeconds = app.drainSeconds ?? 30;
+  checkWhole(drainSeconds, names.drainSeconds, 0, 3600, 'allowed: a whole number of seconds from 0 to 3600');
   return {
     image,
     buildContext,
@@ -107,6 +115,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     memoryMb: app.memoryMb,
     env: { ...env },
     addCapabilities: [...addCapabilities],
+    drainSeconds,
   };
 }
 

@@ -46,5 +46,6 @@ export function appNames(role: 'app' | 'backend') {
     memoryMb: `${role}.memoryMb`,
     env: `${role}.env`,
     addCapabilities: `${role}.addCapabilities`,
+    drainSeconds: `${role}.drainSeconds`,
   };
 }

@@ -1,9 +1,11 @@
 // Stands in for wayshub-backend's index.js: Express-like routes under /api/v1 on PORT (5000),
-// with two of the real app's traps:
+// with three of the real app's traps:
 // - nothing answers on / (404), so a healthcheck that wants a 2xx on / never passes;
 // - sign-up calls an image service; when that fails the handler answers 500 and then answers
 //   again, which throws ERR_HTTP_HEADERS_SENT outside any handler and ends the process
-//   (wayshub-backend does this when Cloudinary is unreachable or misconfigured).
+//   (wayshub-backend does this when Cloudinary is unreachable or misconfigured);
+// - no SIGTERM handler: Node exits at once, cutting the requests in flight (the Dockerfile's
+//   drain preload is what lets them finish).
 // It reports what the image and the stack gave it, never the secrets themselves.
 const http = require('http');
 const os = require('os');
@@ -40,7 +42,13 @@ function register(res) {
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/api/v1/whoami') return whoami(res);
   if (req.method === 'POST' && req.url === '/api/v1/register') return register(res);
+  if (req.method === 'POST' && req.url === '/api/v1/echo') {
+    req.resume();
+    return req.on('end', () => res.writeHead(200).end('ok\n'));
+  }
+  // A slow answer (an upload, a report): /api/v1/slow?ms=2000.
+  const slow = /^\/api\/v1\/slow\?ms=(\d+)$/.exec(req.url);
+  if (slow) return setTimeout(() => res.writeHead(200).end(`slow ${slow[1]} ms from ${os.hostname()}\n`), Number(slow[1]));
   res.writeHead(404).end();
 });
 server.listen(Number(process.env.PORT ?? 5000), '0.0.0.0');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
