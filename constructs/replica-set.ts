@@ -1,6 +1,8 @@
 // N identical app containers behind one DNS alias on a private network.
+import { createHash } from 'node:crypto';
+
 import { Construct } from 'constructs';
-import { Op, TerraformCount, Token } from 'cdktf';
+import { DataResource, Fn, Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
@@ -59,6 +61,11 @@ export interface ReplicaSetProps {
    */
   readonly drainSeconds?: number;
   /**
+   * Seconds a new replica has to become healthy before the deploy fails (the old ones stay).
+   * @default 60
+   */
+  readonly healthTimeoutSeconds?: number;
+  /**
    * Docker labels of every replica (the role label is added).
    * @default none
    */
@@ -68,7 +75,7 @@ export interface ReplicaSetProps {
 /** What a replica set takes from an app's settings as they are: image, port, healthcheck, limits. */
 export function replicaPropsOf(
   app: AppSettings,
-): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds'> {
+): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
   return {
     image: app.image,
     buildContext: app.buildContext,
@@ -77,6 +84,7 @@ export function replicaPropsOf(
     memoryMb: app.memoryMb,
     addCapabilities: app.addCapabilities,
     drainSeconds: app.drainSeconds,
+    healthTimeoutSeconds: app.healthTimeoutSeconds,
   };
 }
 
@@ -87,6 +95,8 @@ export class ReplicaSet extends Construct {
   readonly image: Image;
   /** The counted `docker_container` resource. */
   readonly containers: Container;
+  /** Replaced whenever the replicas' config changes: its id names the replicas' revision. */
+  readonly revision: DataResource;
   /** Names of all replica containers (a Terraform splat, known after apply). */
   readonly containerNames: string[];
 
@@ -104,14 +114,9 @@ export class ReplicaSet extends Construct {
     this.image.overrideLogicalId(`${id}_image`);
 
     const count = TerraformCount.of(props.count);
-    const name = `${props.namePrefix}-${Token.asString(Op.add(count.index, 1))}`;
     const env = props.env ?? {};
-
-    this.containers = new Container(this, 'container', {
-      count,
-      name,
-      // The hostname is the container name, so logs and responses tell which replica answered.
-      hostname: name,
+    // Everything of a replica but its name: a change to any of it replaces the containers.
+    const config = {
       image: this.image.imageId,
       restart: 'unless-stopped',
       // The stop timeout when a replica is removed: time to finish the requests in flight.
@@ -130,6 +135,36 @@ export class ReplicaSet extends Construct {
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' }),
+    };
+
+    // A rollout starts the new replicas before it removes the old ones, and Docker refuses two
+    // containers of one name: so the names carry a revision, a new one whenever the replicas'
+    // config changes (a new image above all), and the same one when only their count does.
+    this.revision = new DataResource(this, 'revision', {
+      triggersReplace: {
+        image: config.image,
+        env: config.env ?? [],
+        networks: config.networksAdvanced.map((n) => n.name),
+        // The rest holds no Terraform reference: its hash is enough.
+        settings: createHash('sha256')
+          .update(JSON.stringify({ ...config, image: undefined, env: undefined, networksAdvanced: this.alias }))
+          .digest('hex')
+          .slice(0, 16),
+      },
+    });
+    this.revision.overrideLogicalId(`${id}_revision`);
+    const name = `${props.namePrefix}-${Token.asString(Fn.substr(this.revision.id, 0, 6))}-${Token.asString(Op.add(count.index, 1))}`;
+
+    this.containers = new Container(this, 'container', {
+      count,
+      name,
+      // The hostname is the container name, so logs and responses tell which replica answered.
+      hostname: name,
+      ...config,
+      // A new replica must be healthy before the deploy goes on and the old ones are removed.
+      wait: true,
+      waitTimeout: props.healthTimeoutSeconds ?? 60,
+      lifecycle: { createBeforeDestroy: true },
     });
     this.containers.overrideLogicalId(id);
 

@@ -10,6 +10,7 @@ import { freePort, replicasAnswering, request } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
+import { replica, replicaNames } from '../support/replicas';
 
 const NAME = 'e2eapi';
 const DOMAIN = 'wayshub.localhost';
@@ -25,7 +26,8 @@ const SECRETS = {
   DATABASE_URL: 'mysql://wayshub:e2e-own-db-pw@db.alvin.xyz:3306/wayshub',
 };
 const JWT = { jwt_private_key: 'e2e-jwt-private-key-0123456789', backend_secrets: JSON.stringify(SECRETS) };
-const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
+// The first n replicas of a tier in its current revision (`<name>-backend-<revision>-<n>`).
+const names = (role: 'app' | 'backend', n: number) => replicaNames(NAME, role).slice(0, n);
 
 describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   let port: number;
@@ -62,13 +64,13 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
     await replicasAnswering(port, API, names('backend', 2), 20_000);
     await replicasAnswering(port, DOMAIN, names('app', 2), 20_000);
     for (let i = 0; i < 20; i++) {
-      expect((await request(port, { host: API })).body).toMatch(new RegExp(`^${NAME}-backend-\\d$`));
-      expect((await request(port, { host: DOMAIN })).body).toMatch(new RegExp(`^${NAME}-app-\\d$`));
+      expect((await request(port, { host: API })).body).toMatch(new RegExp(`^${NAME}-backend-[0-9a-f]{6}-\\d$`));
+      expect((await request(port, { host: DOMAIN })).body).toMatch(new RegExp(`^${NAME}-app-[0-9a-f]{6}-\\d$`));
     }
   });
 
   test('the frontend replicas are told the public API URL', () => {
-    const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', `${NAME}-app-1`)) as string[];
+    const env = JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', replica(NAME, 'app', 1))) as string[];
     expect(env).toContain(`REACT_APP_API_URL=http://${API}:${port}/api/v1`);
   });
 
@@ -106,7 +108,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
     await deployment.apply({ ...JWT, replicas: 2, backend_replicas: 1 });
     const seen = new Set<string>();
     for (let i = 0; i < 20; i++) seen.add((await request(port, { host: API })).body.trim());
-    expect([...seen]).toEqual([`${NAME}-backend-1`]);
+    expect([...seen]).toEqual([replica(NAME, 'backend', 1)]);
     expect([`${NAME}-proxy`, ...names('app', 2)].map((n) => docker('inspect', '-f', '{{.Id}}', n))).toEqual(keep);
   });
 

@@ -12,6 +12,7 @@ import { freePort, replicasAnswering, request } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { ensureAllTestImages } from '../support/test-images';
+import { replica, replicaNames } from '../support/replicas';
 
 const NAME = 'e2edb';
 const DOMAIN = 'wayshub.localhost';
@@ -20,7 +21,8 @@ const API = `api.${DOMAIN}`;
 const SECRETS = { db_password: 'p@ss w/rd?#1+e2e:%', jwt_private_key: 'e2e-jwt-private-key-0123456789' };
 const log = (line: string) => process.stderr.write(`  [db] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-const names = (role: string, n: number) => Array.from({ length: n }, (_, i) => `${NAME}-${role}-${i + 1}`);
+// The first n replicas of a tier in its current revision (`<name>-backend-<revision>-<n>`).
+const names = (role: 'app' | 'backend', n: number) => replicaNames(NAME, role).slice(0, n);
 
 describeE2E('frontend, backend and MySQL with migrations', () => {
   let port: number;
@@ -100,7 +102,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     const migrate = envOf(`${NAME}-migrate`);
     expect(migrate).toContain('TZ=Asia/Jakarta');
     expect(migrate).toContain(`DB_PASSWORD=${SECRETS.db_password}`);
-    expect(migrate.sort()).toEqual(envOf(`${NAME}-backend-1`).sort());
+    expect(migrate.sort()).toEqual(envOf(replica(NAME, 'backend', 1)).sort());
   });
 
   test('the database can be reached neither from the proxy nor from the frontend', () => {
@@ -111,7 +113,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
       'docker',
       [
         'exec',
-        `${NAME}-app-1`,
+        replica(NAME, 'app', 1),
         'node',
         '-e',
         `require('net').connect(3306, '${NAME}-db').on('connect', () => process.exit(0)).on('error', (e) => { console.log(e.code); process.exit(1); })`,

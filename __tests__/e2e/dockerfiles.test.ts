@@ -16,6 +16,7 @@ import { Load, LoadReport, freePort, request, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { BuildOptions, RunResult, buildKitClient, dockerBuild, ensureAllTestImages, run } from '../support/test-images';
+import { replica, replicaNames } from '../support/replicas';
 
 const NAME = 'e2edf';
 const DOMAIN = 'wayshub.localhost';
@@ -230,7 +231,8 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
   });
 
   test('every replica is healthy under the default healthchecks within 60 s of its start', async () => {
-    const replicas = [`${NAME}-app-1`, `${NAME}-app-2`, `${NAME}-backend-1`, `${NAME}-backend-2`];
+    const replicas = [...replicaNames(NAME, 'app'), ...replicaNames(NAME, 'backend')];
+    expect(replicas).toHaveLength(4);
     for (const replica of replicas) {
       await waitFor(`${replica} to be healthy`, 60_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', replica) === 'healthy');
       const state = JSON.parse(docker('inspect', '-f', '{{json .State}}', replica)) as ContainerState;
@@ -241,8 +243,8 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
       expect(seconds).toBeLessThan(60);
     }
     // Neither image has the clients the old check needed: nginx has bash only, the backend node.
-    expect(docker('exec', `${NAME}-app-1`, 'sh', '-c', 'for c in curl wget node; do command -v $c; done; true')).toBe('');
-    expect(docker('exec', `${NAME}-backend-1`, 'sh', '-c', 'for c in curl wget; do command -v $c; done; true')).toBe('');
+    expect(docker('exec', replica(NAME, 'app', 1), 'sh', '-c', 'for c in curl wget node; do command -v $c; done; true')).toBe('');
+    expect(docker('exec', replica(NAME, 'backend', 1), 'sh', '-c', 'for c in curl wget; do command -v $c; done; true')).toBe('');
     expect((await request(port, { host: API, path: '/' })).status).toBe(404);
   });
 
@@ -262,7 +264,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
   });
 
   test('the frontend runs as a plain user with no capabilities', () => {
-    for (const replica of [`${NAME}-app-1`, `${NAME}-app-2`]) {
+    for (const replica of replicaNames(NAME, 'app')) {
       expect(docker('exec', replica, 'id', '-u')).toBe('101');
       expect(docker('exec', replica, 'grep', 'CapEff', '/proc/1/status')).toMatch(/CapEff:\s+0{16}$/);
     }
@@ -276,7 +278,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
 
   test('a sign-up that crashes a backend replica: Docker restarts it, and no GET fails meanwhile', async () => {
     const state = (replica: string) => JSON.parse(docker('inspect', '-f', '{{json .State}}', replica)) as ContainerState;
-    const replicas = [`${NAME}-backend-1`, `${NAME}-backend-2`];
+    const replicas = replicaNames(NAME, 'backend');
     const restarts = () => replicas.map((replica) => Number(docker('inspect', '-f', '{{.RestartCount}}', replica)));
     const before = restarts();
     const load = new Load(port, API, 40, { path: '/api/v1/whoami' });
@@ -346,7 +348,8 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
     test('scale-down 3 → 1 with 2 s requests in flight: every GET, slow GET and POST is answered', async () => {
       const vars = { jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2 };
       await deployment.apply({ ...vars, backend_replicas: 3 });
-      await waitFor(`${NAME}-backend-3 to be healthy`, 60_000, () => docker('inspect', '-f', '{{.State.Health.Status}}', `${NAME}-backend-3`) === 'healthy');
+      expect(replicaNames(NAME, 'backend')).toHaveLength(3);
+      const third = replica(NAME, 'backend', 3);
       const loads = {
         GET: new Load(port, API, 40, { path: '/api/v1/whoami' }),
         'slow GET': new Load(port, API, 10, { path: '/api/v1/slow?ms=2000' }),
@@ -368,7 +371,8 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
         expect(r.failures).toEqual([]);
         expect(r.ok).toBe(r.sent);
       });
-      expect(spawnSync('docker', ['inspect', `${NAME}-backend-2`]).status).not.toBe(0);
+      expect(spawnSync('docker', ['inspect', third]).status).not.toBe(0);
+      expect(replicaNames(NAME, 'backend')).toHaveLength(1);
     });
   });
 

@@ -14,6 +14,7 @@ import { Load, LoadReport, freePort, replicasAnswering, request, sleep, waitFor,
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
+import { replica, replicaNames as replicasOf } from '../support/replicas';
 
 const NAME = 'e2e';
 const DOMAIN = 'wayshub.localhost';
@@ -27,7 +28,8 @@ const labelled = (kind: 'ps' | 'network' | 'volume') =>
   docker(...(kind === 'ps' ? ['ps', '-a'] : [kind, 'ls']), '-q', '--filter', `label=${STACK_LABEL}=${NAME}`)
     .split('\n')
     .filter(Boolean);
-const replicaNames = (n: number) => Array.from({ length: n }, (_, i) => `${NAME}-app-${i + 1}`);
+// The first n replicas of the current revision (`e2e-app-<revision>-<n>`).
+const replicaNames = (n: number) => replicasOf(NAME).slice(0, n);
 
 function expectNoFailures(report: LoadReport, minRate: number): void {
   log(
@@ -150,7 +152,7 @@ describeE2E('wayshub on a real Docker Engine', () => {
 
   describe('failover', () => {
     test('a replica killed under load costs no request, and takes traffic again after it starts', async () => {
-      const victim = `${NAME}-app-2`;
+      const victim = replica(NAME, 'app', 2);
       const load = startLoad(60);
       await sleep(3000);
       docker('kill', victim);

@@ -1,10 +1,15 @@
 // The pure halves of the local apply (__tests__/support/local-apply/): the rewrite of a
 // synthesized stack into terraform_data resources, and the translation of evaluated
 // attributes into docker CLI arguments, with their refusals.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import {
   ContainerSpec,
   EvaluatedInstance,
   JsonObject,
+  LocalApply,
   assertImplemented,
   buildSpec,
   rewriteForTerraformData,
@@ -462,5 +467,27 @@ describe('upload tar', () => {
       sum += i >= 148 && i < 156 ? 0x20 : b;
     });
     expect(parseInt(tar.subarray(148, 154).toString(), 8)).toBe(sum);
+  });
+});
+
+describe('create_before_destroy', () => {
+  const withLifecycle = (type: string, body: JsonObject) => stack({ [type]: { x: { ...body, lifecycle: { create_before_destroy: true } } } });
+
+  test('is realized for containers (new ones first, the replaced ones removed after every container is up)', () => {
+    const json = withLifecycle('docker_container', { name: 'app-${terraform_data.rev.id}', image: 'app:1' });
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-unit-cbd-'));
+    try {
+      expect(LocalApply.fromJson(json, { workDir })).toBeInstanceOf(LocalApply);
+    } finally {
+      fs.rmSync(workDir, { recursive: true, force: true });
+    }
+    const rewritten = rewriteForTerraformData(json) as { resource: { terraform_data: Record<string, { lifecycle?: JsonObject }> } };
+    expect(rewritten.resource.terraform_data.docker_container__x.lifecycle).toEqual({ create_before_destroy: true });
+  });
+
+  test('is refused for networks and volumes, which the harness replaces by remove, then create', () => {
+    expect(() => LocalApply.fromJson(withLifecycle('docker_network', { name: 'net' }))).toThrow(
+      'local-apply: docker_network.x sets lifecycle.create_before_destroy, which this harness realizes for containers only',
+    );
   });
 });

@@ -38,14 +38,14 @@ describe('the default deployment', () => {
   test('runs "replicas" app containers named wayshub-app-1..N, counted by the variable', () => {
     const app = json.resource.docker_container.app;
     expect(app.count).toBe('${var.replicas}');
-    expect(app.name).toBe('wayshub-app-${(count.index + 1)}');
+    expect(app.name).toBe('wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}');
     expect(app.hostname).toBe(app.name);
     expect(app.image).toBe('${docker_image.app_image.image_id}');
   });
 
   test('replicas share one DNS alias, publish no port, restart unless stopped, and have a healthcheck', () => {
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${(count.index + 1)}',
+      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-app'] }],
       restart: 'unless-stopped',
       destroy_grace_seconds: 30,
@@ -161,7 +161,7 @@ describe('the default deployment', () => {
 
   test('replicas drop every capability, gain no privileges and rotate their logs', () => {
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${(count.index + 1)}',
+      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
       capabilities: { drop: ['ALL'] },
       security_opts: ['no-new-privileges:true'],
       log_driver: 'json-file',
@@ -253,7 +253,7 @@ describe('settings reach the resources', () => {
       app: { port: 5000, memoryMb: 256, env: { NODE_ENV: 'production', API: 'x' }, healthcheck: ['CMD', 'node', '/app/health.js'] },
     });
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${(count.index + 1)}',
+      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
       memory: 256,
       env: ['API=x', 'NODE_ENV=production'],
       healthcheck: expect.objectContaining({ test: ['CMD', 'node', '/app/health.js'] }),
@@ -278,9 +278,37 @@ describe('settings reach the resources', () => {
 
   test('a stack name prefixes every Docker object', () => {
     const { json } = synthStack({ name: 'alvin' });
-    expect(json.resource.docker_container.app.name).toBe('alvin-app-${(count.index + 1)}');
+    expect(json.resource.docker_container.app.name).toBe('alvin-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}');
     expect(json.resource.docker_container.proxy.name).toBe('alvin-proxy');
     expect(json.resource.docker_network.network.name).toBe('alvin-net');
     expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('upstream alvin_app {');
+  });
+});
+
+describe('a new image rolls out: new replicas first, healthy, then the old ones go', () => {
+  const { json } = synthStack({});
+  const app = json.resource.docker_container.app;
+
+  test('the replicas are created before the ones they replace are destroyed, and each must be healthy', () => {
+    expect(app.lifecycle).toEqual({ create_before_destroy: true });
+    expect(app.wait).toBe(true);
+    expect(app.wait_timeout).toBe(60);
+  });
+
+  test("their names carry a revision that changes with the image or any of the replicas' settings, not with their count", () => {
+    const revision = json.resource.terraform_data.app_revision as { triggers_replace: { image: string; env: string[]; networks: string[]; settings: string } };
+    expect(revision.triggers_replace.image).toBe('${docker_image.app_image.image_id}');
+    expect(revision.triggers_replace.networks).toEqual(['${docker_network.network.name}']);
+    const changed = (input: WayshubSettingsInput) => (synthStack(input).json.resource.terraform_data.app_revision as typeof revision).triggers_replace;
+    expect(changed({ app: { memoryMb: 256 } }).settings).not.toBe(revision.triggers_replace.settings);
+    expect(changed({ app: { env: { TZ: 'Asia/Jakarta' } } }).env).toEqual(['TZ=Asia/Jakarta']);
+    expect(changed({ replicas: 7 })).toEqual(revision.triggers_replace);
+  });
+
+  test('a new replica has healthTimeoutSeconds to become healthy', () => {
+    expect(synthStack({ app: { healthTimeoutSeconds: 120 } }).json.resource.docker_container.app.wait_timeout).toBe(120);
+    expect(() => synthStack({ app: { healthTimeoutSeconds: 5 } })).toThrow(
+      'invalid app.healthTimeoutSeconds: 5; allowed: a whole number of seconds from 15 to 3600',
+    );
   });
 });

@@ -36,6 +36,12 @@ export interface AppSettings {
    * @default 30
    */
   readonly drainSeconds: number;
+  /**
+   * Seconds a new replica has to become healthy; past that the deploy fails and the replicas it
+   * was to replace keep serving.
+   * @default 60
+   */
+  readonly healthTimeoutSeconds: number;
 }
 
 /** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
@@ -106,6 +112,8 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   }
   const drainSeconds = app.drainSeconds ?? 30;
   checkWhole(drainSeconds, names.drainSeconds, 0, 3600, 'allowed: a whole number of seconds from 0 to 3600');
+  const healthTimeoutSeconds = app.healthTimeoutSeconds ?? 60;
+  checkWhole(healthTimeoutSeconds, names.healthTimeoutSeconds, 15, 3600, 'allowed: a whole number of seconds from 15 to 3600');
   return {
     image,
     buildContext,
@@ -116,6 +124,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     env: { ...env },
     addCapabilities: [...addCapabilities],
     drainSeconds,
+    healthTimeoutSeconds,
   };
 }
 

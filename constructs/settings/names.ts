@@ -47,5 +47,6 @@ export function appNames(role: 'app' | 'backend') {
     env: `${role}.env`,
     addCapabilities: `${role}.addCapabilities`,
     drainSeconds: `${role}.drainSeconds`,
+    healthTimeoutSeconds: `${role}.healthTimeoutSeconds`,
   };
 }

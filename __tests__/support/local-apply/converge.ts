@@ -15,6 +15,7 @@ import {
   createContainer,
   createNetwork,
   createVolume,
+  docker,
   exists,
   imageId,
   inspectContainer,
@@ -29,7 +30,7 @@ import {
   waitExit,
 } from './docker-cli';
 import { ContainerSpec, ImageSpec, NetworkSpec, VolumeSpec } from './docker-spec';
-import { Json, canonical, sha256 } from './json-value';
+import { Json, canonical, isObject, parseJson, sha256 } from './json-value';
 import { tarOf } from './upload-tar';
 
 export const LABELS = {
@@ -50,6 +51,12 @@ export interface Desired {
   images: ImageSpec[];
   /** In creation order: a container comes after everything it depends on. */
   containers: ContainerSpec[];
+  /**
+   * Container resources with lifecycle.create_before_destroy (`docker_container.app`): what they
+   * replace or no longer need is removed only after every container has been created, as
+   * Terraform's ["create", "delete"] order does.
+   */
+  createBeforeDestroy?: ReadonlySet<string>;
 }
 
 export interface ContainerRef {
@@ -83,6 +90,7 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
   const keep = new Map<string, ContainerObject>();
   const doomed: Doomed[] = [];
   const toCreate: ContainerSpec[] = [];
+  const createFirst = (address: string | undefined) => desired.createBeforeDestroy?.has((address ?? '').replace(/\[[^\]]*\]$/, '')) ?? false;
   for (const spec of desired.containers) {
     const have = byName.get(spec.name);
     const hash = containerHash.get(spec.name);
@@ -90,6 +98,12 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
       await refuseForeignContainer(spec.name, deployment);
       toCreate.push(spec);
     } else if (have.labels[LABELS.spec] !== hash) {
+      if (createFirst(spec.address)) {
+        // The provider would create the replacement first, and Docker refuses a second container of one name.
+        throw new Error(
+          `local-apply: ${spec.address} has create_before_destroy, but its replacement keeps the name ${spec.name}, which Docker refuses twice; the name must change with the spec`,
+        );
+      }
       doomed.push({ c: have, line: `removed ${spec.name} to recreate it (spec changed)` });
       toCreate.push(spec);
     } else if (spec.start && spec.mustRun && !have.running) {
@@ -100,7 +114,12 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
     }
   }
   const wanted = new Set(desired.containers.map((c) => c.name));
-  for (const c of haveContainers) if (!wanted.has(c.name)) doomed.push({ c, line: `removed ${c.name} (surplus)` });
+  const afterwards: Doomed[] = [];
+  for (const c of haveContainers) {
+    if (wanted.has(c.name)) continue;
+    if (createFirst(c.labels[LABELS.address])) afterwards.push({ c, line: `removed ${c.name} (replaced or surplus, after the new containers were up)` });
+    else doomed.push({ c, line: `removed ${c.name} (surplus)` });
+  }
 
   // ---- act: containers out, then networks and volumes, then containers in
   await removeContainers(doomed, desired.rank, log);
@@ -137,6 +156,7 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
     result.set(spec.name, { id, name: spec.name });
   }
   await checkStillRunning(toCreate, result);
+  await removeContainers(afterwards, desired.rank, log);
   return result;
 }
 
@@ -318,6 +338,15 @@ async function checkStillRunning(created: ContainerSpec[], refs: Map<string, Con
   }
 }
 
+/** The output of the container's last healthcheck, on one line. */
+async function lastHealthOutput(id: string): Promise<string> {
+  const health = parseJson(await docker(['inspect', '-f', '{{json .State.Health}}', id]).catch(() => 'null'));
+  const log = isObject(health) && Array.isArray(health.Log) ? health.Log : [];
+  const last = log[log.length - 1];
+  const output = isObject(last) && typeof last.Output === 'string' ? last.Output.trim().replace(/\s+/g, ' ') : '';
+  return output ? JSON.stringify(output.slice(0, 300)) : 'nothing yet';
+}
+
 async function waitHealthy(spec: ContainerSpec, id: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
@@ -325,7 +354,8 @@ async function waitHealthy(spec: ContainerSpec, id: string, timeoutSeconds: numb
     if (state.health === 'healthy' || (state.health === undefined && state.running)) return;
     if (Date.now() > deadline || !state.running) {
       throw new Error(
-        `local-apply: ${spec.address}: container ${spec.name} is not healthy after ${timeoutSeconds}s (wait = true): ${state.status}/${state.health ?? 'no healthcheck'}; last logs:\n${await logsTail(id, 30)}`,
+        `local-apply: ${spec.address}: ${spec.name} is not healthy after ${timeoutSeconds} s (${state.status}/${state.health ?? 'no healthcheck'}); ` +
+          `its healthcheck last said: ${await lastHealthOutput(id)}; see: docker logs ${spec.name}\nlast logs:\n${await logsTail(id, 30)}`,
       );
     }
     await sleep(250);

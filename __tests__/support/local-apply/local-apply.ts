@@ -42,9 +42,10 @@ export interface DestroyOptions {
   volumes?: boolean;
 }
 
-// Lifecycle settings the Engine side cannot honour: replacement is always stop, remove,
-// then create (container and network names are unique, so create-first cannot work).
-const UNREALIZABLE_LIFECYCLE = ['create_before_destroy'];
+// create_before_destroy is realized for containers only (their replacements must have new
+// names: converge refuses one that keeps its name, as Docker would); networks and volumes are
+// replaced by remove, then create.
+const CREATE_FIRST_TYPES = new Set(['docker_container', 'docker_image']);
 
 export class LocalApply {
   readonly workDir: string;
@@ -52,6 +53,7 @@ export class LocalApply {
   private readonly log: Log;
   private readonly baseDir: string;
   private readonly rewrite: RewriteResult;
+  private readonly createFirst: ReadonlySet<string>;
   private readonly tf: TerraformCli;
   /** A work dir this instance made itself is removed by destroy(). */
   private readonly ownsWorkDir: boolean;
@@ -62,6 +64,7 @@ export class LocalApply {
     // Refuse first: a stack the harness cannot realize leaves nothing behind.
     this.rewrite = rewriteWithGraph(source);
     refuseUnrealizable(source, this.rewrite.resources);
+    this.createFirst = createBeforeDestroy(source, this.rewrite.resources);
     this.ownsWorkDir = opts.workDir === undefined;
     const dir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), opts.tempPrefix));
     mkdirSync(dir, { recursive: true });
@@ -177,6 +180,7 @@ export class LocalApply {
       volumes: specs.flatMap((s) => (s.kind === 'volume' ? [s] : [])),
       images: specs.flatMap((s) => (s.kind === 'image' ? [s] : [])),
       containers: specs.flatMap((s) => (s.kind === 'container' ? [s] : [])),
+      createBeforeDestroy: this.createFirst,
     };
   }
 }
@@ -193,12 +197,23 @@ function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): vo
     const byName = resource[r.type];
     const body: JsonObject = isObject(byName) && isObject(byName[r.name]) ? (byName[r.name] as JsonObject) : {};
     const lifecycle = isObject(body.lifecycle) ? body.lifecycle : {};
-    for (const key of UNREALIZABLE_LIFECYCLE) {
-      if (lifecycle[key] === true && r.type !== 'docker_image') {
-        throw new Error(`local-apply: ${r.address} sets lifecycle.${key}, which this harness cannot realize (it replaces by stop, remove, create)`);
-      }
+    if (lifecycle.create_before_destroy === true && !CREATE_FIRST_TYPES.has(r.type)) {
+      throw new Error(`local-apply: ${r.address} sets lifecycle.create_before_destroy, which this harness realizes for containers only`);
     }
   }
+}
+
+/** The container resources that set lifecycle.create_before_destroy. */
+function createBeforeDestroy(source: object, resources: DockerResourceInfo[]): Set<string> {
+  const resource = isObject(source) && isObject(source.resource) ? source.resource : {};
+  const out = new Set<string>();
+  for (const r of resources) {
+    const byName = resource[r.type];
+    const body = isObject(byName) && isObject(byName[r.name]) ? byName[r.name] : {};
+    const lifecycle = isObject(body) && isObject(body.lifecycle) ? body.lifecycle : {};
+    if (r.type === 'docker_container' && lifecycle.create_before_destroy === true) out.add(r.address);
+  }
+  return out;
 }
 
 /** Docker resources in an order where each comes after what it depends on. */

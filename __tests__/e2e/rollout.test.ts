@@ -1,0 +1,146 @@
+// A new app image on a running deployment: the new replicas start, become healthy, and only
+// then are the old ones removed (and drained), under GET, POST and slow-request load. An image
+// that never becomes healthy fails the deploy and the old replicas keep serving.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { WayshubSettingsInput } from '../../constructs/settings';
+import { describeE2E } from '../support/e2e-gate';
+import { Load, LoadReport, freePort, request, waitFor } from '../support/http';
+import { LocalApply } from '../support/local-apply';
+import { replicaNames } from '../support/replicas';
+import { synthToDir } from '../support/synth';
+import { dockerBuild, ensureTestImages } from '../support/test-images';
+
+const NAME = 'e2eroll';
+const DOMAIN = 'wayshub.localhost';
+const REPO = 'wayshub-e2e/rollout';
+const log = (line: string) => process.stderr.write(`  [rollout] ${line}\n`);
+const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
+
+/** The loads of a scenario: GETs over kept-alive connections, POSTs on new ones, and 2 s requests. */
+function startLoads(port: number): Record<string, Load> {
+  return {
+    GET: new Load(port, DOMAIN, 50),
+    POST: new Load(port, DOMAIN, 10, { path: '/upload', post: Buffer.from('{"hello":"world"}') }),
+    'slow GET': new Load(port, DOMAIN, 5, { path: '/slow?ms=2000' }),
+  };
+}
+
+async function stopLoads(loads: Record<string, Load>): Promise<Record<string, LoadReport>> {
+  const reports = await Promise.all(Object.values(loads).map((load) => load.stop()));
+  const out = Object.fromEntries(Object.keys(loads).map((what, i) => [what, reports[i]]));
+  for (const [what, r] of Object.entries(out)) {
+    log(`${what}: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms in ${r.seconds.toFixed(1)} s`);
+  }
+  return out;
+}
+
+function expectNoFailures(reports: Record<string, LoadReport>): void {
+  for (const r of Object.values(reports)) {
+    expect(r.failures).toEqual([]);
+    expect(r.ok).toBe(r.sent);
+    expect(r.resent).toBe(0);
+  }
+}
+
+describeE2E('a new app image rolls out on a running deployment', () => {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-rollout-'));
+  let port: number;
+  let base: WayshubSettingsInput;
+  let deployment: LocalApply;
+
+  async function deploy(image: string) {
+    deployment = await LocalApply.fromStackDir(synthToDir({ ...base, app: { ...base.app, image } }), { workDir, log });
+    return deployment.apply({ replicas: 3 });
+  }
+
+  beforeAll(async () => {
+    const images = await ensureTestImages(log);
+    // v2 differs from v1 in one variable; "bad" listens on 3999, not on the app port: it never
+    // becomes healthy, and the proxy's connections to it are refused.
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-rollout-images-'));
+    for (const [tag, line] of [
+      ['v1', 'ENV APP_VERSION=1'],
+      ['v2', 'ENV APP_VERSION=2'],
+      ['bad', 'ENV PORT=3999'],
+    ]) {
+      fs.writeFileSync(path.join(context, 'Dockerfile'), `FROM ${images.app}\n${line}\n`);
+      const built = await dockerBuild(path.join(context, 'Dockerfile'), context, `${REPO}:${tag}`);
+      if (built.code !== 0) throw new Error(`building ${REPO}:${tag} failed: ${built.stderr}`);
+    }
+    fs.rmSync(context, { recursive: true, force: true });
+    port = await freePort();
+    base = { name: NAME, domain: DOMAIN, app: { image: `${REPO}:v1`, port: 3000, healthTimeoutSeconds: 20 }, proxy: { image: images.nginx, httpPort: port } };
+    await deploy(`${REPO}:v1`);
+    await waitFor('v1 to answer', 20_000, async () => (await request(port, { host: DOMAIN })).status === 200);
+  }, 600_000);
+
+  afterAll(async () => {
+    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    fs.rmSync(workDir, { recursive: true, force: true });
+    execFileSync('docker', ['rmi', `${REPO}:v1`, `${REPO}:v2`, `${REPO}:bad`], { stdio: 'ignore' });
+  });
+
+  test('v1 → v2: new replicas first, healthy, then the old ones drain; no request fails, and afterwards only v2 answers', async () => {
+    const v1 = replicaNames(NAME);
+    expect(v1).toHaveLength(3);
+    const proxy = proxyId();
+    const loads = startLoads(port);
+    let reports: Record<string, LoadReport>;
+    let seconds = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      const t0 = Date.now();
+      const result = await deploy(`${REPO}:v2`);
+      seconds = (Date.now() - t0) / 1000;
+      expect(result.outputs.replica_names).toEqual(replicaNames(NAME));
+      await new Promise((r) => setTimeout(r, 6000));
+    } finally {
+      reports = await stopLoads(loads);
+    }
+    log(`rollout of 3 replicas: ${seconds.toFixed(1)} s`);
+    expectNoFailures(reports);
+    const v2 = replicaNames(NAME);
+    expect(v2).toHaveLength(3);
+    expect(v2.filter((name) => v1.includes(name))).toEqual([]);
+    for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
+    expect(proxyId()).toBe(proxy);
+    // Once nginx has asked DNS again (every 5 s), only v2 answers.
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) seen.add((await request(port, { host: DOMAIN })).body.trim());
+    expect([...seen].every((name) => v2.includes(name))).toBe(true);
+  });
+
+  test('an image that never becomes healthy: the deploy fails naming the replica and what to run, and v2 keeps serving', async () => {
+    const v2 = replicaNames(NAME);
+    const loads = startLoads(port);
+    let reports: Record<string, LoadReport>;
+    let failed = '';
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      failed = await deploy(`${REPO}:bad`).then(
+        () => 'applied',
+        (e: Error) => e.message,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      reports = await stopLoads(loads);
+    }
+    log(`the failed deploy said: ${failed.split('\n')[0]}`);
+    expect(failed).toMatch(
+      new RegExp(`${NAME}-app-[0-9a-f]{6}-1 is not healthy after 20 s .*its healthcheck last said: .*; see: docker logs ${NAME}-app-[0-9a-f]{6}-1`),
+    );
+    expectNoFailures(reports);
+    for (const name of v2) expect(docker('inspect', '-f', '{{.State.Running}}', name)).toBe('true');
+
+    // The next deploy of a good image converges: the bad replica and the old v2 ones go.
+    await deploy(`${REPO}:v2`);
+    const now = replicaNames(NAME);
+    expect(now).toHaveLength(3);
+    for (const name of now) expect(docker('inspect', '-f', '{{.Config.Image}} {{.State.Health.Status}}', name)).toBe(`${REPO}:v2 healthy`);
+  });
+});
