@@ -16,17 +16,19 @@ import { dockerBuild, ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eroll';
 const DOMAIN = 'wayshub.localhost';
+const API = `api.${DOMAIN}`;
+const VARS = { replicas: 3, backend_replicas: 2, jwt_private_key: 'e2e-jwt-private-key-0123456789' };
 const REPO = 'wayshub-e2e/rollout';
 const log = (line: string) => process.stderr.write(`  [rollout] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
 
 /** The loads of a scenario: GETs over kept-alive connections, POSTs on new ones, and 2 s requests. */
-function startLoads(port: number): Record<string, Load> {
+function startLoads(port: number, host = DOMAIN): Record<string, Load> {
   return {
-    GET: new Load(port, DOMAIN, 50),
-    POST: new Load(port, DOMAIN, 10, { path: '/upload', post: Buffer.from('{"hello":"world"}') }),
-    'slow GET': new Load(port, DOMAIN, 5, { path: '/slow?ms=2000' }),
+    GET: new Load(port, host, 50),
+    POST: new Load(port, host, 10, { path: '/upload', post: Buffer.from('{"hello":"world"}') }),
+    'slow GET': new Load(port, host, 5, { path: '/slow?ms=2000' }),
   };
 }
 
@@ -53,9 +55,13 @@ describeE2E('a new app image rolls out on a running deployment', () => {
   let base: WayshubSettingsInput;
   let deployment: LocalApply;
 
-  async function deploy(image: string) {
-    deployment = await LocalApply.fromStackDir(synthToDir({ ...base, app: { ...base.app, image } }), { workDir, log });
-    return deployment.apply({ replicas: 3 });
+  /** Deploys these images of the frontend and the backend (the backend's stays as it was unless given). */
+  let backendImage = `${REPO}:v1`;
+  async function deploy(image: string, backend = backendImage) {
+    backendImage = backend;
+    const settings = { ...base, app: { ...base.app, image }, backend: { ...base.backend, image: backend } };
+    deployment = await LocalApply.fromStackDir(synthToDir(settings), { workDir, log });
+    return deployment.apply(VARS);
   }
 
   beforeAll(async () => {
@@ -74,7 +80,15 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     }
     fs.rmSync(context, { recursive: true, force: true });
     port = await freePort();
-    base = { name: NAME, domain: DOMAIN, app: { image: `${REPO}:v1`, port: 3000, healthTimeoutSeconds: 20 }, proxy: { image: images.nginx, httpPort: port } };
+    base = {
+      name: NAME,
+      domain: DOMAIN,
+      app: { image: `${REPO}:v1`, port: 3000, healthTimeoutSeconds: 20 },
+      // The test app answers as the backend too, on 5000.
+      backend: { image: `${REPO}:v1`, port: 5000, env: { PORT: '5000' }, healthTimeoutSeconds: 20 },
+      database: { enabled: false },
+      proxy: { image: images.nginx, httpPort: port },
+    };
     await deploy(`${REPO}:v1`);
     await waitFor('v1 to answer', 20_000, async () => (await request(port, { host: DOMAIN })).status === 200);
   }, 600_000);
@@ -142,5 +156,26 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     const now = replicaNames(NAME);
     expect(now).toHaveLength(3);
     for (const name of now) expect(docker('inspect', '-f', '{{.Config.Image}} {{.State.Health.Status}}', name)).toBe(`${REPO}:v2 healthy`);
+  });
+
+  test('the backend rolls out the same way at api.<domain>, and the frontend replicas are not touched', async () => {
+    const frontend = replicaNames(NAME).map((name) => docker('inspect', '-f', '{{.Id}}', name));
+    const v1 = replicaNames(NAME, 'backend');
+    expect(v1).toHaveLength(2);
+    const loads = startLoads(port, API);
+    let reports: Record<string, LoadReport>;
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      await deploy(`${REPO}:v2`, `${REPO}:v2`);
+      await new Promise((r) => setTimeout(r, 6000));
+    } finally {
+      reports = await stopLoads(loads);
+    }
+    expectNoFailures(reports);
+    const v2 = replicaNames(NAME, 'backend');
+    expect(v2).toHaveLength(2);
+    expect(v2.filter((name) => v1.includes(name))).toEqual([]);
+    for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
+    expect(replicaNames(NAME).map((name) => docker('inspect', '-f', '{{.Id}}', name))).toEqual(frontend);
   });
 });
