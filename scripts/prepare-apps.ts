@@ -95,20 +95,18 @@ function fixLockFile(dir: string, node: number, dryRun: boolean): boolean {
   const pkg = readJson<Parameters<typeof packageLockMismatch>[0]>(path.join(dir, 'package.json'));
   const old = postcssTooOldForNode17(before);
   const pinned = old.map((p) => `postcss ${p.version} (${p.where})`).join(', ');
+  // What yarn.lock lacks of package.json; undefined when there is no yarn.lock.
+  const stale = fs.existsSync(yarnFile) ? yarnLockMismatch(pkg, fs.readFileSync(yarnFile, 'utf8')) : undefined;
   if (old.length === 0) {
     say(`  package-lock.json: loads on Node ${node} already (no postcss 8.0 to 8.2.10)`);
     return true;
   }
   if (node < 17) {
-    if (fs.existsSync(yarnFile)) {
-      const stale = yarnLockMismatch(pkg, fs.readFileSync(yarnFile, 'utf8'));
-      if (stale.length > 0) say(`  yarn.lock: does not match package.json (it lacks ${stale.join(', ')}); the Dockerfile installs from package-lock.json`);
-    }
+    if (stale?.length) say(`  yarn.lock: does not match package.json (it lacks ${stale.join(', ')}); the Dockerfile installs from package-lock.json`);
     say(`  package-lock.json: pins ${pinned}, which Node 17+ can't load; left as it is for Node ${node}. For a Node 17+ base, run this again with --node 18`);
     return true;
   }
-  if (fs.existsSync(yarnFile)) {
-    const stale = yarnLockMismatch(pkg, fs.readFileSync(yarnFile, 'utf8'));
+  if (stale) {
     if (stale.length === 0) {
       say(
         '  yarn.lock: left alone: it matches package.json, so the build installs from it, not from package-lock.json; update postcss there (yarn upgrade) by hand',

@@ -190,14 +190,18 @@ export function deploymentLabel(deployment: string): string {
   return `${LABELS.deployment}=${deployment}`;
 }
 
-function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): void {
+/** The `lifecycle` block of a docker resource as the synthesized stack declares it. */
+function lifecycleOf(source: object, r: DockerResourceInfo): JsonObject {
   const resource = isObject(source) && isObject(source.resource) ? source.resource : {};
+  const byName = resource[r.type];
+  const body = isObject(byName) && isObject(byName[r.name]) ? byName[r.name] : {};
+  return isObject(body) && isObject(body.lifecycle) ? body.lifecycle : {};
+}
+
+function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): void {
   for (const r of resources) {
     assertImplemented(r.type, r.address, r.attributes);
-    const byName = resource[r.type];
-    const body: JsonObject = isObject(byName) && isObject(byName[r.name]) ? (byName[r.name] as JsonObject) : {};
-    const lifecycle = isObject(body.lifecycle) ? body.lifecycle : {};
-    if (lifecycle.create_before_destroy === true && !CREATE_FIRST_TYPES.has(r.type)) {
+    if (lifecycleOf(source, r).create_before_destroy === true && !CREATE_FIRST_TYPES.has(r.type)) {
       throw new Error(`local-apply: ${r.address} sets lifecycle.create_before_destroy, which this harness realizes for containers only`);
     }
   }
@@ -205,15 +209,7 @@ function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): vo
 
 /** The container resources that set lifecycle.create_before_destroy. */
 function createBeforeDestroy(source: object, resources: DockerResourceInfo[]): Set<string> {
-  const resource = isObject(source) && isObject(source.resource) ? source.resource : {};
-  const out = new Set<string>();
-  for (const r of resources) {
-    const byName = resource[r.type];
-    const body = isObject(byName) && isObject(byName[r.name]) ? byName[r.name] : {};
-    const lifecycle = isObject(body) && isObject(body.lifecycle) ? body.lifecycle : {};
-    if (r.type === 'docker_container' && lifecycle.create_before_destroy === true) out.add(r.address);
-  }
-  return out;
+  return new Set(resources.filter((r) => r.type === 'docker_container' && lifecycleOf(source, r).create_before_destroy === true).map((r) => r.address));
 }
 
 /** Docker resources in an order where each comes after what it depends on. */
