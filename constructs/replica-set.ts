@@ -6,7 +6,7 @@ import { DataResource, Fn, Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
-import { AppSettings, defaultHealthcheck } from './settings';
+import { AppSettings, DRAIN_ENV, defaultHealthcheck } from './settings';
 
 export interface ReplicaSetProps {
   /** Container names are `<namePrefix>-1` .. `<namePrefix>-N`; the DNS alias is `<namePrefix>`. */
@@ -114,14 +114,16 @@ export class ReplicaSet extends Construct {
     this.image.overrideLogicalId(`${id}_image`);
 
     const count = TerraformCount.of(props.count);
-    const env = props.env ?? {};
+    const drainSeconds = props.drainSeconds ?? 30;
+    // The app learns its drain limit, e.g. to close WebSockets cleanly just before it is killed.
+    const env = { ...props.env, [DRAIN_ENV]: String(drainSeconds) };
     // Everything of a replica but its name: a change to any of it replaces the containers.
     const config = {
       image: this.image.imageId,
       restart: 'unless-stopped',
       // The stop timeout when a replica is removed: time to finish the requests in flight.
-      destroyGraceSeconds: props.drainSeconds ?? 30,
-      env: Object.keys(env).length || props.terraformEnv?.length ? containerEnv(env, props.terraformEnv) : undefined,
+      destroyGraceSeconds: drainSeconds,
+      env: containerEnv(env, props.terraformEnv),
       memory: props.memoryMb,
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],
       healthcheck: {
@@ -143,7 +145,7 @@ export class ReplicaSet extends Construct {
     this.revision = new DataResource(this, 'revision', {
       triggersReplace: {
         image: config.image,
-        env: config.env ?? [],
+        env: config.env,
         networks: config.networksAdvanced.map((n) => n.name),
         // The rest holds no Terraform reference: its hash is enough.
         settings: createHash('sha256')

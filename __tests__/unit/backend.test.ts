@@ -9,7 +9,7 @@ describe('without a backend image', () => {
     expect(json.variable.backend_replicas).toBeUndefined();
     expect(json.resource.docker_container.api).toBeUndefined();
     expect(json.output.api_url).toBeUndefined();
-    expect(json.resource.docker_container.app.env).toBeUndefined();
+    expect(json.resource.docker_container.app.env).toEqual(['WAYSHUB_DRAIN_SECONDS=30']);
   });
 });
 
@@ -51,7 +51,7 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
   });
 
   test('the frontend replicas get the public API URL, and the outputs name the API', () => {
-    expect(json.resource.docker_container.app.env).toEqual(['REACT_APP_API_URL=http://api.alvin.xyz/api/v1']);
+    expect(json.resource.docker_container.app.env).toEqual(['REACT_APP_API_URL=http://api.alvin.xyz/api/v1', 'WAYSHUB_DRAIN_SECONDS=30']);
     expect(json.output.api_url.value).toBe('http://api.alvin.xyz/api/v1');
     expect(json.output.backend_replica_names.value).toBe('${docker_container.api[*].name}');
   });
@@ -179,6 +179,7 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
   test("with WAYSHUB_DATABASE=off, DATABASE_URL of the backend's own database can be a secret", () => {
     const off = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })).json;
     expect(off.resource.docker_container.api.env).toEqual([
+      'WAYSHUB_DRAIN_SECONDS=30',
       'NODE_ENV=production',
       'JWT_PRIVATE_KEY=${var.jwt_private_key}',
       'DATABASE_URL=${try(tostring(jsondecode(var.backend_secrets)["DATABASE_URL"]), "")}',
@@ -246,6 +247,7 @@ describe('the database', () => {
     expect(json.variable.jwt_private_key).toMatchObject({ type: 'string', sensitive: true });
     expect(json.variable.db_password.default).toBeUndefined();
     expect(containers.api.env).toEqual([
+      'WAYSHUB_DRAIN_SECONDS=30',
       'NODE_ENV=production',
       'JWT_PRIVATE_KEY=${var.jwt_private_key}',
       'DATABASE_URL=mysql://wayshub:${replace(urlencode(var.db_password), "+", "%20")}@wayshub-db:3306/wayshub',
@@ -275,7 +277,9 @@ describe('the database', () => {
       },
     });
     expect(migrate.env).toContain('WAYSHUB_APPLY_AT=${timestamp()}');
-    expect(migrate.env).toEqual([...(containers.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
+    // The backend's environment, less the replicas' drain limit (the job is not a replica).
+    const replicaOnly = (env: string[]) => env.filter((e) => !e.startsWith('WAYSHUB_DRAIN_SECONDS='));
+    expect(migrate.env).toEqual([...replicaOnly(containers.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
     expect(containers.api.depends_on).toEqual(['docker_container.migrate']);
     const custom = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_MIGRATE_COMMAND: 'node migrate.js' })).json;
     expect(custom.resource.docker_container.migrate.command).toEqual(['sh', '-c', 'node migrate.js']);
@@ -285,7 +289,10 @@ describe('the database', () => {
     const { json: j } = synthStack({ backend: { image: 'b:1', env: { TZ: 'Asia/Jakarta', GREETING: 'hi ${x}' } } });
     const migrate = j.resource.docker_container.migrate.env as string[];
     expect(migrate.slice(0, 2)).toEqual(['GREETING=hi $${x}', 'TZ=Asia/Jakarta']);
-    expect(migrate).toEqual([...(j.resource.docker_container.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);
+    expect(migrate).toEqual([
+      ...(j.resource.docker_container.api.env as string[]).filter((e) => !e.startsWith('WAYSHUB_DRAIN_SECONDS=')),
+      'WAYSHUB_APPLY_AT=${timestamp()}',
+    ]);
   });
 
   test('WAYSHUB_DATABASE=off leaves the backend without a database', () => {
@@ -293,7 +300,7 @@ describe('the database', () => {
     expect(j.resource.docker_container.db).toBeUndefined();
     expect(j.resource.docker_container.migrate).toBeUndefined();
     expect(j.variable.db_password).toBeUndefined();
-    expect(j.resource.docker_container.api.env).toEqual(['NODE_ENV=production', 'JWT_PRIVATE_KEY=${var.jwt_private_key}']);
+    expect(j.resource.docker_container.api.env).toEqual(['WAYSHUB_DRAIN_SECONDS=30', 'NODE_ENV=production', 'JWT_PRIVATE_KEY=${var.jwt_private_key}']);
   });
 
   test('bad database settings are refused', () => {

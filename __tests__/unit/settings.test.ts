@@ -310,4 +310,13 @@ describe('the drain time of a replica being removed', () => {
     expect(resolveSettings({ backend: { image: 'be:1', drainSeconds: 5 } }).backend?.drainSeconds).toBe(5);
     expect(() => resolveSettings({ app: { drainSeconds: -1 } })).toThrow('invalid app.drainSeconds: -1; allowed: a whole number of seconds from 0 to 3600');
   });
+
+  test('the app learns it as WAYSHUB_DRAIN_SECONDS, which its own env may not set', () => {
+    expect(() => resolveSettings({ app: { env: { WAYSHUB_DRAIN_SECONDS: '5' } } })).toThrow(
+      'invalid app.env key: "WAYSHUB_DRAIN_SECONDS"; that variable is set by the stack from app.drainSeconds; allowed: other names',
+    );
+    expect(() => resolveSettings({ backend: { image: 'be:1', secretEnv: ['WAYSHUB_DRAIN_SECONDS'] } })).toThrow(
+      'invalid backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV): "WAYSHUB_DRAIN_SECONDS"; that variable is set by the stack from backend.drainSeconds; allowed: other names',
+    );
+  });
 });

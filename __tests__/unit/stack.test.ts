@@ -64,7 +64,9 @@ describe('the default deployment', () => {
     });
     expect(json.resource.docker_container.app.ports).toBeUndefined();
     expect(json.resource.docker_container.app.memory).toBeUndefined();
-    expect(json.resource.docker_container.app.env).toBeUndefined();
+    // The one variable every replica gets: how long it has between SIGTERM and SIGKILL.
+    expect(json.resource.docker_container.app.env).toEqual(['WAYSHUB_DRAIN_SECONDS=30']);
+    expect(json.resource.docker_container.app.destroy_grace_seconds).toBe(30);
   });
 
   test("keeps the user's images on the host when destroyed", () => {
@@ -255,14 +257,14 @@ describe('settings reach the resources', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
       memory: 256,
-      env: ['API=x', 'NODE_ENV=production'],
+      env: ['API=x', 'NODE_ENV=production', 'WAYSHUB_DRAIN_SECONDS=30'],
       healthcheck: expect.objectContaining({ test: ['CMD', 'node', '/app/health.js'] }),
     });
   });
 
   test('user text that looks like a Terraform interpolation stays literal', () => {
     const { json } = synthStack({ app: { env: { GREETING: 'hi ${var.replicas} %{if true}' } } });
-    expect(json.resource.docker_container.app.env).toEqual(['GREETING=hi $${var.replicas} %%{if true}']);
+    expect(json.resource.docker_container.app.env).toEqual(['GREETING=hi $${var.replicas} %%{if true}', 'WAYSHUB_DRAIN_SECONDS=30']);
   });
 
   test('a relative build context is built from its absolute path, tagged with the image name', () => {
@@ -301,7 +303,8 @@ describe('a new image rolls out: new replicas first, healthy, then the old ones 
     expect(revision.triggers_replace.networks).toEqual(['${docker_network.network.name}']);
     const changed = (input: WayshubSettingsInput) => (synthStack(input).json.resource.terraform_data.app_revision as typeof revision).triggers_replace;
     expect(changed({ app: { memoryMb: 256 } }).settings).not.toBe(revision.triggers_replace.settings);
-    expect(changed({ app: { env: { TZ: 'Asia/Jakarta' } } }).env).toEqual(['TZ=Asia/Jakarta']);
+    expect(changed({ app: { env: { TZ: 'Asia/Jakarta' } } }).env).toEqual(['TZ=Asia/Jakarta', 'WAYSHUB_DRAIN_SECONDS=30']);
+    expect(changed({ app: { drainSeconds: 5 } }).env).toEqual(['WAYSHUB_DRAIN_SECONDS=5']);
     expect(changed({ replicas: 7 })).toEqual(revision.triggers_replace);
   });
 

@@ -100,6 +100,9 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
       throw new SettingsError(`${names.env} key`, key, 'allowed: letters, digits and "_", not starting with a digit');
     }
+    if (key === DRAIN_ENV) {
+      throw new SettingsError(`${names.env} key`, key, `that variable is set by the stack from ${names.drainSeconds}; allowed: other names`);
+    }
     if (typeof value !== 'string' || value.includes('\0')) {
       throw new SettingsError(`${names.env}.${key}`, value, 'allowed: a string without NUL characters');
     }
@@ -127,6 +130,9 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     healthTimeoutSeconds,
   };
 }
+
+/** Every replica's environment holds its drain limit under this name (replica-set.ts). */
+export const DRAIN_ENV = 'WAYSHUB_DRAIN_SECONDS';
 
 const MAX_SECRET_ENV = 20;
 
@@ -173,6 +179,8 @@ export function resolveBackend(backend: Mutable<BackendSettings>, domain: string
       throw new SettingsError(NAMES.backendSecretEnv, name, 'allowed: names of letters, digits and "_", not starting with a digit');
     }
     checkNotStackSet(NAMES.backendSecretEnv, name, withDatabase);
+    if (name === DRAIN_ENV)
+      throw new SettingsError(NAMES.backendSecretEnv, name, 'that variable is set by the stack from backend.drainSeconds; allowed: other names');
     if (Object.prototype.hasOwnProperty.call(app.env, name))
       throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
     if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');

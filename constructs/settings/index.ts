@@ -10,6 +10,7 @@ import { type TlsInput, type TlsSettings, resolveTls } from './tls';
 import { type Mutable, SettingsError, checkHostname, checkWhole } from './validators';
 
 export type { AppSettings, BackendSettings } from './app';
+export { DRAIN_ENV } from './app';
 export { defaultHealthcheck } from './healthcheck';
 export type { DatabaseSettings } from './database';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
