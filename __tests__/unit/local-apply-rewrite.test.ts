@@ -12,6 +12,8 @@ import {
   LocalApply,
   assertImplemented,
   buildSpec,
+  plannedActions,
+  removalStep,
   rewriteForTerraformData,
   rewriteWithGraph,
   tarOf,
@@ -67,13 +69,16 @@ describe('rewriteForTerraformData', () => {
         },
       }),
     );
+    const input = { name: 'app-${count.index + 1}', image: 'app:1', env: ['A=1'] };
     expect(data(out, 'docker_container__app')).toEqual({
-      input: { name: 'app-${count.index + 1}', image: 'app:1', env: ['A=1'] },
+      input,
+      triggers_replace: input,
       count: '${var.replicas}',
       depends_on: ['terraform_data.docker_network__net'],
       lifecycle: { prevent_destroy: false },
     });
-    expect(data(out, 'docker_network__net')).toEqual({ input: { name: 'test-net', driver: 'bridge' } });
+    const network = { name: 'test-net', driver: 'bridge' };
+    expect(data(out, 'docker_network__net')).toEqual({ input: network, triggers_replace: network });
     expect((out.resource as JsonObject).docker_container).toBeUndefined();
   });
 
@@ -204,6 +209,14 @@ describe('rewriteForTerraformData', () => {
       replace_triggered_by: ['terraform_data.docker_network__net'],
       postcondition: [{ condition: '${self.output.name != ""}', error_message: 'no name' }],
     });
+    // What is not ignored replaces the container, as the harness recreates it on any change.
+    expect(data(out, 'docker_container__app').triggers_replace).toEqual({ name: 'app', image: 'app:1' });
+  });
+
+  test('a container, network or volume is replaced when its attributes change (so the plan says so); an image is not', () => {
+    const out = rewriteForTerraformData(stack(base));
+    expect(data(out, 'docker_network__net').triggers_replace).toEqual(data(out, 'docker_network__net').input);
+    expect(data(out, 'docker_image__app').triggers_replace).toBeUndefined();
   });
 
   test('rewrites non-docker resources and outputs too, depends_on included', () => {
@@ -489,5 +502,66 @@ describe('create_before_destroy', () => {
     expect(() => LocalApply.fromJson(withLifecycle('docker_network', { name: 'net' }))).toThrow(
       'local-apply: docker_network.x sets lifecycle.create_before_destroy, which this harness realizes for containers only',
     );
+  });
+});
+
+describe("the order of removals follows Terraform's plan", () => {
+  // `terraform show -json` of a saved plan, as Terraform 1.11 writes it for a stack rewritten by
+  // the harness: the app (create_before_destroy) goes from 3 replicas of v1 to 2 of v2, and the
+  // database (no create_before_destroy) changes image.
+  const plan: JsonObject = {
+    format_version: '1.2',
+    resource_changes: [
+      {
+        address: 'terraform_data.docker_container__app[0]',
+        index: 0,
+        change: { actions: ['create', 'delete'] },
+        action_reason: 'replace_because_cannot_update',
+      },
+      {
+        address: 'terraform_data.docker_container__app[1]',
+        index: 1,
+        change: { actions: ['create', 'delete'] },
+        action_reason: 'replace_because_cannot_update',
+      },
+      { address: 'terraform_data.docker_container__app[2]', index: 2, change: { actions: ['delete'] }, action_reason: 'delete_because_count_index' },
+      { address: 'terraform_data.docker_container__db', change: { actions: ['delete', 'create'] }, action_reason: 'replace_because_cannot_update' },
+      { address: 'terraform_data.docker_container__db', deposed: '00000001', change: { actions: ['delete'] } },
+      { address: 'terraform_data.docker_network__net', change: { actions: ['no-op'] } },
+      { address: 'terraform_data.marker', change: { actions: ['update'] } },
+    ],
+  };
+  const { resources } = rewriteWithGraph(
+    stack({ ...base, docker_container: { app: { name: 'app', image: 'app:1', count: 3 }, db: { name: 'db', image: 'db:1' } } }),
+  );
+  const planned = plannedActions(plan, resources);
+  const createBeforeDestroy = new Set(['docker_container.app']);
+
+  test('reads the actions of each docker instance by its docker address, and nothing else', () => {
+    expect(Object.fromEntries(planned)).toEqual({
+      'docker_container.app[0]': ['create', 'delete'],
+      'docker_container.app[1]': ['create', 'delete'],
+      'docker_container.app[2]': ['delete'],
+      'docker_container.db': ['delete', 'create'],
+      'docker_network.net': ['no-op'],
+    });
+  });
+
+  test('["create","delete"]: the old container goes after every new one is up', () => {
+    expect(removalStep('docker_container.app[0]', planned, createBeforeDestroy)).toBe('after creating');
+  });
+
+  test('["delete","create"]: the old container goes before anything is created', () => {
+    expect(removalStep('docker_container.db', planned, createBeforeDestroy)).toBe('before creating');
+  });
+
+  test('a delete alone goes after the creates when its resource has create_before_destroy, before them otherwise', () => {
+    expect(removalStep('docker_container.app[2]', planned, createBeforeDestroy)).toBe('after creating');
+    expect(removalStep('docker_container.app[2]', planned, new Set())).toBe('before creating');
+  });
+
+  test('a container the plan does not name (left over from an earlier run) goes first', () => {
+    expect(removalStep('docker_container.app[7]', planned, createBeforeDestroy)).toBe('before creating');
+    expect(removalStep(undefined, planned, createBeforeDestroy)).toBe('before creating');
   });
 });

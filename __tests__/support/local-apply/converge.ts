@@ -31,6 +31,7 @@ import {
 } from './docker-cli';
 import { ContainerSpec, ImageSpec, NetworkSpec, VolumeSpec } from './docker-spec';
 import { Json, canonical, isObject, parseJson, sha256 } from './json-value';
+import { Actions, isCreateThenDelete, removalStep, resourceOf } from './plan-order';
 import { tarOf } from './upload-tar';
 
 export const LABELS = {
@@ -51,12 +52,13 @@ export interface Desired {
   images: ImageSpec[];
   /** In creation order: a container comes after everything it depends on. */
   containers: ContainerSpec[];
-  /**
-   * Container resources with lifecycle.create_before_destroy (`docker_container.app`): what they
-   * replace or no longer need is removed only after every container has been created, as
-   * Terraform's ["create", "delete"] order does.
-   */
+  /** Container resources with lifecycle.create_before_destroy (`docker_container.app`). */
   createBeforeDestroy?: ReadonlySet<string>;
+  /**
+   * Terraform's planned actions per instance (`docker_container.app[0]` → ["create","delete"]):
+   * the order in which old containers go (plan-order.ts).
+   */
+  planned?: ReadonlyMap<string, Actions>;
 }
 
 export interface ContainerRef {
@@ -90,7 +92,8 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
   const keep = new Map<string, ContainerObject>();
   const doomed: Doomed[] = [];
   const toCreate: ContainerSpec[] = [];
-  const createFirst = (address: string | undefined) => desired.createBeforeDestroy?.has((address ?? '').replace(/\[[^\]]*\]$/, '')) ?? false;
+  const planned = desired.planned ?? new Map<string, Actions>();
+  const createBeforeDestroy = desired.createBeforeDestroy ?? new Set<string>();
   for (const spec of desired.containers) {
     const have = byName.get(spec.name);
     const hash = containerHash.get(spec.name);
@@ -98,10 +101,17 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
       await refuseForeignContainer(spec.name, deployment);
       toCreate.push(spec);
     } else if (have.labels[LABELS.spec] !== hash) {
-      if (createFirst(spec.address)) {
+      if (isCreateThenDelete(planned.get(spec.address))) {
         // The provider would create the replacement first, and Docker refuses a second container of one name.
         throw new Error(
-          `local-apply: ${spec.address} has create_before_destroy, but its replacement keeps the name ${spec.name}, which Docker refuses twice; the name must change with the spec`,
+          `local-apply: ${spec.address} is planned as ["create","delete"], but its replacement keeps the name ${spec.name}, which Docker refuses twice; the name must change with the spec`,
+        );
+      }
+      if (createBeforeDestroy.has(resourceOf(spec.address))) {
+        // E.g. a rebuilt image under the same tag: the provider sees a new image id and replaces the
+        // container under a new name; this harness's plan sees the tag only.
+        throw new Error(
+          `local-apply: ${spec.address} (${spec.name}) changed on the engine side only, which Terraform's plan does not show; with create_before_destroy the harness cannot replace it under the same name`,
         );
       }
       doomed.push({ c: have, line: `removed ${spec.name} to recreate it (spec changed)` });
@@ -117,8 +127,11 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
   const afterwards: Doomed[] = [];
   for (const c of haveContainers) {
     if (wanted.has(c.name)) continue;
-    if (createFirst(c.labels[LABELS.address])) afterwards.push({ c, line: `removed ${c.name} (replaced or surplus, after the new containers were up)` });
-    else doomed.push({ c, line: `removed ${c.name} (surplus)` });
+    const address = c.labels[LABELS.address];
+    const actions = planned.get(address ?? '')?.join() ?? 'not in the plan';
+    if (removalStep(address, planned, createBeforeDestroy) === 'after creating') {
+      afterwards.push({ c, line: `removed ${c.name} (planned ${actions}: after the new containers were up)` });
+    } else doomed.push({ c, line: `removed ${c.name} (planned ${actions})` });
   }
 
   // ---- act: containers out, then networks and volumes, then containers in
@@ -373,7 +386,7 @@ interface Doomed {
 async function removeContainers(doomed: Doomed[], rank: Map<string, number>, log: Log): Promise<void> {
   const groups = new Map<string, Doomed[]>();
   for (const d of doomed) {
-    const resource = (d.c.labels[LABELS.address] ?? d.c.name).replace(/\[[^\]]*\]$/, '');
+    const resource = resourceOf(d.c.labels[LABELS.address] ?? d.c.name);
     groups.set(resource, [...(groups.get(resource) ?? []), d]);
   }
   const newest = (g: Doomed[]): string =>

@@ -5,6 +5,7 @@
 //   tf-rewrite.ts     docker_* resources -> terraform_data, with the reference graph
 //   docker-spec.ts    evaluated attributes -> what to create (refuses what it does not implement)
 //   converge.ts       creates, keeps, recreates and removes networks, volumes and containers
+//   plan-order.ts     which old containers go before the new ones are created, from the plan
 //   terraform-cli.ts  the terraform binary and `terraform show -json`
 //   docker-cli.ts     the docker binary
 //   upload-tar.ts     the tar of a container's uploaded files
@@ -16,6 +17,7 @@ export type { ApplyResult, DestroyOptions, LocalApplyOptions } from './local-app
 export { rewriteForTerraformData, rewriteWithGraph } from './tf-rewrite';
 export { assertImplemented, buildSpec } from './docker-spec';
 export type { ContainerSpec, EvaluatedInstance } from './docker-spec';
+export { plannedActions, removalStep } from './plan-order';
 export { tarOf } from './upload-tar';
 export type { JsonObject } from './json-value';
 export { docker, runDocker } from './docker-cli';

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { ContainerRef, Desired, LABELS, Log, converge, teardown } from './converge';
 import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupportedType } from './docker-spec';
 import { JsonObject, isObject, parseJson, sha256 } from './json-value';
+import { plannedActions } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
 import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
 
@@ -43,8 +44,8 @@ export interface DestroyOptions {
 }
 
 // create_before_destroy is realized for containers only (their replacements must have new
-// names: converge refuses one that keeps its name, as Docker would); networks and volumes are
-// replaced by remove, then create.
+// names: converge refuses one that keeps its name, as Docker would), in the order Terraform's
+// plan gives (plan-order.ts); networks and volumes are replaced by remove, then create.
 const CREATE_FIRST_TYPES = new Set(['docker_container', 'docker_image']);
 
 export class LocalApply {
@@ -105,12 +106,14 @@ export class LocalApply {
       .join(', ');
     this.log(`terraform apply (${shown || 'defaults'}) ...`);
     const t0 = Date.now();
-    await this.tf.apply(vars);
+    // Plan, then apply that plan: its actions say in which order old containers go.
+    const planned = plannedActions(await this.tf.plan(vars), this.rewrite.resources);
+    await this.tf.applyPlan();
     const state = await this.tf.state();
     this.log(`terraform apply (${shown || 'defaults'}): ${seconds(t0)}`);
     this.lastVars = vars;
 
-    const desired = this.desiredFrom(state);
+    const desired = { ...this.desiredFrom(state), planned };
     const t1 = Date.now();
     const containers = await converge(desired, this.deployment, this.log);
     this.log(`engine converged: ${seconds(t1)}`);

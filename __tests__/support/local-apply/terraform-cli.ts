@@ -10,6 +10,8 @@ import { Json, JsonObject, isObject, parseJson } from './json-value';
 
 export type Vars = Record<string, string | number | boolean>;
 
+const PLAN_FILE = 'local-apply.tfplan';
+
 export interface StateInstance {
   /** `terraform_data.docker_container__app[0]` */
   address: string;
@@ -44,8 +46,16 @@ export class TerraformCli {
     await this.run(['init', '-input=false', '-no-color']);
   }
 
-  async apply(vars: Vars): Promise<void> {
-    await this.run(['apply', '-auto-approve', '-input=false', '-no-color', ...varArgs(vars)]);
+  /** `terraform plan -out`, returning the saved plan as `terraform show -json` reads it. */
+  async plan(vars: Vars): Promise<Json> {
+    await this.run(['plan', '-input=false', '-no-color', `-out=${PLAN_FILE}`, ...varArgs(vars)]);
+    return parseJson(await this.run(['show', '-json', '-no-color', PLAN_FILE]));
+  }
+
+  /** Applies the plan that plan() saved, exactly as planned. */
+  async applyPlan(): Promise<void> {
+    await this.run(['apply', '-input=false', '-no-color', PLAN_FILE]);
+    await fs.rm(path.join(this.dir, PLAN_FILE), { force: true });
   }
 
   async destroy(vars: Vars): Promise<void> {

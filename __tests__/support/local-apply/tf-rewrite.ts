@@ -208,7 +208,20 @@ function rewriteDockerResource(d: DockerResource, docker: DockerIndex): JsonObje
     }
   }
   d.info.dependsOn = [...ctx.refs].filter((r) => r !== address).sort();
-  return { input, ...out };
+  return { input, ...replacedOnChange(d.info.type, input, d.body.lifecycle), ...out };
+}
+
+// A change of `input` alone is an in-place update of terraform_data. The harness recreates a
+// container, network or volume whose attributes changed (as the provider does for its ForceNew
+// ones), so the same attributes also trigger a replacement: Terraform then plans it as one,
+// ["delete","create"] or, with create_before_destroy, ["create","delete"], and converge takes
+// its order from that plan. Attributes under ignore_changes trigger nothing.
+function replacedOnChange(type: string, input: JsonObject, lifecycle: Json | undefined): JsonObject {
+  if (type === 'docker_image') return {};
+  const ignored = isObject(lifecycle) ? lifecycle.ignore_changes : undefined;
+  if (ignored === 'all' || ignored === '${all}') return {};
+  const skip = new Set((Array.isArray(ignored) ? ignored : []).flatMap((entry) => (typeof entry === 'string' ? [entry.split(/[.[]/)[0]] : [])));
+  return { triggers_replace: Object.fromEntries(Object.entries(input).filter(([key]) => !skip.has(key))) };
 }
 
 function refuseNestedDynamic(value: Json, at: string): void {
