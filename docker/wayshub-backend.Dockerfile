@@ -31,10 +31,12 @@ RUN mkdir -p /usr/local/lib/wayshub && printf '%s\n' \
   '// connections, answer what arrives on open ones with "Connection: close", and exit once every' \
   '// connection has ended, so that requests in flight finish. Idle connections are left for the' \
   '// proxy to close (it does after its keep-alive timeout, 4 s): closing them here could race a' \
-  '// request the proxy is writing on one.' \
+  '// request the proxy is writing on one. WebSockets get a close frame (1001, going away) 1 s' \
+  '// before the drain limit the stack sets (WAYSHUB_DRAIN_SECONDS), rather than a reset at the kill.' \
   'const http = require("http");' \
   'const net = require("net");' \
   'const servers = new Set();' \
+  'const webSockets = new Set();' \
   'let draining = false;' \
   'const listen = http.Server.prototype.listen;' \
   'http.Server.prototype.listen = function () {' \
@@ -43,6 +45,15 @@ RUN mkdir -p /usr/local/lib/wayshub && printf '%s\n' \
   '    this.prependListener("request", (req, res) => {' \
   '      if (draining) res.setHeader("Connection", "close");' \
   '    });' \
+  '    // Seen through emit, not a listener of our own: an "upgrade" listener changes how Node answers.' \
+  '    const emit = this.emit;' \
+  '    this.emit = function (event, req, socket) {' \
+  '      if (event === "upgrade" && /websocket/i.test(String(req.headers.upgrade))) {' \
+  '        webSockets.add(socket);' \
+  '        socket.once("close", () => webSockets.delete(socket));' \
+  '      }' \
+  '      return emit.apply(this, arguments);' \
+  '    };' \
   '  }' \
   '  return listen.apply(this, arguments);' \
   '};' \
@@ -51,6 +62,13 @@ RUN mkdir -p /usr/local/lib/wayshub && printf '%s\n' \
   '  let open = servers.size;' \
   '  console.log("wayshub-drain: SIGTERM; finishing the requests in flight");' \
   '  if (open === 0) process.exit(0);' \
+  '  const limit = Number(process.env.WAYSHUB_DRAIN_SECONDS);' \
+  '  if (limit > 0) {' \
+  '    setTimeout(() => {' \
+  '      if (webSockets.size > 0) console.log("wayshub-drain: closing " + webSockets.size + " WebSockets (1001) at the drain limit");' \
+  '      for (const socket of webSockets) socket.end(Buffer.from([0x88, 0x02, 0x03, 0xe9]));' \
+  '    }, Math.max(limit - 1, 0) * 1000).unref();' \
+  '  }' \
   '  for (const server of servers) {' \
   '    // The close of net.Server: stop listening (the close of http.Server would also cut idle connections).' \
   '    net.Server.prototype.close.call(server, () => {' \
