@@ -176,9 +176,10 @@ function renderUpstreams(sites: readonly SiteConfig[]): string {
     # Shared memory for the server list: "resolve" needs it to change addresses at run time.
     zone ${u.name} 256k;
 
-    # Docker's DNS answers with a TTL of 600 s; "valid=5s" makes nginx ask again every 5 s,
-    # so new replicas join and removed ones leave within seconds, with no reload.
-    resolver ${DOCKER_DNS} valid=5s ipv6=off;
+    # Docker's DNS answers with a TTL of 600 s; "valid=1s" makes nginx ask again every second,
+    # so new replicas join and removed ones leave at once, with no reload. The address of a
+    # removed replica answers nothing (each try of it waits out proxy_connect_timeout) until then.
+    resolver ${DOCKER_DNS} valid=1s ipv6=off;
     resolver_timeout 2s;
 ${method ? `\n    ${method}\n` : ''}
     # Every replica answers to this one alias; nginx balances over all its addresses.

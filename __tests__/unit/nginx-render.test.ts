@@ -83,12 +83,12 @@ describe('the files', () => {
 describe('the upstream', () => {
   const upstream = directives(render()[UPSTREAM_CONF_PATH]);
 
-  test('resolves the replicas alias through Docker DNS every 5 s, in shared memory', () => {
+  test('resolves the replicas alias through Docker DNS every second, in shared memory', () => {
     expect(upstream).toEqual(
       expect.arrayContaining([
         'upstream wayshub_app {',
         'zone wayshub_app 256k;',
-        'resolver 127.0.0.11 valid=5s ipv6=off;',
+        'resolver 127.0.0.11 valid=1s ipv6=off;',
         'server wayshub-app:3000 resolve max_fails=1 fail_timeout=5s;',
         'keepalive 32;',
       ]),
