@@ -1,14 +1,15 @@
 // A new app image on a running deployment: the new replicas start, become healthy, and only
-// then are the old ones removed (and drained), under GET, POST and slow-request load. An image
-// that never becomes healthy fails the deploy and the old replicas keep serving.
-import { execFileSync } from 'node:child_process';
+// then are the old ones removed (and drained), under GET, POST and slow-request load with a
+// WebSocket open. An image that never becomes healthy fails the deploy and the old replicas
+// keep serving. A scale-down drains the replicas it removes the same way.
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { Load, LoadReport, freePort, request, waitFor } from '../support/http';
+import { Load, LoadReport, WebSocketReport, WebSocketSession, freePort, replicasAnswering, request, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
@@ -19,17 +20,30 @@ const DOMAIN = 'wayshub.localhost';
 const API = `api.${DOMAIN}`;
 const VARS = { replicas: 3, backend_replicas: 2, jwt_private_key: 'e2e-jwt-private-key-0123456789' };
 const REPO = 'wayshub-e2e/rollout';
+// Short, so that a WebSocket held to the drain limit does not make the test slow.
+const DRAIN_SECONDS = 10;
 const log = (line: string) => process.stderr.write(`  [rollout] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
 
-/** The loads of a scenario: GETs over kept-alive connections, POSTs on new ones, and 2 s requests. */
+/** The loads of a scenario: GETs over kept-alive connections, POSTs on new ones, and 2 s GETs and POSTs. */
 function startLoads(port: number, host = DOMAIN): Record<string, Load> {
+  const body = Buffer.from('{"hello":"world"}');
   return {
     GET: new Load(port, host, 50),
-    POST: new Load(port, host, 10, { path: '/upload', post: Buffer.from('{"hello":"world"}') }),
+    POST: new Load(port, host, 10, { path: '/upload', post: body }),
     'slow GET': new Load(port, host, 5, { path: '/slow?ms=2000' }),
+    // nginx resends a GET that a replica cut to another one, but never a POST: these fail unless the replica drains.
+    'slow POST': new Load(port, host, 5, { path: '/slow?ms=2000', post: body }),
   };
+}
+
+function describeWebSocket(r: WebSocketReport): string {
+  const end =
+    r.closedAfterMs === undefined
+      ? 'still open'
+      : `${r.closeCode === undefined ? 'cut without a close frame' : `closed ${r.closeCode}`} after ${(r.closedAfterMs / 1000).toFixed(1)} s`;
+  return `WebSocket on ${r.replica}: ${r.sent} sent, ${r.echoed} echoed, max echo ${r.maxEchoMs} ms, ${end}`;
 }
 
 async function stopLoads(loads: Record<string, Load>): Promise<Record<string, LoadReport>> {
@@ -37,6 +51,26 @@ async function stopLoads(loads: Record<string, Load>): Promise<Record<string, Lo
   const out = Object.fromEntries(Object.keys(loads).map((what, i) => [what, reports[i]]));
   for (const [what, r] of Object.entries(out)) {
     log(`${what}: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms in ${r.seconds.toFixed(1)} s`);
+  }
+  // What nginx said about a failure is the first thing to read (WAYSHUB_E2E_UPSTREAMS=1: always).
+  if (reports.some((r) => r.failed > 0) || process.env.WAYSHUB_E2E_UPSTREAMS) {
+    const seconds = Math.ceil(Math.max(...reports.map((r) => r.seconds))) + 1;
+    const logs = spawnSync('docker', ['logs', '--since', `${seconds}s`, `${NAME}-proxy`], { encoding: 'utf8' });
+    const errors = `${logs.stdout}\n${logs.stderr}`;
+    const lines = errors.split('\n');
+    log(
+      `the proxy's log lines about upstreams:\n${lines
+        .filter((line) => /\[(error|warn)\]| 50\d /.test(line))
+        .slice(-40)
+        .join('\n')}`,
+    );
+    // Which replicas nginx sent requests to, second by second.
+    const bySecond = new Map<string, Set<string>>();
+    for (const line of lines) {
+      const m = /:(\d\d:\d\d:\d\d) [^\]]*\].* upstream=([^ ]+(?:, [^ ]+)*) upstream_status/.exec(line);
+      if (m) bySecond.set(m[1], new Set([...(bySecond.get(m[1]) ?? []), ...m[2].split(', ')]));
+    }
+    log(`upstreams by second:\n${[...bySecond].map(([t, set]) => `${t} ${[...set].sort().join(' ')}`).join('\n')}`);
   }
   return out;
 }
@@ -66,12 +100,13 @@ describeE2E('a new app image rolls out on a running deployment', () => {
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
-    // v2 differs from v1 in one variable; "bad" listens on 3999, not on the app port: it never
-    // becomes healthy, and the proxy's connections to it are refused.
+    // v1 and v2 drain on SIGTERM (ON_SIGTERM=graceful) and differ in one variable; "bad" listens
+    // on 3999, not on the app port: it never becomes healthy, and the proxy's connections to it
+    // are refused.
     const context = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-rollout-images-'));
     for (const [tag, line] of [
-      ['v1', 'ENV APP_VERSION=1'],
-      ['v2', 'ENV APP_VERSION=2'],
+      ['v1', 'ENV APP_VERSION=1 ON_SIGTERM=graceful'],
+      ['v2', 'ENV APP_VERSION=2 ON_SIGTERM=graceful'],
       ['bad', 'ENV PORT=3999'],
     ]) {
       fs.writeFileSync(path.join(context, 'Dockerfile'), `FROM ${images.app}\n${line}\n`);
@@ -83,9 +118,9 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     base = {
       name: NAME,
       domain: DOMAIN,
-      app: { image: `${REPO}:v1`, port: 3000, healthTimeoutSeconds: 20 },
+      app: { image: `${REPO}:v1`, port: 3000, healthTimeoutSeconds: 20, drainSeconds: DRAIN_SECONDS },
       // The test app answers as the backend too, on 5000.
-      backend: { image: `${REPO}:v1`, port: 5000, env: { PORT: '5000' }, healthTimeoutSeconds: 20 },
+      backend: { image: `${REPO}:v1`, port: 5000, env: { PORT: '5000' }, healthTimeoutSeconds: 20, drainSeconds: DRAIN_SECONDS },
       database: { enabled: false },
       proxy: { image: images.nginx, httpPort: port },
     };
@@ -96,7 +131,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
   afterAll(async () => {
     await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     fs.rmSync(workDir, { recursive: true, force: true });
-    execFileSync('docker', ['rmi', `${REPO}:v1`, `${REPO}:v2`, `${REPO}:bad`], { stdio: 'ignore' });
+    spawnSync('docker', ['rmi', `${REPO}:v1`, `${REPO}:v2`, `${REPO}:bad`], { stdio: 'ignore' });
   });
 
   test('v1 → v2: new replicas first, healthy, then the old ones drain; no request fails, and afterwards only v2 answers', async () => {
@@ -104,8 +139,10 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     expect(v1).toHaveLength(3);
     const proxy = proxyId();
     const loads = startLoads(port);
+    const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
     let reports: Record<string, LoadReport>;
     let seconds = 0;
+    let webSocket: WebSocketReport;
     try {
       await new Promise((r) => setTimeout(r, 2500));
       const t0 = Date.now();
@@ -115,15 +152,25 @@ describeE2E('a new app image rolls out on a running deployment', () => {
       await new Promise((r) => setTimeout(r, 6000));
     } finally {
       reports = await stopLoads(loads);
+      webSocket = ws.report.closedAfterMs === undefined ? await ws.close() : await ws.ended;
     }
     log(`rollout of 3 replicas: ${seconds.toFixed(1)} s`);
+    log(describeWebSocket(webSocket));
     expectNoFailures(reports);
+    // The WebSocket stays open on its v1 replica while that drains, and gets a close frame
+    // ("going away", so the client reconnects) 1 s before the drain limit: not a reset.
+    expect(v1).toContain(webSocket.replica);
+    expect(webSocket.closeCode).toBe(1001);
+    expect(webSocket.echoed).toBeGreaterThanOrEqual(webSocket.sent - 1);
+    const again = await WebSocketSession.open(port, DOMAIN, '/ws');
+    const reconnected = await again.close();
+    expect(replicaNames(NAME)).toContain(reconnected.replica);
     const v2 = replicaNames(NAME);
     expect(v2).toHaveLength(3);
     expect(v2.filter((name) => v1.includes(name))).toEqual([]);
     for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
     expect(proxyId()).toBe(proxy);
-    // Once nginx has asked DNS again (every 5 s), only v2 answers.
+    // Once nginx has asked DNS again (every second), only v2 answers.
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add((await request(port, { host: DOMAIN })).body.trim());
     expect([...seen].every((name) => v2.includes(name))).toBe(true);
@@ -177,5 +224,42 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     expect(v2.filter((name) => v1.includes(name))).toEqual([]);
     for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
     expect(replicaNames(NAME).map((name) => docker('inspect', '-f', '{{.Id}}', name))).toEqual(frontend);
+  });
+
+  test('scale-down 5 → 2 with 2 s requests and WebSockets open: every request completes, and each WebSocket on a removed replica closes with 1001 at the drain limit', async () => {
+    await deployment.apply({ ...VARS, replicas: 5 });
+    const five = replicaNames(NAME);
+    expect(five).toHaveLength(5);
+    await replicasAnswering(port, DOMAIN, five, 20_000);
+    const removed = five.filter((name) => !/-[12]$/.test(name));
+    const sessions = await Promise.all(Array.from({ length: 10 }, () => WebSocketSession.open(port, DOMAIN, '/ws')));
+    const loads = startLoads(port);
+    let reports: Record<string, LoadReport>;
+    let seconds = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 2500));
+      const t0 = Date.now();
+      await deployment.apply({ ...VARS, replicas: 2 });
+      seconds = (Date.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      reports = await stopLoads(loads);
+    }
+    log(`scale-down 5 -> 2: ${seconds.toFixed(1)} s (drain limit ${DRAIN_SECONDS} s)`);
+    const webSockets = sessions.map((ws) => ({ ...ws.report }));
+    for (const r of webSockets) log(describeWebSocket(r));
+    await Promise.all(sessions.map((ws) => ws.close()));
+    expectNoFailures(reports);
+    expect(replicaNames(NAME)).toEqual(five.filter((name) => !removed.includes(name)));
+    // Round robin spreads them: some WebSockets were on the replicas that went.
+    expect(webSockets.filter((r) => removed.includes(r.replica)).length).toBeGreaterThan(0);
+    for (const r of webSockets) {
+      if (removed.includes(r.replica)) {
+        expect(r.closeCode).toBe(1001);
+        expect(r.echoed).toBeGreaterThanOrEqual(r.sent - 1);
+      } else {
+        expect(r.closedAfterMs).toBeUndefined();
+      }
+    }
   });
 });

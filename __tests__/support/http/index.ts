@@ -1,10 +1,13 @@
 // A small HTTP and WebSocket client for the end-to-end tests: requests with a chosen Host
-// header, a steady load generator that counts failures, and a WebSocket echo round trip.
-import * as crypto from 'node:crypto';
+// header, a steady load generator that counts failures, and WebSockets (websocket-session.ts).
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+
+import { WebSocketSession } from './websocket-session';
+
+export { WebSocketSession, type WebSocketReport } from './websocket-session';
 
 export interface Response {
   status: number;
@@ -194,61 +197,13 @@ export class Load {
 }
 
 /** Opens a WebSocket through the proxy, sends one text message and returns the echo. */
-export function webSocketEcho(port: number, host: string, path: string, message: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const key = crypto.randomBytes(16).toString('base64');
-    const req = http.request({
-      host: '127.0.0.1',
-      port,
-      path,
-      headers: { Host: host, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': key },
-      timeout: 10_000,
-    });
-    req.on('timeout', () => req.destroy(new Error('WebSocket handshake timed out')));
-    req.on('error', reject);
-    req.on('response', (res) => reject(new Error(`expected 101 Switching Protocols, got ${res.statusCode}`)));
-    req.on('upgrade', (res, socket) => {
-      const accept = crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      if (res.headers['sec-websocket-accept'] !== accept) {
-        socket.destroy();
-        reject(new Error('bad Sec-WebSocket-Accept'));
-        return;
-      }
-      let buffered = Buffer.alloc(0);
-      socket.on('data', (chunk: Buffer) => {
-        buffered = Buffer.concat([buffered, chunk]);
-        const frame = parseServerFrame(buffered);
-        if (!frame) return;
-        socket.end(clientFrame(0x8, Buffer.alloc(0)));
-        resolve(frame.toString('utf8'));
-      });
-      socket.on('error', reject);
-      socket.write(clientFrame(0x1, Buffer.from(message, 'utf8')));
-    });
-    req.end();
-  });
-}
-
-/** A masked client frame (clients must mask, RFC 6455 section 5.3). */
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-  const mask = crypto.randomBytes(4);
-  const len = payload.length;
-  const header = len < 126 ? Buffer.from([0x80 | opcode, 0x80 | len]) : Buffer.from([0x80 | opcode, 0x80 | 126, len >> 8, len & 0xff]);
-  const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
-  return Buffer.concat([header, mask, body]);
-}
-
-/** The payload of a complete unmasked server text frame, or undefined until it has all arrived. */
-function parseServerFrame(buf: Buffer): Buffer | undefined {
-  if (buf.length < 2) return undefined;
-  let len = buf[1] & 0x7f;
-  let offset = 2;
-  if (len === 126) {
-    if (buf.length < 4) return undefined;
-    len = buf.readUInt16BE(2);
-    offset = 4;
+export async function webSocketEcho(port: number, host: string, path: string, message: string): Promise<string> {
+  const ws = await WebSocketSession.open(port, host, path, 0);
+  try {
+    return await ws.echo(message);
+  } finally {
+    await ws.close();
   }
-  return buf.length < offset + len ? undefined : buf.subarray(offset, offset + len);
 }
 
 /** A TCP port nothing listens on right now, for a published port of a test deployment. */

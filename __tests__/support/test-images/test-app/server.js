@@ -11,26 +11,45 @@ const REPLICA = os.hostname(); // the stack sets the hostname to the container n
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const WS_MAX_MESSAGE = 16 * 1024 * 1024;
 const MAX_SLOW_MS = 120000;
+// What SIGTERM does: "exit" (the default) cuts every connection and exits at once, like an app
+// with no drain of its own; "graceful" finishes the requests in flight (see shutdown below);
+// "none" installs no handler, as wayshub-backend (Node as PID 1 then ignores SIGTERM).
+const ON_SIGTERM = ['graceful', 'none'].includes(process.env.ON_SIGTERM) ? process.env.ON_SIGTERM : 'exit';
+// The stack tells each replica how long it has between SIGTERM and SIGKILL.
+const DRAIN_SECONDS = Number(process.env.WAYSHUB_DRAIN_SECONDS) || 10;
+let draining = false;
 
 function send(res, status, body, contentType) {
   res.writeHead(status, {
     'Content-Type': contentType || 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'X-Replica': REPLICA,
+    // While draining, no request may follow on this connection: the proxy opens a new one elsewhere.
+    ...(draining ? { Connection: 'close' } : {}),
   });
   res.end(body);
+}
+
+function slowMs(url) {
+  return Math.min(Math.max(Number(url.searchParams.get('ms')) || 0, 0), MAX_SLOW_MS);
 }
 
 function handle(req, res) {
   const url = new URL(req.url || '/', 'http://localhost');
 
   if (req.method === 'POST') {
-    // Count the bytes as they stream in: 5 MB uploads must not be buffered.
+    // Count the bytes as they stream in: 5 MB uploads must not be buffered. POST /slow?ms=N
+    // answers N ms after the body has arrived.
     let bytes = 0;
     req.on('data', (chunk) => {
       bytes += chunk.length;
     });
-    req.on('end', () => send(res, 200, JSON.stringify({ bytes, replica: REPLICA }), 'application/json'));
+    req.on('end', () => {
+      const answer = () => send(res, 200, JSON.stringify({ bytes, replica: REPLICA }), 'application/json');
+      if (url.pathname !== '/slow') return answer();
+      const timer = setTimeout(answer, slowMs(url));
+      res.on('close', () => clearTimeout(timer));
+    });
     return;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -48,8 +67,7 @@ function handle(req, res) {
       send(res, 200, JSON.stringify(req.headers), 'application/json');
       return;
     case '/slow': {
-      const ms = Math.min(Math.max(Number(url.searchParams.get('ms')) || 0, 0), MAX_SLOW_MS);
-      const timer = setTimeout(() => send(res, 200, REPLICA), ms);
+      const timer = setTimeout(() => send(res, 200, REPLICA), slowMs(url));
       res.on('close', () => clearTimeout(timer));
       return;
     }
@@ -198,6 +216,8 @@ function upgrade(req, socket, head) {
       `X-Replica: ${REPLICA}\r\n\r\n`,
   );
   socket.setNoDelay(true);
+  webSockets.add(socket);
+  socket.on('close', () => webSockets.delete(socket));
   echoWebSocket(socket, head);
   console.log(`WS ${req.url} 101`);
 }
@@ -217,20 +237,45 @@ server.on('upgrade', upgrade);
 
 // Track every socket (upgraded ones included) so SIGTERM can end them all now.
 const sockets = new Set();
+const webSockets = new Set();
 server.on('connection', (socket) => {
   sockets.add(socket);
   socket.on('close', () => sockets.delete(socket));
 });
 
 function shutdown(signal) {
+  if (ON_SIGTERM === 'graceful') return drain(signal);
   console.log(`${signal}: shutting down`);
   server.close(() => process.exit(0));
   for (const socket of sockets) socket.destroy();
   setTimeout(() => process.exit(0), 1000).unref();
 }
+
+// Graceful: stop listening, answer what is in flight (with "Connection: close"), leave idle
+// keep-alive connections for the proxy to close (closing one here could race a request the proxy
+// is writing on it), close WebSockets with 1001 "going away" just before the drain limit, and
+// exit once every connection has ended.
+function drain(signal) {
+  if (draining) return;
+  draining = true;
+  console.log(`${signal}: draining ${sockets.size} connections (${webSockets.size} WebSockets), ${DRAIN_SECONDS} s at most`);
+  server.close(() => {
+    console.log('every connection has ended; exiting');
+    process.exit(0);
+  });
+  setTimeout(
+    () => {
+      console.log(`drain limit near: closing ${webSockets.size} WebSockets with 1001`);
+      for (const socket of webSockets) closeWith(socket, 1001);
+    },
+    Math.max(DRAIN_SECONDS - 1, 0) * 1000,
+  ).unref();
+}
 // As PID 1 in a container, Node gets no default signal handling: without these
 // handlers `docker stop` would wait its full 10 s and then SIGKILL.
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+if (ON_SIGTERM !== 'none') {
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
 
 server.listen(PORT, '0.0.0.0', () => console.log(`replica ${REPLICA} listening on :${PORT}`));
