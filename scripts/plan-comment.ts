@@ -1,0 +1,68 @@
+// `npm run plan-comment -- [--log-url URL] [--commit SHA] <stack dir>...` writes the pull request
+// comment for the plans of these stacks to stdout (review/plan-comment.ts renders it).
+//
+// Each stack dir (cdktf.out/stacks/<stack>) holds what the plan step left there:
+//   plan.json   terraform show -json <planfile>
+//   plan.txt    terraform show -no-color <planfile>
+//   plan.error  what terraform plan printed, when it failed (then no plan.json)
+// The stack's name is the dir's name.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { StackPlan, renderPlanComment } from '../review/plan-comment';
+
+const USAGE = 'usage: npm run plan-comment -- [--log-url URL] [--commit SHA] <stack dir>...';
+
+function fail(message: string, code = 2): never {
+  console.error(`plan-comment: ${message}`);
+  process.exit(code);
+}
+
+const read = (file: string): string | undefined => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+
+export function readStack(dir: string): StackPlan {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) fail(`${dir} is not a directory; ${USAGE}`);
+  const stack = path.basename(path.resolve(dir));
+  const json = read(path.join(dir, 'plan.json'));
+  const error = read(path.join(dir, 'plan.error'));
+  if (json === undefined && error === undefined) fail(`${dir} has neither plan.json nor plan.error: run the plan step first`);
+  let plan: unknown;
+  if (json !== undefined) {
+    try {
+      plan = JSON.parse(json);
+    } catch {
+      fail(`${path.join(dir, 'plan.json')} is not JSON: expected the output of terraform show -json <planfile>`);
+    }
+  }
+  return { stack, plan, planText: read(path.join(dir, 'plan.txt')), error: json === undefined ? error : undefined };
+}
+
+function main(argv: string[]): void {
+  const dirs: string[] = [];
+  let logUrl: string | undefined;
+  let commit: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--log-url' || arg === '--commit') {
+      const value = argv[++i];
+      if (value === undefined) fail(`${arg} needs a value; ${USAGE}`);
+      if (arg === '--log-url' && !/^https:\/\/[^\s<>()[\]`]+$/.test(value))
+        fail(`invalid --log-url: ${JSON.stringify(value)}; allowed: an https:// URL without spaces, brackets or backticks`);
+      if (arg === '--commit' && !/^[0-9a-f]{7,64}$/.test(value)) fail(`invalid --commit: ${JSON.stringify(value)}; allowed: a hex commit id`);
+      if (arg === '--log-url') logUrl = value;
+      else commit = value;
+    } else if (arg.startsWith('--')) {
+      fail(`unknown option ${arg}; ${USAGE}`);
+    } else {
+      dirs.push(arg);
+    }
+  }
+  if (dirs.length === 0) fail(USAGE);
+  try {
+    process.stdout.write(renderPlanComment(dirs.map(readStack), { logUrl, commit }));
+  } catch (e) {
+    fail((e as Error).message, 1);
+  }
+}
+
+if (require.main === module) main(process.argv.slice(2));
