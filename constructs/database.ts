@@ -1,7 +1,7 @@
 // The backend's MySQL database: its own internal network (only the backend joins it), a named
 // volume for the data that survives every apply, and the one-shot migration job.
 import { Construct } from 'constructs';
-import { Fn, TerraformVariable } from 'cdktf';
+import { DataResource, Fn, Token, TerraformVariable } from 'cdktf';
 
 import { Container, Network, Volume } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
@@ -117,11 +117,18 @@ export interface MigrationJobProps {
  */
 export class MigrationJob extends Construct {
   readonly container: Container;
+  /** Replaced on every apply: its id names that apply's run of the job. */
+  readonly run: DataResource;
 
   constructor(scope: Construct, id: string, props: MigrationJobProps) {
     super(scope, id);
+    // The backend replicas depend on the job and are create_before_destroy, which Terraform
+    // extends to what they depend on: the next run is created before the last one is removed,
+    // so, as Docker refuses two containers of one name, each run has a name of its own.
+    this.run = new DataResource(this, 'run', { triggersReplace: { at: Fn.timestamp() } });
+    this.run.overrideLogicalId('migrate_run');
     this.container = new Container(this, 'container', {
-      name: `${props.name}-migrate`,
+      name: `${props.name}-migrate-${Token.asString(Fn.substr(this.run.id, 0, 6))}`,
       image: props.image,
       command: props.command.map(terraformLiteral),
       // A new value on every apply: the job is replaced, so it runs once per apply.
@@ -139,7 +146,7 @@ export class MigrationJob extends Construct {
         postcondition: [
           {
             condition: '${self.exit_code == 0}',
-            errorMessage: `The migration job failed; see its output with: docker logs ${props.name}-migrate`,
+            errorMessage: `The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=${props.name}-migrate-)`,
           },
         ],
       },

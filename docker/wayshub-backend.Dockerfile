@@ -30,7 +30,7 @@ RUN mkdir -p /usr/local/lib/wayshub && printf '%s\n' \
   '// wayshub drain: loaded before the app (node --require). On SIGTERM, stop taking new' \
   '// connections, answer what arrives on open ones with "Connection: close", and exit once every' \
   '// connection has ended, so that requests in flight finish. Idle connections are left for the' \
-  '// proxy to close (it does after its keep-alive timeout, 4 s): closing them here could race a' \
+  '// proxy to close (it does after its keep-alive timeout, 2 s): closing them here could race a' \
   '// request the proxy is writing on one. WebSockets get a close frame (1001, going away) 1 s' \
   '// before the drain limit the stack sets (WAYSHUB_DRAIN_SECONDS), rather than a reset at the kill.' \
   'const http = require("http");' \

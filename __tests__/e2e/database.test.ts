@@ -23,6 +23,12 @@ const log = (line: string) => process.stderr.write(`  [db] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 // The first n replicas of a tier in its current revision (`<name>-backend-<revision>-<n>`).
 const names = (role: 'app' | 'backend', n: number) => replicaNames(NAME, role).slice(0, n);
+/** The migration job's container of the last apply (each run has a name of its own). */
+function migrateJob(): string {
+  const jobs = docker('ps', '-a', '--filter', `name=^${NAME}-migrate-`, '--format', '{{.Names}}').split('\n').filter(Boolean);
+  expect(jobs).toHaveLength(1);
+  return jobs[0];
+}
 
 describeE2E('frontend, backend and MySQL with migrations', () => {
   let port: number;
@@ -98,8 +104,8 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
 
   test("the migration job ran with the backend's environment, backend.env included", () => {
     const envOf = (container: string) =>
-      (JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', container)) as string[]).filter((e) => !e.startsWith('WAYSHUB_APPLY_AT='));
-    const migrate = envOf(`${NAME}-migrate`);
+      (JSON.parse(docker('inspect', '-f', '{{json .Config.Env}}', container)) as string[]).filter((e) => !/^WAYSHUB_(APPLY_AT|DRAIN_SECONDS)=/.test(e));
+    const migrate = envOf(migrateJob());
     expect(migrate).toContain('TZ=Asia/Jakarta');
     expect(migrate).toContain(`DB_PASSWORD=${SECRETS.db_password}`);
     expect(migrate.sort()).toEqual(envOf(replica(NAME, 'backend', 1)).sort());
@@ -133,12 +139,14 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     const rows = await api('GET', 'rows');
     expect(rows.json).toEqual([expect.objectContaining({ value: 'hello from alvin.xyz' })]);
     expect((await api('GET', 'migrations')).json).toEqual({ count: applies });
-    expect(docker('inspect', '-f', '{{.State.ExitCode}}', `${NAME}-migrate`)).toBe('0');
+    expect(docker('inspect', '-f', '{{.State.ExitCode}}', migrateJob())).toBe('0');
   });
 
   test('a failing migration stops the deploy with its message', async () => {
     const failing = { database: { ...settings.database, migrateCommand: ['node', '/app/backend.js', 'migrate', '--fail'] } };
-    await expect(deploy(1, failing)).rejects.toThrow('The migration job failed; see its output with: docker logs e2edb-migrate');
+    await expect(deploy(1, failing)).rejects.toThrow(
+      'The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=e2edb-migrate-)',
+    );
     applies--; // that apply did not complete
   });
 

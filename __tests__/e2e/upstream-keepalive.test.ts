@@ -1,7 +1,7 @@
 // A kept-alive connection between nginx and a replica must never be closed by the replica
 // first: nginx could write a request on it at that very moment, and a POST it has already sent
 // is not retried (the client gets a 502). Node's http server closes an idle connection after
-// 5 s (server.keepAliveTimeout), so the proxy closes its idle upstream connections after 4 s.
+// 5 s (server.keepAliveTimeout), so the proxy closes its idle upstream connections after 2 s.
 // Here the real nginx, with the config the renderer writes, talks to a Node server with Node's
 // defaults, and the server logs who closed each connection.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -117,9 +117,9 @@ describeE2E('idle connections from the proxy to a Node replica', () => {
     return { statuses, byProxy: count('closed by the proxy'), byApp: count('closed by the app') };
   }
 
-  test('with the default 4 s, nginx closes every idle connection before Node would, and every POST is answered', async () => {
-    const result = await postsWithPauses(await proxy(4));
-    log(`keepalive_timeout 4s: ${JSON.stringify(result)}`);
+  test('with the default 2 s, nginx closes every idle connection before Node would, and every POST is answered', async () => {
+    const result = await postsWithPauses(await proxy(2));
+    log(`keepalive_timeout 2s: ${JSON.stringify(result)}`);
     expect(result.statuses).toEqual([200, 200, 200, 200]);
     expect(result.byApp).toBe(0);
     expect(result.byProxy).toBeGreaterThanOrEqual(3);

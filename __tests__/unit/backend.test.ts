@@ -266,17 +266,24 @@ describe('the database', () => {
   test('migrations run once per apply, before the backend replicas, and must exit 0', () => {
     const migrate = containers.migrate;
     expect(migrate).toMatchObject({
-      name: 'wayshub-migrate',
+      name: 'wayshub-migrate-${substr(terraform_data.migrate_run.id, 0, 6)}',
       image: '${docker_image.api_image.image_id}',
       command: ['npx', 'sequelize', 'db:migrate'],
       attach: true,
       must_run: false,
       depends_on: ['docker_container.db'],
       lifecycle: {
-        postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'The migration job failed; see its output with: docker logs wayshub-migrate' }],
+        postcondition: [
+          {
+            condition: '${self.exit_code == 0}',
+            error_message: 'The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=wayshub-migrate-)',
+          },
+        ],
       },
     });
     expect(migrate.env).toContain('WAYSHUB_APPLY_AT=${timestamp()}');
+    // Each apply's run has a name of its own: Terraform creates it before it removes the last one.
+    expect(json.resource.terraform_data.migrate_run).toEqual({ triggers_replace: { at: '${timestamp()}' } });
     // The backend's environment, less the replicas' drain limit (the job is not a replica).
     const replicaOnly = (env: string[]) => env.filter((e) => !e.startsWith('WAYSHUB_DRAIN_SECONDS='));
     expect(migrate.env).toEqual([...replicaOnly(containers.api.env as string[]), 'WAYSHUB_APPLY_AT=${timestamp()}']);

@@ -25,7 +25,7 @@ function site(overrides: Partial<SiteConfig> = {}, lb: UpstreamMethod = { method
       maxFails: 1,
       failTimeoutSeconds: 5,
       keepalive: 32,
-      keepaliveTimeoutSeconds: 4,
+      keepaliveTimeoutSeconds: 2,
     },
     ...overrides,
   };
@@ -210,6 +210,6 @@ describe('the renderer refuses unsafe values on its own', () => {
 describe('idle connections to the replicas', () => {
   test('are closed by nginx after keepaliveTimeoutSeconds, before Node (5 s) would close them', () => {
     const upstreams = directives(render()['/etc/nginx/wayshub/upstreams.conf']);
-    expect(upstreams).toEqual(expect.arrayContaining(['keepalive 32;', 'keepalive_timeout 4s;']));
+    expect(upstreams).toEqual(expect.arrayContaining(['keepalive 32;', 'keepalive_timeout 2s;']));
   });
 });

@@ -295,9 +295,9 @@ describe('bad input is refused with one line naming the setting, the value and w
 });
 
 describe('the upstream keep-alive timeout', () => {
-  test('is 4 s unless set, and a whole number of seconds from 1 to 3600', () => {
-    expect(resolveSettings({}).proxy.keepaliveTimeoutSeconds).toBe(4);
-    expect(resolveSettings({ proxy: { keepaliveTimeoutSeconds: 2 } }).proxy.keepaliveTimeoutSeconds).toBe(2);
+  test('is 2 s unless set, and a whole number of seconds from 1 to 3600', () => {
+    expect(resolveSettings({}).proxy.keepaliveTimeoutSeconds).toBe(2);
+    expect(resolveSettings({ proxy: { keepaliveTimeoutSeconds: 3 } }).proxy.keepaliveTimeoutSeconds).toBe(3);
     expect(() => resolveSettings({ proxy: { keepaliveTimeoutSeconds: 0 } })).toThrow(
       'invalid proxy.keepaliveTimeoutSeconds: 0; allowed: a whole number from 1 to 3600',
     );

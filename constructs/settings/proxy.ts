@@ -18,7 +18,11 @@ export interface ProxySettings {
   readonly maxBodySize: string;
   readonly connectTimeoutSeconds: number;
   readonly readTimeoutSeconds: number;
-  /** How many replicas one request may be tried on before the client gets the error. */
+  /**
+   * How many replicas one request may be tried on before the client gets the error. Each is tried
+   * at most once, and a replica that is draining refuses at once, so by default every one may be.
+   * @default 20 (MAX_REPLICAS)
+   */
   readonly nextUpstreamTries: number;
   /** Upper bound in seconds on all those tries together. */
   readonly nextUpstreamTimeoutSeconds: number;
@@ -31,7 +35,9 @@ export interface ProxySettings {
    * Seconds nginx keeps an idle connection to a replica open. Must be shorter than the app's own
    * idle timeout (Node's server.keepAliveTimeout is 5 s): otherwise nginx may send a request on a
    * connection the app is closing, and a POST that nginx already sent is not retried (502).
-   * @default 4
+   * Short, too, so that a replica being removed (which leaves idle connections for nginx to
+   * close) exits well within `failTimeoutSeconds` of nginx's first refused connection to it.
+   * @default 2
    */
   readonly keepaliveTimeoutSeconds: number;
   /** Host port that publishes the proxy's port 443 (used when TLS is on). */
@@ -154,12 +160,12 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
   const numbers = {
     connectTimeoutSeconds: [proxy.connectTimeoutSeconds ?? 1, 1, 600],
     readTimeoutSeconds: [proxy.readTimeoutSeconds ?? 60, 1, 3600],
-    nextUpstreamTries: [proxy.nextUpstreamTries ?? 3, 1, MAX_REPLICAS],
+    nextUpstreamTries: [proxy.nextUpstreamTries ?? MAX_REPLICAS, 1, MAX_REPLICAS],
     nextUpstreamTimeoutSeconds: [proxy.nextUpstreamTimeoutSeconds ?? 10, 1, 3600],
     maxFails: [proxy.maxFails ?? 1, 0, 100],
     failTimeoutSeconds: [proxy.failTimeoutSeconds ?? 5, 1, 3600],
     keepalive: [proxy.keepalive ?? 32, 1, 1024],
-    keepaliveTimeoutSeconds: [proxy.keepaliveTimeoutSeconds ?? 4, 1, 3600],
+    keepaliveTimeoutSeconds: [proxy.keepaliveTimeoutSeconds ?? 2, 1, 3600],
     memoryMb: [proxy.memoryMb ?? DEFAULTS.proxyMemoryMb, 16, 1024 * 1024],
   } as const;
   for (const [key, [value, min, max]] of Object.entries(numbers)) {
