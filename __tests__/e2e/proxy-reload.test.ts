@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { LOAD_CONNECTIONS, Load, LoadReport, freePort, request, waitFor } from '../support/http';
+import { LOAD_CONNECTIONS, Load, LoadReport, WebSocketSession, freePort, request, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
@@ -57,25 +57,45 @@ describeE2E('a proxy setting changed on a running deployment', () => {
 
   const upload = Buffer.alloc(1536 * 1024, 'x');
 
-  test('a bigger body limit and a new server name: nginx reloads in place, and no GET or POST fails', async () => {
+  test('a bigger body limit and a new server name: nginx reloads in place; no GET, POST or 2 s request fails, and an open WebSocket stays open', async () => {
     expect((await request(port, { host: DOMAIN, method: 'POST', body: upload })).status).toBe(413);
     expect(await request(port, { host: ALIAS }).catch((e: Error) => e.message)).toMatch(/socket hang up|ECONNRESET/);
     const before = { id: proxyId(), reloads: reloads() };
 
+    const body = Buffer.from('{"hello":"world"}');
     const gets = new Load(port, DOMAIN, 50);
-    const posts = new Load(port, DOMAIN, 10, { post: Buffer.from('{"hello":"world"}') });
+    const posts = new Load(port, DOMAIN, 10, { post: body });
+    const slow = [new Load(port, DOMAIN, 5, { path: '/slow?ms=2000' }), new Load(port, DOMAIN, 5, { path: '/slow?ms=2000', post: body })];
+    const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
     let getReport: LoadReport;
     let postReport: LoadReport;
+    let slowReports: LoadReport[];
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 2500));
       await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '2m' } });
       await waitFor('the new config to be in effect', 10_000, async () => (await request(port, { host: ALIAS })).status === 200);
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 2500));
     } finally {
-      [getReport, postReport] = await Promise.all([gets.stop(), posts.stop()]);
+      [getReport, postReport, ...slowReports] = await Promise.all([gets.stop(), posts.stop(), ...slow.map((l) => l.stop())]);
     }
+    const webSocket = { ...ws.report };
+    await ws.close();
     log(describeLoad('GET', getReport));
     log(describeLoad('POST', postReport));
+    log(describeLoad('slow GET', slowReports[0]));
+    log(describeLoad('slow POST', slowReports[1]));
+    log(
+      `WebSocket across the reload: ${webSocket.sent} sent, ${webSocket.echoed} echoed, max echo ${webSocket.maxEchoMs} ms, ${webSocket.closedAfterMs === undefined ? 'still open' : `closed after ${webSocket.closedAfterMs} ms`}`,
+    );
+
+    // The old nginx worker keeps the WebSocket (and finishes the slow requests) after the reload.
+    expect(webSocket.closedAfterMs).toBeUndefined();
+    expect(webSocket.echoed).toBeGreaterThanOrEqual(webSocket.sent - 1);
+    for (const r of slowReports) {
+      expect(r.failures).toEqual([]);
+      expect(r.ok).toBe(r.sent);
+      expect(r.resent).toBe(0);
+    }
 
     expect(proxyId()).toBe(before.id);
     expect(reloads()).toBe(before.reloads + 1);

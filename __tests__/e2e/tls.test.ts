@@ -1,12 +1,14 @@
 // HTTPS with the user's own certificate files, the hardening headers, the rate limit and the
-// locked-down proxy container, on a real engine with real nginx, curl and openssl.
+// locked-down proxy container, on a real engine with real nginx, curl and openssl; new
+// certificate files are reloaded in place.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { freePort, request, sleep } from '../support/http';
+import { LOAD_CONNECTIONS, Load, LoadReport, freePort, peerCertificate, request, sleep, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
@@ -48,6 +50,9 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
   let certs: { ca: string; cert: string; key: string };
   let deployment: LocalApply;
   let stackJson: string;
+  let certDir: string;
+  let workDir: string;
+  let settings: WayshubSettingsInput;
 
   /** curl over HTTPS to 127.0.0.1 with SNI and Host for `name`; returns its -w output and body. */
   function curl(name: string, extra: string[] = []): string {
@@ -78,19 +83,21 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-tls-'));
-    certs = makeCertificates(dir);
+    certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-tls-'));
+    certs = makeCertificates(certDir);
     [httpPort, httpsPort] = [await freePort(), await freePort()];
-    const stackDir = synthToDir({
+    settings = {
       name: NAME,
       domain: DOMAIN,
       serverAliases: [ALIAS],
       app: { image: images.app },
       proxy: { image: images.nginx, httpPort, httpsPort, hstsMaxAgeSeconds: 600, rateLimit: { rate: '20r/s', burst: 10 } },
       tls: { mode: 'files', certFile: certs.cert, keyFile: certs.key },
-    });
+    };
+    const stackDir = synthToDir(settings);
     stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-tls-work-')), log });
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-tls-work-'));
+    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
     await deployment.apply({ replicas: 2 });
     // nginx is up once the HTTP redirect answers.
     for (let i = 0; i < 50 && (await request(httpPort, { host: DOMAIN }).catch(() => undefined)) === undefined; i++) await sleep(200);
@@ -191,5 +198,56 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
     const write = spawnSync('docker', ['exec', `${NAME}-proxy`, 'sh', '-c', 'echo x > /etc/nginx/probe'], { encoding: 'utf8' });
     expect(write.status).not.toBe(0);
     expect(write.stderr).toMatch(/Read-only file system/);
+  });
+
+  test('new certificate files: nginx reloads them in place under HTTPS load, in the same container, and no request fails', async () => {
+    // A second certificate for the same names from the same CA, in files of their own.
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certDir, stdio: 'pipe' });
+    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${DOMAIN}`, '-keyout', 'site2.key', '-out', 'site2.csr');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'site2.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'site2.pem',
+    );
+    const serial = async () => (await peerCertificate(httpsPort, DOMAIN)).serialNumber;
+    const before = { serial: await serial(), proxy: execFileSync('docker', ['inspect', '-f', '{{.Id}}', `${NAME}-proxy`], { encoding: 'utf8' }).trim() };
+
+    // Within the stack's rate limit (20 requests/s from one address).
+    const ca = fs.readFileSync(certs.ca, 'utf8');
+    const loads = [new Load(httpsPort, DOMAIN, 10, { ca }), new Load(httpsPort, DOMAIN, 4, { ca, post: Buffer.from('{"hello":"world"}') })];
+    let reports: LoadReport[];
+    try {
+      await sleep(1000);
+      const tls = { mode: 'files' as const, certFile: path.join(certDir, 'site2.pem'), keyFile: path.join(certDir, 'site2.key') };
+      deployment = await LocalApply.fromStackDir(synthToDir({ ...settings, tls }), { workDir, log });
+      await deployment.apply({ replicas: 2 });
+      await waitFor('the new certificate to be served', 10_000, async () => (await serial()) !== before.serial);
+      await sleep(1000);
+    } finally {
+      reports = await Promise.all(loads.map((load) => load.stop()));
+    }
+    reports.forEach((r, i) =>
+      log(`${i === 0 ? 'GET' : 'POST'} over HTTPS: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms`),
+    );
+    expect(execFileSync('docker', ['inspect', '-f', '{{.Id}}', `${NAME}-proxy`], { encoding: 'utf8' }).trim()).toBe(before.proxy);
+    expect(curl(DOMAIN)).toBe('200 2');
+    for (const r of reports) {
+      expect(r.failures).toEqual([]);
+      expect(r.ok).toBe(r.sent);
+      // A reload closes idle kept-alive connections: a GET that lost that race is resent once.
+      expect(r.resent).toBeLessThanOrEqual(LOAD_CONNECTIONS);
+    }
   });
 });
