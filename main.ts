@@ -1,22 +1,20 @@
-// The default wayshub deployment. Edit the settings here, or override them with the
-// WAYSHUB_* environment variables listed in the README. Scale with `--var replicas=N`.
+// The wayshub deployments. Edit the settings here, or override them with the WAYSHUB_*
+// environment variables listed in the README. Scale with `--var replicas=N`.
+//
+// One deployment is the `wayshub` stack. For several, give each an env and settings of its own;
+// each becomes the stack `wayshub-<env>` (`npx cdktf deploy wayshub-staging`):
+//
+//   { env: 'staging', settings: { domain: 'staging.alvin.xyz', replicas: 2 } },
+//   { env: 'production', settings: { domain: 'alvin.xyz', replicas: 3 } },
 import { App } from 'cdktf';
 
-import { SettingsError, resolveSettings, withEnvironment } from './constructs/settings';
-import { WayshubStack } from './constructs/wayshub-stack';
+import { addDeployments, resolveDeployments } from './constructs/deployments';
+import { SettingsError } from './constructs/settings';
 
 try {
-  const settings = resolveSettings(
-    withEnvironment(
-      {
-        domain: 'wayshub.localhost',
-        replicas: 3,
-      },
-      process.env,
-    ),
-  );
+  const deployments = resolveDeployments([{ settings: { domain: 'wayshub.localhost', replicas: 3 } }], process.env);
   const app = new App();
-  new WayshubStack(app, 'wayshub', settings);
+  addDeployments(app, deployments);
   app.synth();
 } catch (error) {
   if (!(error instanceof SettingsError)) throw error;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 
 import { App, Testing } from 'cdktf';
 
+import { DeploymentProps, addDeployments, resolveDeployments } from '../../constructs/deployments';
 import { WayshubSettingsInput, resolveSettings } from '../../constructs/settings';
 import { WayshubStack } from '../../constructs/wayshub-stack';
 
@@ -47,4 +48,17 @@ export function synthToDir(input: WayshubSettingsInput, stackId = 'wayshub'): st
   new WayshubStack(app, stackId, resolveSettings(input));
   app.synth();
   return path.join(outdir, 'stacks', stackId);
+}
+
+/**
+ * Synthesizes the deployments main.ts would declare, with this environment, like `cdktf synth`
+ * (a real App writing cdktf.out), and returns each stack's directory by stack name.
+ */
+export function synthDeployments(deployments: readonly DeploymentProps[], env: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  const resolved = resolveDeployments(deployments, env);
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-synth-'));
+  const app = new App({ outdir });
+  addDeployments(app, resolved);
+  app.synth();
+  return Object.fromEntries(resolved.map((d) => [d.stackName, path.join(outdir, 'stacks', d.stackName)]));
 }
