@@ -1,10 +1,24 @@
-// Decides whether the end-to-end tests can run: they need a Docker Engine and terraform.
-// In CI (CI=true) a missing one is a failure, never a skip: a green run must mean they ran.
+// Decides whether the end-to-end tests can run: they need a Docker Engine and terraform, and
+// some a PostgreSQL server. In CI (CI=true) a missing one is a failure, never a skip: a green
+// run must mean they ran.
 import { spawnSync } from 'node:child_process';
 
+/** The PostgreSQL server the state tests use (scripts/postgres-up.sh makes it), unless PG_CONN_STR names another. */
+export function testPgConnStr(): string {
+  return process.env.WAYSHUB_E2E_PG_CONN_STR || 'postgres://wayshub_state:wayshub-state-local-only@127.0.0.1:5432/wayshub_state?sslmode=disable';
+}
+
+export interface E2ENeeds {
+  /** A PostgreSQL server at testPgConnStr(). */
+  postgres?: boolean;
+}
+
 /** What the e2e tests lack on this machine (empty when they can run). */
-export function missing(): string[] {
+export function missing(needs: E2ENeeds = {}): string[] {
   const out: string[] = [];
+  if (needs.postgres && spawnSync('pg_isready', ['-q', '-d', testPgConnStr()], { stdio: 'ignore' }).status !== 0) {
+    out.push('no PostgreSQL server answers (run: bash scripts/postgres-up.sh)');
+  }
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
     out.push('no Docker Engine answers `docker info` (run: bash scripts/docker-up.sh)');
   }
@@ -15,13 +29,13 @@ export function missing(): string[] {
 }
 
 /** `describe` for tests on the real engine: runs, fails in CI, or skips with one line. */
-export function describeE2E(name: string, body: () => void): void {
-  const why = missing();
+export function describeE2E(name: string, body: () => void, needs: E2ENeeds = {}): void {
+  const why = missing(needs);
   if (why.length === 0) {
     describe(name, body);
   } else if (process.env.CI === 'true') {
     describe(name, () => {
-      test('has a Docker Engine and terraform', () => {
+      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}`, () => {
         throw new Error(`e2e tests cannot run: ${why.join('; ')}`);
       });
     });

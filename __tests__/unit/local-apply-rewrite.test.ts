@@ -82,6 +82,11 @@ describe('rewriteForTerraformData', () => {
     expect((out.resource as JsonObject).docker_container).toBeUndefined();
   });
 
+  test("keeps a pg backend, Terraform's own, so that the state goes where cdktf deploy would put it", () => {
+    const out = rewriteForTerraformData(stack(base, { terraform: { backend: { pg: { schema_name: 'wayshub_staging' } } } }));
+    expect(out.terraform).toEqual({ backend: { pg: { schema_name: 'wayshub_staging' } } });
+  });
+
   test('drops the docker provider, its requirement and the backend; keeps variables, validation, locals', () => {
     const out = rewriteForTerraformData(stack(base, { locals: { net: '${docker_network.net.name}' } }));
     expect(out.provider).toBeUndefined();

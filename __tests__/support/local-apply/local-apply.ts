@@ -30,6 +30,8 @@ export interface LocalApplyOptions {
   /** Relative paths in the stack (build contexts, upload sources) are resolved against it:
    *  the stack dir for fromStackDir, the current directory for fromJson. */
   baseDir?: string;
+  /** Environment of the terraform processes alone, e.g. PG_CONN_STR for a pg backend. */
+  terraformEnv?: Readonly<Record<string, string>>;
 }
 
 export interface ApplyResult {
@@ -56,6 +58,8 @@ export class LocalApply {
   private readonly rewrite: RewriteResult;
   private readonly createFirst: ReadonlySet<string>;
   private readonly tf: TerraformCli;
+  /** The state is in a backend (pg), not in the work directory. */
+  private readonly remoteState: boolean;
   /** A work dir this instance made itself is removed by destroy(). */
   private readonly ownsWorkDir: boolean;
   private initialized = false;
@@ -73,7 +77,8 @@ export class LocalApply {
     this.deployment = opts.deployment ?? `la-${sha256(this.workDir).slice(0, 12)}`;
     this.log = opts.log ?? (() => undefined);
     this.baseDir = opts.baseDir;
-    this.tf = new TerraformCli(this.workDir);
+    this.tf = new TerraformCli(this.workDir, opts.terraformEnv);
+    this.remoteState = isObject(this.rewrite.json.terraform) && isObject(this.rewrite.json.terraform.backend);
   }
 
   /** Reads `<stackDir>/cdk.tf.json` (as `cdktf synth` writes it). */
@@ -126,10 +131,12 @@ export class LocalApply {
    * container and network this deployment created, and its volumes when asked.
    */
   async destroy(opts: DestroyOptions = {}): Promise<void> {
-    const hasState = await fs.stat(path.join(this.workDir, 'terraform.tfstate')).then(
-      () => true,
-      () => false,
-    );
+    const hasState =
+      this.remoteState ||
+      (await fs.stat(path.join(this.workDir, 'terraform.tfstate')).then(
+        () => true,
+        () => false,
+      ));
     if (hasState) {
       await this.ensureInit();
       const t0 = Date.now();

@@ -27,13 +27,18 @@ export interface TerraformState {
 }
 
 export class TerraformCli {
-  constructor(private readonly dir: string) {}
+  /** extraEnv: for Terraform alone, e.g. PG_CONN_STR for a pg backend. */
+  constructor(
+    private readonly dir: string,
+    private readonly extraEnv: Readonly<Record<string, string>> = {},
+  ) {}
 
   private env(): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TF_')) env[k] = v;
     return {
       ...env,
+      ...this.extraEnv,
       TF_IN_AUTOMATION: '1',
       TF_INPUT: '0',
       CHECKPOINT_DISABLE: '1',

@@ -142,7 +142,12 @@ function refuseDockerDataSources(data: Json | undefined): void {
 function rewriteTerraformBlock(value: Json): JsonObject | null {
   const out: JsonObject = {};
   for (const [key, v] of Object.entries(asObject(value, 'terraform'))) {
-    // The state lives in the work directory: no backend, no Terraform Cloud.
+    // A pg backend is Terraform's own and needs no download: the state goes there, as it would
+    // with `cdktf deploy`. Any other (cdktf's local one included) stays in the work directory.
+    if (key === 'backend' && isObject(v) && isObject(v.pg)) {
+      out[key] = { pg: v.pg };
+      continue;
+    }
     if (key === 'backend' || key === 'cloud') continue;
     if (key === 'required_providers') {
       const rest = withoutKey(v, 'docker');
