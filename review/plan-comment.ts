@@ -4,7 +4,7 @@
 // the plan, collapsed and cut to fit. Never a value: names only, and the plan text masked.
 // Pure: the caller reads the files (scripts/plan-comment.ts).
 import { maskSecrets } from './mask-secrets';
-import { Action, AttributeChange, ResourceChange, summarizePlan } from './terraform-plan';
+import { Action, AttributeChange, PlanSummary, ResourceChange, summarizePlan } from './terraform-plan';
 
 /** The first line of the comment: the workflow finds its own comment by it and edits it. */
 export const PLAN_COMMENT_MARKER = '<!-- wayshub-edge:plan-comment -->';
@@ -17,6 +17,8 @@ export interface StackPlan {
   stack: string;
   /** `terraform show -json <planfile>`; absent when the plan failed. */
   plan?: unknown;
+  /** Or what summarizePlan made of it: names only, safe to pass between CI jobs. */
+  summary?: PlanSummary;
   /** `terraform show -no-color <planfile>`: Terraform's own text of the plan. */
   planText?: string;
   /** What `terraform plan` printed when it failed. */
@@ -64,14 +66,14 @@ interface Section {
 
 function renderStack(s: StackPlan): Section {
   const title = code(s.stack);
-  if (s.plan === undefined) {
+  if (s.plan === undefined && s.summary === undefined) {
     const verdict = `${title}: ❌ the plan failed`;
     const lines = maskSecrets((s.error ?? 'no plan and no error output').trim()).split('\n');
     const shown = lines.slice(-MAX_ERROR_LINES).join('\n');
     const cut = lines.length > MAX_ERROR_LINES ? `\nThe last ${MAX_ERROR_LINES} of ${lines.length} lines; the rest is in the job log.\n` : '';
     return { verdict, body: `### ${verdict}\n\n${fenced(shown, 'text')}${cut}\n` };
   }
-  const summary = summarizePlan(s.plan);
+  const summary = s.summary ?? summarizePlan(s.plan);
   const { create, update, replace, destroy } = summary.counts;
   const verdict =
     summary.changes.length === 0 ? `${title}: no changes` : `${title}: ${create} to add, ${update} to change, ${replace} to replace, ${destroy} to destroy`;

@@ -131,3 +131,23 @@ function canonical(v: unknown): unknown {
   }
   return v;
 }
+
+/** Where two plans differ, by resource, action and changed attribute names; empty when alike. */
+export function planDifferences(reviewed: PlanSummary, now: PlanSummary): string[] {
+  const key = (c: ResourceChange) => `${c.action} ${c.address} (${c.attributes.map((a) => a.name).join(', ')})`;
+  const before = new Set(reviewed.changes.map(key));
+  const after = new Set(now.changes.map(key));
+  return [
+    ...[...before].filter((k) => !after.has(k)).map((k) => `reviewed, not planned now: ${k}`),
+    ...[...after].filter((k) => !before.has(k)).map((k) => `planned now, not reviewed: ${k}`),
+  ];
+}
+
+/** Reads a plan.summary.json that summarizePlan wrote; throws with one line when it is not one. */
+export function readPlanSummary(text: string, file: string): PlanSummary {
+  const parsed = JSON.parse(text) as Partial<PlanSummary>;
+  if (!Array.isArray(parsed.changes) || !Array.isArray(parsed.drift) || typeof parsed.counts !== 'object') {
+    throw new Error(`${file} is not a plan summary: expected the plan.summary.json that npm run plan writes`);
+  }
+  return parsed as PlanSummary;
+}

@@ -2,14 +2,16 @@
 // comment for the plans of these stacks to stdout (review/plan-comment.ts renders it).
 //
 // Each stack dir (cdktf.out/stacks/<stack>) holds what the plan step left there:
-//   plan.json   terraform show -json <planfile>
-//   plan.txt    terraform show -no-color <planfile>
-//   plan.error  what terraform plan printed, when it failed (then no plan.json)
+//   plan.json          terraform show -json <planfile> (holds values: never an artifact), or
+//   plan.summary.json  what the comment needs of it, names only (what CI passes between jobs)
+//   plan.txt           terraform show -no-color <planfile>
+//   plan.error         what terraform plan printed, when it failed
 // The stack's name is the dir's name.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { StackPlan, renderPlanComment } from '../review/plan-comment';
+import { PlanSummary, readPlanSummary } from '../review/terraform-plan';
 
 const USAGE = 'usage: npm run plan-comment -- [--log-url URL] [--commit SHA] <stack dir>...';
 
@@ -24,17 +26,19 @@ export function readStack(dir: string): StackPlan {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) fail(`${dir} is not a directory; ${USAGE}`);
   const stack = path.basename(path.resolve(dir));
   const json = read(path.join(dir, 'plan.json'));
+  const summaryText = read(path.join(dir, 'plan.summary.json'));
   const error = read(path.join(dir, 'plan.error'));
-  if (json === undefined && error === undefined) fail(`${dir} has neither plan.json nor plan.error: run the plan step first`);
+  if (json === undefined && summaryText === undefined && error === undefined) fail(`${dir} has neither plan.json nor plan.error: run the plan step first`);
   let plan: unknown;
-  if (json !== undefined) {
-    try {
-      plan = JSON.parse(json);
-    } catch {
-      fail(`${path.join(dir, 'plan.json')} is not JSON: expected the output of terraform show -json <planfile>`);
-    }
+  let summary: PlanSummary | undefined;
+  try {
+    if (json !== undefined) plan = JSON.parse(json);
+    else if (summaryText !== undefined) summary = readPlanSummary(summaryText, path.join(dir, 'plan.summary.json'));
+  } catch (e) {
+    fail(e instanceof SyntaxError ? `${dir}: a plan file is not JSON: expected what npm run plan writes` : (e as Error).message);
   }
-  return { stack, plan, planText: read(path.join(dir, 'plan.txt')), error: json === undefined ? error : undefined };
+  const planned = plan !== undefined || summary !== undefined;
+  return { stack, plan, summary, planText: read(path.join(dir, 'plan.txt')), error: planned ? undefined : error };
 }
 
 function main(argv: string[]): void {
