@@ -179,6 +179,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
   test('an image that never becomes healthy: the deploy fails naming the replica and what to run, and v2 keeps serving', async () => {
     const v2 = replicaNames(NAME);
     const loads = startLoads(port);
+    const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
     let reports: Record<string, LoadReport>;
     let failed = '';
     try {
@@ -191,6 +192,12 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     } finally {
       reports = await stopLoads(loads);
     }
+    const webSocket = { ...ws.report };
+    await ws.close();
+    log(describeWebSocket(webSocket));
+    // Nothing was removed: the WebSocket on its v2 replica never noticed.
+    expect(webSocket.closedAfterMs).toBeUndefined();
+    expect(webSocket.echoed).toBeGreaterThanOrEqual(webSocket.sent - 1);
     log(`the failed deploy said: ${failed.split('\n')[0]}`);
     expect(failed).toMatch(
       new RegExp(`${NAME}-app-[0-9a-f]{6}-1 is not healthy after 20 s .*its healthcheck last said: .*; see: docker logs ${NAME}-app-[0-9a-f]{6}-1`),
@@ -210,15 +217,22 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     const v1 = replicaNames(NAME, 'backend');
     expect(v1).toHaveLength(2);
     const loads = startLoads(port, API);
+    const ws = await WebSocketSession.open(port, API, '/ws');
     let reports: Record<string, LoadReport>;
+    let webSocket: WebSocketReport;
     try {
       await new Promise((r) => setTimeout(r, 2500));
       await deploy(`${REPO}:v2`, `${REPO}:v2`);
       await new Promise((r) => setTimeout(r, 6000));
     } finally {
       reports = await stopLoads(loads);
+      webSocket = ws.report.closedAfterMs === undefined ? await ws.close() : await ws.ended;
     }
+    log(describeWebSocket(webSocket));
     expectNoFailures(reports);
+    expect(v1).toContain(webSocket.replica);
+    expect(webSocket.closeCode).toBe(1001);
+    expect(webSocket.echoed).toBeGreaterThanOrEqual(webSocket.sent - 1);
     const v2 = replicaNames(NAME, 'backend');
     expect(v2).toHaveLength(2);
     expect(v2.filter((name) => v1.includes(name))).toEqual([]);
