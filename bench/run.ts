@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { freePort } from '../__tests__/support/http';
 import { LocalApply } from '../__tests__/support/local-apply';
 import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
@@ -74,7 +75,12 @@ async function main(): Promise<void> {
   const images = await ensureTestImages(log);
   const tools = await ensureBenchImage(log);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-bench-'));
-  const stackDir = synthToDir({ name: NAME, domain: DOMAIN, app: { image: images.app, port: PORT }, proxy: { image: images.nginx, httpPort: 18080 } });
+  const stackDir = synthToDir({
+    name: NAME,
+    domain: DOMAIN,
+    app: { image: images.app, port: PORT },
+    proxy: { image: images.nginx, httpPort: await freePort() },
+  });
   const deployment = await LocalApply.fromStackDir(stackDir, { workDir: path.join(work, 'stack'), log });
   const peers = [`${NAME}-haproxy`, `${NAME}-caddy`, `${NAME}-wrk`];
   try {

@@ -5,7 +5,7 @@
 //   plan.json          terraform show -json plan.tfplan
 //   plan.summary.json  each resource's action and changed attribute names: no values, so
 //                      this (not the two above, which hold secrets) is what CI passes on
-//   plan.txt           terraform show -no-color plan.tfplan
+//   plan.txt           terraform show -no-color plan.tfplan, masked (review/mask-secrets.ts)
 //   plan.error         what terraform printed when init or plan failed (then no plan.json)
 // With --reviewed <plan.summary.json>, a plan that differs from that reviewed one fails.
 // It exits 1 when a plan failed, after planning every stack. Terraform's variables (TF_VAR_*) and
@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { maskSecrets } from '../review/mask-secrets';
 import { PlanSummary, planDifferences, readPlanSummary, summarizePlan } from '../review/terraform-plan';
 
 const USAGE = 'usage: npm run plan -- [--lock-timeout 5m] [--reviewed plan.summary.json] <stack dir>... (or npm run apply -- <stack dir>...)';
@@ -49,7 +50,8 @@ export function planStack(dir: string, lockTimeout: string): boolean {
     console.error(`plan: ${stack}: terraform ${args[0]} ...`);
     const r = terraform(dir, args);
     if (!r.ok) {
-      fs.writeFileSync(path.join(dir, 'plan.error'), r.output);
+      // Masked already: CI passes this file between jobs.
+      fs.writeFileSync(path.join(dir, 'plan.error'), maskSecrets(r.output));
       console.error(`plan: ${stack}: terraform ${args[0]} failed; its output is in ${path.join(dir, 'plan.error')}`);
       return false;
     }
@@ -57,12 +59,12 @@ export function planStack(dir: string, lockTimeout: string): boolean {
   const json = terraform(dir, ['show', '-json', 'plan.tfplan']);
   const text = terraform(dir, ['show', '-no-color', 'plan.tfplan']);
   if (!json.ok || !text.ok) {
-    fs.writeFileSync(path.join(dir, 'plan.error'), `${json.output}${text.output}`);
+    fs.writeFileSync(path.join(dir, 'plan.error'), maskSecrets(`${json.output}${text.output}`));
     return false;
   }
   fs.writeFileSync(path.join(dir, 'plan.json'), json.stdout);
   fs.writeFileSync(path.join(dir, 'plan.summary.json'), `${JSON.stringify(summarizePlan(JSON.parse(json.stdout)), null, 2)}\n`);
-  fs.writeFileSync(path.join(dir, 'plan.txt'), text.stdout);
+  fs.writeFileSync(path.join(dir, 'plan.txt'), maskSecrets(text.stdout));
   console.error(`plan: ${stack}: planned`);
   return true;
 }
