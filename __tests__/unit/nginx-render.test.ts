@@ -60,7 +60,8 @@ describe('the files', () => {
     for (const v of ['$upstream_addr', '$upstream_status', '$upstream_response_time', '$request_time']) {
       expect(logFormat).toContain(v);
     }
-    expect(main).toContain('access_log /dev/stdout wayshub;');
+    // Batched, flushed within 1 s, each write no bigger than a pipe writes in one piece.
+    expect(main).toContain('access_log /dev/stdout wayshub buffer=4k flush=1s;');
   });
 
   test('gzip is on for text types', () => {
