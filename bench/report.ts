@@ -1,29 +1,57 @@
-// The benchmark's Markdown report from its raw runs: per target the median of the rounds with
-// the spread (min to max), and the ratios against direct access and against HAProxy, each taken
-// within a round (the targets of a round ran back to back) and then the median of those.
-import type { RunFigures } from './wrk';
+// The benchmark's Markdown report from its raw runs. Per case and target: the median of the
+// rounds with the spread (min to max); ratios are taken within a round (the targets of a round
+// ran back to back) and then the median of those. The goals of issue 13 are checked at the top.
+import type { KillEvent, RolloutEvent, ScaleUpEvent } from './events';
+import type { Measured, TargetKey } from './lab';
+import type { PacedLoadResult } from './paced-load';
 
-export type TargetKey = 'direct' | 'nginx' | 'haproxy' | 'caddy';
-const TARGETS: readonly TargetKey[] = ['direct', 'nginx', 'haproxy', 'caddy'];
-const LABELS: Record<TargetKey, string> = { direct: 'one replica, directly', nginx: 'our nginx, as synthesized', haproxy: 'HAProxy', caddy: 'Caddy' };
+export interface Options {
+  smoke: boolean;
+  replicas: number;
+  rounds: number;
+  seconds: number;
+  connections: number;
+  rates: number[];
+  replicaCounts: number[];
+}
 
-export interface Run extends RunFigures {
+export interface SaturationRun extends Measured {
+  case: string;
   round: number;
   target: TargetKey;
-  targetCpuSeconds: number;
-  cpuSecondsPer10k: number;
-  replicaCpuSeconds: number;
-  wrkCpuSeconds: number;
-  peakMemoryBytes: number;
+  replicas: number;
+}
+
+export interface RateRun extends Omit<PacedLoadResult, 'timeline'> {
+  case: string;
+  round: number;
+  target: TargetKey;
 }
 
 export interface Report {
   date: string;
   machine: string;
   versions: string;
-  options: { smoke: boolean; replicas: number; rounds: number; seconds: number; connections: number };
-  runs: Run[];
+  options: Options;
+  variants: { name: string; what: string }[];
+  saturation: SaturationRun[];
+  rates: RateRun[];
+  events: {
+    kills: (Omit<KillEvent, 'load'> & { load: Omit<PacedLoadResult, 'timeline'>; timeline: PacedLoadResult['timeline'] })[];
+    /** Not in smoke runs. */
+    scaleUp?: ScaleUpEvent;
+    rollout?: Omit<RolloutEvent, 'load'> & { load: Omit<PacedLoadResult, 'timeline'> };
+  };
 }
+
+export interface Chart {
+  file: string;
+  title: string;
+  svg: string;
+}
+
+export const LABELS: Record<string, string> = { direct: 'one replica, directly', nginx: 'our nginx, as synthesized', haproxy: 'HAProxy', caddy: 'Caddy' };
+export const label = (t: TargetKey) => LABELS[t] ?? `nginx, ${t.replace(/^nginx:/, '')}`;
 
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -33,39 +61,223 @@ export function median(values: readonly number[]): number {
 }
 
 const spread = (values: readonly number[], digits = 0) => `${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)}`;
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const perReplicaCpu = (r: SaturationRun) => (r.replicaCpuSeconds > 0 ? r.requests / r.replicaCpuSeconds : NaN);
 
-/** Per round, a/b of req/s; then the median over rounds. */
-function ratio(report: Report, a: TargetKey, b: TargetKey): { median: number; values: number[] } {
+/** Per round, f(a)/f(b) within one case; then the median over the rounds. */
+export function ratio<T extends { case: string; round: number; target: TargetKey }>(
+  runs: readonly T[],
+  caseName: string,
+  a: TargetKey,
+  b: TargetKey,
+  f: (r: T) => number,
+): number {
   const values: number[] = [];
-  for (let round = 1; round <= report.options.rounds; round++) {
-    const x = report.runs.find((r) => r.round === round && r.target === a);
-    const y = report.runs.find((r) => r.round === round && r.target === b);
-    if (x && y && y.requestsPerSecond > 0) values.push(x.requestsPerSecond / y.requestsPerSecond);
+  for (const round of new Set(runs.filter((r) => r.case === caseName).map((r) => r.round))) {
+    const x = runs.find((r) => r.case === caseName && r.round === round && r.target === a);
+    const y = runs.find((r) => r.case === caseName && r.round === round && r.target === b);
+    if (x && y && f(y) !== 0) values.push(f(x) / f(y));
   }
-  return { median: median(values), values };
+  return median(values);
 }
 
-export function renderReport(report: Report): string {
-  const o = report.options;
-  const rows = TARGETS.map((t) => {
-    const runs = report.runs.filter((r) => r.target === t);
-    const m = (f: (r: Run) => number) => median(runs.map(f));
-    const rps = runs.map((r) => r.requestsPerSecond);
-    const vsDirect = ratio(report, t, 'direct');
-    const vsHaproxy = ratio(report, t, 'haproxy');
-    return `| ${LABELS[t]} | ${Math.round(m((r) => r.requestsPerSecond))} (${spread(rps)}) | ${vsDirect.median.toFixed(2)}x | ${vsHaproxy.median.toFixed(2)}x | ${m((r) => r.latencyMs.p50)} / ${m((r) => r.latencyMs.p90)} / ${m((r) => r.latencyMs.p99)} / ${m((r) => r.latencyMs.max)} | ${runs.reduce((n, r) => n + r.errors, 0)} | ${m((r) => r.cpuSecondsPer10k).toFixed(2)} | ${(Math.max(...runs.map((r) => r.peakMemoryBytes)) / 2 ** 20).toFixed(1)} | ${m((r) => r.wrkCpuSeconds).toFixed(1)} |`;
+/** Per round, f(a) - f(b) within one case; then the median over the rounds. */
+function difference<T extends { case: string; round: number; target: TargetKey }>(
+  runs: readonly T[],
+  caseName: string,
+  a: TargetKey,
+  b: TargetKey,
+  f: (r: T) => number,
+): number {
+  const values: number[] = [];
+  for (const round of new Set(runs.filter((r) => r.case === caseName).map((r) => r.round))) {
+    const x = runs.find((r) => r.case === caseName && r.round === round && r.target === a);
+    const y = runs.find((r) => r.case === caseName && r.round === round && r.target === b);
+    if (x && y) values.push(f(x) - f(y));
+  }
+  return median(values);
+}
+
+const rps = (r: { requestsPerSecond: number }) => r.requestsPerSecond;
+const casesOf = <T extends { case: string }>(runs: readonly T[]) => [...new Set(runs.map((r) => r.case))];
+const targetsOf = <T extends { case: string; target: TargetKey }>(runs: readonly T[], c: string) => [
+  ...new Set(runs.filter((r) => r.case === c).map((r) => r.target)),
+];
+const m = <T>(runs: readonly T[], f: (r: T) => number) => median(runs.map(f));
+
+export interface Goal {
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export function goals(report: Report): Goal[] {
+  const s = report.saturation;
+  const out: Goal[] = [];
+  const at = (c: string, t: TargetKey) => s.filter((r) => r.case === c && r.target === t);
+  for (const c of ['static 1 KB', 'node GET /']) {
+    if (!at(c, 'nginx').length) continue;
+    const h = ratio(s, c, 'nginx', 'haproxy', rps);
+    const k = ratio(s, c, 'nginx', 'caddy', rps);
+    out.push({ goal: `${c}: saturation ≥ 1.0x HAProxy`, measured: `${fmt(h)}x`, met: h >= 1 });
+    out.push({ goal: `${c}: saturation ≥ 1.2x Caddy`, measured: `${fmt(k)}x`, met: k >= 1.2 });
+  }
+  if (at('static 1 KB', 'nginx').length) {
+    const ours = m(at('static 1 KB', 'nginx'), (r) => r.cpuSecondsPer10k);
+    const theirs = m(at('static 1 KB', 'haproxy'), (r) => r.cpuSecondsPer10k);
+    out.push({ goal: 'static 1 KB: proxy CPU per request ≤ HAProxy', measured: `${fmt(ours)} vs ${fmt(theirs)} CPU-s per 10k requests`, met: ours <= theirs });
+    const d = ratio(s, 'static 1 KB', 'nginx', 'direct', rps);
+    out.push({ goal: 'static 1 KB: ≥ 0.6x one replica directly', measured: `${fmt(d)}x`, met: d >= 0.6 });
+  }
+  const limited = casesOf(s).find((c) => /^node GET \/, 1 replica of [\d.]+ CPU$/.test(c));
+  if (limited) {
+    const n = ratio(s, limited, 'nginx', 'direct', rps);
+    out.push({ goal: `Node replicas: ≥ 0.9x direct at the same replica CPU (${limited.replace('node GET /, ', '')})`, measured: `${fmt(n)}x`, met: n >= 0.9 });
+  }
+  const top = report.options.rates.at(-1);
+  if (top !== undefined && report.rates.some((r) => r.case === `node ${top} req/s`)) {
+    const added = difference(report.rates, `node ${top} req/s`, 'nginx', 'direct', (r) => r.latencyMs.p99);
+    out.push({ goal: `≤ 1 ms added to p99 at ${top} req/s`, measured: `${fmt(added)} ms`, met: added <= 1 });
+  }
+  return out;
+}
+
+function saturationTable(report: Report, c: string): string {
+  const s = report.saturation;
+  const tuning = c.startsWith('tuning');
+  const base: TargetKey = tuning ? 'nginx' : 'direct';
+  const head = tuning
+    ? '| variant | req/s, median (min–max) | vs as synthesized | latency ms p50 / p90 / p99 / max | errors | proxy CPU-s per 10k | log pipeline CPU-s per 10k | peak MiB |\n| --- | --- | --- | --- | --- | --- | --- | --- |'
+    : '| target | req/s, median (min–max) | vs direct | vs HAProxy | latency ms p50 / p90 / p99 / max | errors | target CPU-s per 10k | log pipeline CPU-s per 10k | requests per replica CPU-s | peak MiB | wrk CPU-s |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |';
+  const rows = targetsOf(s, c).map((t) => {
+    const runs = s.filter((r) => r.case === c && r.target === t);
+    const lat = `${m(runs, (r) => r.latencyMs.p50)} / ${m(runs, (r) => r.latencyMs.p90)} / ${m(runs, (r) => r.latencyMs.p99)} / ${m(runs, (r) => r.latencyMs.max)}`;
+    const errors = runs.reduce((n, r) => n + r.errors, 0);
+    const logs = m(runs, (r) => (r.requests ? (r.logPipelineCpuSeconds / r.requests) * 10_000 : 0));
+    const peak = (Math.max(...runs.map((r) => r.peakMemoryBytes)) / 2 ** 20).toFixed(1);
+    const head2 = `| ${label(t)} | ${Math.round(m(runs, rps))} (${spread(runs.map(rps))}) |`;
+    if (tuning)
+      return `${head2} ${fmt(ratio(s, c, t, base, rps))}x | ${lat} | ${errors} | ${fmt(m(runs, (r) => r.cpuSecondsPer10k))} | ${fmt(logs)} | ${peak} |`;
+    const vsHaproxy = targetsOf(s, c).includes('haproxy') ? `${fmt(ratio(s, c, t, 'haproxy', rps))}x` : '';
+    const vsDirect = targetsOf(s, c).includes('direct') ? `${fmt(ratio(s, c, t, 'direct', rps))}x` : '';
+    return `${head2} ${vsDirect} | ${vsHaproxy} | ${lat} | ${errors} | ${fmt(m(runs, (r) => r.cpuSecondsPer10k))} | ${fmt(logs)} | ${Math.round(m(runs, perReplicaCpu))} | ${peak} | ${fmt(
+      m(runs, (r) => r.wrkCpuSeconds),
+      1,
+    )} |`;
   });
+  return `${head}\n${rows.join('\n')}`;
+}
+
+function rateTable(report: Report, c: string): string {
+  const runs = report.rates.filter((r) => r.case === c);
+  const rows = targetsOf(runs, c).map((t) => {
+    const mine = runs.filter((r) => r.target === t);
+    const added =
+      t === 'direct'
+        ? ''
+        : `${fmt(
+            difference(report.rates, c, t, 'direct', (r) => r.latencyMs.p99),
+            3,
+          )}`;
+    return `| ${label(t)} | ${mine.reduce((n, r) => n + r.sent, 0)} | ${mine.reduce((n, r) => n + r.failed, 0)} | ${Math.round(m(mine, (r) => r.achievedRate))} | ${m(mine, (r) => r.latencyMs.p50)} / ${m(mine, (r) => r.latencyMs.p90)} / ${m(mine, (r) => r.latencyMs.p99)} / ${m(mine, (r) => r.latencyMs.p999)} / ${m(mine, (r) => r.latencyMs.max)} | ${added} | ${fmt(
+      m(mine, (r) => r.loadCpuSeconds),
+      1,
+    )} |`;
+  });
+  return `| target | sent | failed | answers/s | latency ms p50 / p90 / p99 / p99.9 / max | p99 added vs direct, ms | load generator CPU-s |\n| --- | --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}`;
+}
+
+function profileTable(report: Report, cases: readonly string[]): string {
+  const per10k = (seconds: number, r: SaturationRun) => (r.requests ? (seconds / r.requests) * 10_000 : 0);
+  const rows = cases.flatMap((c) =>
+    targetsOf(report.saturation, c).map((t) => {
+      const runs = report.saturation.filter((r) => r.case === c && r.target === t);
+      const cell = (f: (r: SaturationRun) => number) => fmt(m(runs, f));
+      return `| ${c} | ${label(t)} | ${cell((r) => r.cpuSecondsPer10k)} | ${cell((r) => per10k(r.replicaCpuSeconds, r))} | ${cell((r) => per10k(r.logPipelineCpuSeconds, r))} | ${cell((r) => per10k(r.wrkCpuSeconds, r))} |`;
+    }),
+  );
+  return `| case | target | target | replicas | log pipeline | wrk |\n| --- | --- | --- | --- | --- | --- |\n${rows.join('\n')}`;
+}
+
+export function renderReport(report: Report, charts: readonly Chart[] = []): string {
+  const o = report.options;
+  const s = report.saturation;
+  const cases = casesOf(s);
+  const main = cases.filter((c) => !c.startsWith('tuning') && !/replicas$/.test(c));
+  // Curve points are "node GET /, N replicas" (1 round each).
+  const tuning = cases.filter((c) => c.startsWith('tuning'));
+  const curve = cases.filter((c) => /replicas$/.test(c));
+  const chart = (file: string) => {
+    const c = charts.find((x) => x.file.endsWith(file));
+    return c ? `\n![${c.title}](${c.file})\n` : '';
+  };
+  const ev = report.events;
+  const goalRows = goals(report).map((g) => `| ${g.goal} | ${g.measured} | ${g.met ? 'met' : '**not met**'} |`);
+  const curveRows = curve.map((c) => {
+    const n = /(\d+) replicas$/.exec(c)?.[1];
+    return `| ${n} | ${['nginx', 'haproxy', 'caddy']
+      .map((t) =>
+        Math.round(
+          m(
+            s.filter((r) => r.case === c && r.target === t),
+            rps,
+          ),
+        ),
+      )
+      .join(' | ')} |`;
+  });
+  const variantRows = report.variants.map((v) => `| \`${v.name}\` | ${v.what} |`);
   return `# Benchmark: ${report.date.slice(0, 10)}${o.smoke ? ' (smoke run: figures only prove the harness works)' : ''}
 
 - **Machine:** ${report.machine}
 - **Software:** ${report.versions}
-- **Load:** wrk, 2 threads, ${o.connections} connections, ${o.seconds} s per run, ${o.rounds} rounds with the four targets interleaved; wrk in its own container on the same Docker network, with no CPU limit (its CPU-seconds are in the last column: on this machine it shares the cores with the target and the replicas).
-- **Targets:** ${o.replicas} replicas of the test app (Node, \`GET /\` answers the replica's name) found through Docker's DNS; each target in its own container limited to 1 CPU and 512 MiB, the replicas too. Our nginx is the stack's, exactly as synthesized; HAProxy and Caddy are configured to match (bench/targets.ts): the same replicas through Docker's DNS, kept-alive upstream connections, round robin, one access-log line per request on stdout.
+- **Saturation load:** wrk, 2 threads, ${o.connections} connections (8 for uploads), ${o.seconds} s per run, ${o.rounds} rounds with the targets interleaved; wrk runs in its own container on the same Docker network, with no CPU limit. It shares the machine's cores with the target and the replicas: its CPU-seconds are in the last column.
+- **Fixed-rate load:** ${o.rates.join(' and ')} req/s, paced by bench/paced-load.ts on the host (an open loop: latency counts from when a request was due), ${Math.max(o.seconds, 2)} s per run, ${o.rounds} rounds.
+- **Targets:** ${o.replicas} replicas found through Docker's DNS; each target in its own container limited to 1 CPU and 512 MiB, the replicas too. Our nginx is the stack's, exactly as synthesized; HAProxy and Caddy are configured to match (bench/targets.ts): the same replicas through Docker's DNS, kept-alive upstream connections, round robin, one access-log line per request on stdout.
+- **Replicas:** *static* is nginx serving a 1 KB file at \`/\` and 100 KB of JSON (bench/images.ts), so that the proxy is the cost; *node* is the test app, a Node server whose \`GET /\` answers its replica's name, like wayshub's backend.
+- **Log pipeline:** the CPU of the Docker daemon and the containers' shims during the run: they carry every line a container writes to stdout into Docker's json-file log.
 
-| target | req/s, median (min–max) | vs direct | vs HAProxy | latency ms p50 / p90 / p99 / max | errors | target CPU-s per 10k requests | peak memory MiB | wrk CPU-s per run |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
-${rows.join('\n')}
+## Goals
 
+| goal | measured | |
+| --- | --- | --- |
+${goalRows.join('\n')}
+
+Where the CPU went, per 10k requests (median of the rounds): the target, all replicas, the log
+pipeline and wrk. On ${report.machine.split(',')[0]} they all share the same cores.
+
+${profileTable(report, main)}
+
+## Saturation
+${chart('saturation.svg')}
+${main.map((c) => `### ${c}\n\n${saturationTable(report, c)}\n`).join('\n')}
+## Fixed-rate latency
+${chart('latency.svg')}
+${casesOf(report.rates)
+  .map((c) => `### ${c}\n\n${rateTable(report, c)}\n`)
+  .join('\n')}
+## Throughput against the replica count (node GET /, 1 round each)
+${chart('replicas.svg')}
+| replicas | our nginx | HAProxy | Caddy |
+| --- | --- | --- | --- |
+${curveRows.join('\n')}
+
+On ${report.machine.split(',')[0]}, the replicas, the proxy and wrk share the same cores: more replicas add no CPU, so the curve shows what spreading over more replicas costs each proxy.
+
+## Events
+${chart('kill.svg')}
+| event | figures |
+| --- | --- |
+${ev.kills.map((k) => `| a replica killed (SIGKILL) ${k.killedAtMs / 1000} s into ${k.rate} req/s through ${label(k.target)} | ${k.load.sent} sent, ${k.load.failed} failed${k.load.firstFailure ? ` (${k.load.firstFailure})` : ''}, max ${k.load.latencyMs.max} ms; throughput steady again ${k.steadyAfterMs} ms after the kill |`).join('\n')}
+${ev.scaleUp ? `| a replica added, ${ev.scaleUp.from} → ${ev.scaleUp.to} | its first answer through our nginx ${ev.scaleUp.firstTrafficMs} ms after the apply started; the apply returned after ${ev.scaleUp.applyMs} ms (it waits for the replica's healthcheck) |\n` : ''}${ev.rollout ? `| a rollout of ${ev.rollout.replicas} replicas (a new app env) at ${ev.rollout.rate} req/s through our nginx | the apply took ${ev.rollout.applyMs} ms; ${ev.rollout.load.sent} sent, ${ev.rollout.load.failed} failed, p99 ${ev.rollout.load.latencyMs.p99} ms, max ${ev.rollout.load.latencyMs.max} ms |\n` : ''}
+
+## Tuning: our nginx with one change each, in the same rounds
+${chart('tuning.svg')}
+| variant | the change |
+| --- | --- |
+${variantRows.join('\n')}
+
+${tuning.map((c) => `### ${c}\n\n${saturationTable(report, c)}\n`).join('\n')}
 Ratios are taken within each round (targets back to back), then the median over the rounds. Raw runs: the JSON file of the same name.
 `;
 }

@@ -1,190 +1,188 @@
 // `npm run bench [-- --smoke] [--replicas N] [--rounds R] [--seconds S] [--connections C]`
 //
-// Deploys the stack through the local apply with N replicas of the test app, starts HAProxy and
-// Caddy beside its nginx (same network, same replicas, same CPU and memory limits), and loads
-// four targets in turn, interleaved, R rounds: one replica directly, our nginx as synthesized,
-// HAProxy, Caddy. wrk runs in a container of its own on the same network, outside the targets.
-// Each run records req/s, latency percentiles, errors, the target's CPU-seconds per 10k requests
-// (from its cgroup) and its peak memory. Writes bench/results/<date>.json and .md.
+// Measures our proxy beside HAProxy, Caddy and one replica reached directly, on one machine, in
+// one run (targets interleaved round by round), and writes bench/results/<date>.md with charts
+// (.svg) and the raw .json. The sections, in order:
+// 1. static replicas (nginx serving files, so the proxy is the cost): saturation with 1 KB and
+//    100 KB answers, and the tuning rows (our nginx with one config change each);
+// 2. Node replicas (the test app): saturation, a 1 MB upload, fixed-rate latency at 1k and
+//    2k req/s, a replica killed under load, a replica added, a rollout, and throughput against
+//    the replica count (1, 2, 4, 8).
+// --smoke runs every section briefly to prove the harness works; its figures are not to be quoted.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { freePort } from '../__tests__/support/http';
-import { LocalApply } from '../__tests__/support/local-apply';
-import { replicaNames } from '../__tests__/support/replicas';
-import { synthToDir } from '../__tests__/support/synth';
-import { ensureTestImages } from '../__tests__/support/test-images';
-import { ensureBenchImage } from './images';
-import { RunFigures, parseWrk } from './wrk';
-import { Report, TargetKey, renderReport } from './report';
-import { caddyConfig, haproxyConfig } from './targets';
+import { renderCharts } from './charts';
+import { killReplica, rollout, scaleUp } from './events';
+import { STATIC_PATHS } from './images';
+import { BenchLab, DOMAIN, TargetKey, WrkLoad } from './lab';
+import { pacedLoad, withoutTimeline } from './paced-load';
+import { Options, RateRun, Report, SaturationRun, renderReport } from './report';
+import { VARIANTS, Variant } from './tuning';
 
-const NAME = 'bench';
-const DOMAIN = 'bench.localhost';
-const PORT = 3000;
-const LIMITS = ['--cpus', '1', '--memory', '512m', '--memory-swap', '512m'];
+const PEERS: readonly TargetKey[] = ['direct', 'nginx', 'haproxy', 'caddy'];
+const PROXIES: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
+const REPLICA_CPU = 0.5;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-
-interface Options {
-  smoke: boolean;
-  replicas: number;
-  rounds: number;
-  seconds: number;
-  connections: number;
-}
+const USAGE = 'usage: npm run bench -- [--smoke] [--replicas N] [--rounds R] [--seconds S] [--connections C]';
 
 function options(argv: string[]): Options {
-  const o: Options = { smoke: false, replicas: 3, rounds: 3, seconds: 6, connections: 32 };
+  const o: Options = { smoke: false, replicas: 3, rounds: 3, seconds: 6, connections: 32, rates: [1000, 2000], replicaCounts: [1, 2, 4, 8] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') {
-      Object.assign(o, { smoke: true, replicas: 2, rounds: 1, seconds: 2, connections: 8 });
+      Object.assign(o, { smoke: true, replicas: 2, rounds: 1, seconds: 1, connections: 8, rates: [1000], replicaCounts: [] });
       continue;
     }
-    const key = { '--replicas': 'replicas', '--rounds': 'rounds', '--seconds': 'seconds', '--connections': 'connections' }[arg] as keyof Options | undefined;
+    const key = ({ '--replicas': 'replicas', '--rounds': 'rounds', '--seconds': 'seconds', '--connections': 'connections' } as const)[arg as '--replicas'];
     const value = Number(argv[++i]);
-    if (!key || !Number.isInteger(value) || value < 1 || value > 256) {
-      console.error(`bench: invalid ${arg} ${argv[i] ?? ''}; usage: npm run bench -- [--smoke] [--replicas N] [--rounds R] [--seconds S] [--connections C]`);
+    if (!key) {
+      console.error(`bench: unknown option ${arg}; ${USAGE}`);
       process.exit(2);
     }
-    (o as unknown as Record<string, number>)[key] = value;
+    if (!Number.isInteger(value) || value < 1 || value > 256) {
+      console.error(`bench: invalid ${arg} ${argv[i] ?? '(missing)'}: a whole number from 1 to 256; ${USAGE}`);
+      process.exit(2);
+    }
+    o[key] = value;
   }
   return o;
 }
 
-/** cgroup v1 (cgroupfs) accounting of a container: CPU nanoseconds and peak memory bytes. */
-function cgroup(id: string) {
-  const cpu = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`;
-  const peak = `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`;
-  if (!fs.existsSync(cpu)) throw new Error(`no cgroup v1 accounting for container ${id} at ${cpu}: this harness reads cgroupfs (docker info: CgroupVersion 1)`);
-  return {
-    cpuNs: () => Number(fs.readFileSync(cpu, 'utf8')),
-    peakBytes: () => Number(fs.readFileSync(peak, 'utf8')),
-    resetPeak: () => fs.writeFileSync(peak, '0'),
-  };
-}
-
-const fullId = (name: string) => docker('inspect', '-f', '{{.Id}}', name);
-
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   const started = new Date();
-  const images = await ensureTestImages(log);
-  const tools = await ensureBenchImage(log);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-bench-'));
-  const stackDir = synthToDir({
-    name: NAME,
-    domain: DOMAIN,
-    app: { image: images.app, port: PORT },
-    proxy: { image: images.nginx, httpPort: await freePort() },
-  });
-  const deployment = await LocalApply.fromStackDir(stackDir, { workDir: path.join(work, 'stack'), log });
-  const peers = [`${NAME}-haproxy`, `${NAME}-caddy`, `${NAME}-wrk`];
-  try {
-    log(`deploying ${o.replicas} replicas of the test app behind the synthesized nginx ...`);
-    await deployment.apply({ replicas: o.replicas });
-    const replicas = replicaNames(NAME);
-    const network = `${NAME}-net`;
-    const alias = `${NAME}-app`;
-    for (const name of [...replicas, `${NAME}-proxy`]) docker('update', ...LIMITS, name);
-    const threads = os.cpus().length;
-    fs.writeFileSync(path.join(work, 'haproxy.cfg'), haproxyConfig(alias, PORT, threads));
-    fs.writeFileSync(path.join(work, 'Caddyfile'), caddyConfig(alias, PORT));
-    for (const name of peers) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
-    docker(
-      'run',
-      '-d',
-      '--name',
-      `${NAME}-haproxy`,
-      '--network',
-      network,
-      ...LIMITS,
-      '-v',
-      `${work}/haproxy.cfg:/etc/haproxy/haproxy.cfg:ro`,
-      tools.tag,
-      'haproxy',
-      '-W',
-      '-f',
-      '/etc/haproxy/haproxy.cfg',
-    );
-    docker(
-      'run',
-      '-d',
-      '--name',
-      `${NAME}-caddy`,
-      '--network',
-      network,
-      ...LIMITS,
-      '-v',
-      `${work}/Caddyfile:/etc/caddy/Caddyfile:ro`,
-      tools.tag,
-      'caddy',
-      'run',
-      '--config',
-      '/etc/caddy/Caddyfile',
-      '--adapter',
-      'caddyfile',
-    );
-    // The load generator: its own container, unlimited; its CPU is recorded too.
-    docker('run', '-d', '--name', `${NAME}-wrk`, '--network', network, tools.tag, 'sleep', 'infinity');
+  const elapsed = () => `${((Date.now() - started.getTime()) / 1000).toFixed(0)} s`;
+  const lab = await BenchLab.open(log);
+  const saturation: SaturationRun[] = [];
+  const rates: RateRun[] = [];
 
-    const targets: Record<TargetKey, { container: string; url: string }> = {
-      direct: { container: replicas[0], url: `http://${replicas[0]}:${PORT}/` },
-      nginx: { container: `${NAME}-proxy`, url: `http://${NAME}-proxy:80/` },
-      haproxy: { container: `${NAME}-haproxy`, url: `http://${NAME}-haproxy:80/` },
-      caddy: { container: `${NAME}-caddy`, url: `http://${NAME}-caddy:80/` },
-    };
-    const wrkCpu = cgroup(fullId(`${NAME}-wrk`));
-    const replicaCpu = replicas.map((r) => cgroup(fullId(r)));
-    const wrk = (url: string, seconds: number) =>
-      docker('exec', `${NAME}-wrk`, 'wrk', '-t2', `-c${o.connections}`, `-d${seconds}s`, '--latency', '-H', `Host: ${DOMAIN}`, url);
-    // Warm up: DNS resolved, connections and caches in place.
-    for (const t of Object.values(targets)) wrk(t.url, 1);
-
-    const runs: Report['runs'] = [];
-    for (let round = 1; round <= o.rounds; round++) {
-      for (const [key, t] of Object.entries(targets) as [TargetKey, (typeof targets)[TargetKey]][]) {
-        const acct = cgroup(fullId(t.container));
-        acct.resetPeak();
-        const before = { target: acct.cpuNs(), wrk: wrkCpu.cpuNs(), replicas: replicaCpu.map((c) => c.cpuNs()) };
-        const figures: RunFigures = parseWrk(wrk(t.url, o.seconds));
-        const cpuSeconds = (acct.cpuNs() - before.target) / 1e9;
-        const run = {
-          round,
-          target: key,
-          ...figures,
-          targetCpuSeconds: cpuSeconds,
-          cpuSecondsPer10k: figures.requests > 0 ? (cpuSeconds / figures.requests) * 10_000 : 0,
-          replicaCpuSeconds: replicaCpu.reduce((sum, c, i) => sum + (c.cpuNs() - before.replicas[i]) / 1e9, 0),
-          wrkCpuSeconds: (wrkCpu.cpuNs() - before.wrk) / 1e9,
-          peakMemoryBytes: acct.peakBytes(),
-        };
-        runs.push(run);
+  /** The targets of a case, interleaved: every round runs each target once, back to back. */
+  const saturate = (caseName: string, targets: readonly TargetKey[], load: (t: TargetKey) => WrkLoad, rounds = o.rounds) => {
+    if (!o.smoke) for (const t of targets) lab.measure(t, { ...load(t), seconds: 1 }); // warm-up: DNS, connections, caches
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of targets) {
+        const m = lab.measure(target, load(target));
+        saturation.push({ case: caseName, round, target, replicas: lab.replicas, ...m });
         log(
-          `round ${round} ${key}: ${Math.round(run.requestsPerSecond)} req/s, p99 ${run.latencyMs.p99} ms, ${run.errors} errors, ${run.cpuSecondsPer10k.toFixed(2)} CPU-s/10k`,
+          `${caseName}, round ${round}, ${target}: ${Math.round(m.requestsPerSecond)} req/s, p99 ${m.latencyMs.p99} ms, ${m.errors} errors, ${m.cpuSecondsPer10k.toFixed(2)} CPU-s/10k`,
         );
       }
     }
+  };
+  const get = (p: string, headers?: Record<string, string>) => () => ({ path: p, seconds: o.seconds, connections: o.connections, headers });
+  lab.writeScript('upload.lua', 'wrk.method = "POST"\nwrk.body = string.rep("x", 1000000)\nwrk.headers["Content-Type"] = "application/octet-stream"\n');
+  const upload = () => ({ path: '/upload', seconds: o.seconds, connections: Math.min(8, o.connections), script: 'upload.lua' });
+
+  try {
+    // 1. Static replicas: the proxy is the cost. (The smoke run deploys only the Node replicas:
+    // every deploy waits for healthchecks, and the smoke run must stay under a minute.)
+    if (!o.smoke) {
+      log(`deploying ${o.replicas} static replicas behind the synthesized nginx ...`);
+      await lab.deploy('static', o.replicas);
+      saturate('static 1 KB', PEERS, get(STATIC_PATHS.small));
+      saturate('static 100 KB', PEERS, get(STATIC_PATHS.large));
+    }
+    // The smoke run tries one variant of each kind of load.
+    const variants = o.smoke ? VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.load === v.load) === i) : VARIANTS;
+    /** The tuning rows of one kind of load: our nginx as synthesized, then each variant, in the same rounds. */
+    const tune = (load: Variant['load']) => {
+      const mine = variants.filter((v) => v.load === load);
+      for (const v of mine) lab.addVariant(v.name, v.edit);
+      const byHeaders = new Map<string, Variant[]>();
+      for (const v of mine) byHeaders.set(JSON.stringify(v.headers ?? {}), [...(byHeaders.get(JSON.stringify(v.headers ?? {})) ?? []), v]);
+      for (const group of byHeaders.values()) {
+        const headers = group[0].headers;
+        const caseName = `tuning ${{ small: '1 KB', large: '100 KB', upload: 'upload 1 MB' }[load]}${headers ? ', gzip' : ''}`;
+        const targets = ['nginx', ...group.map((v) => `nginx:${v.name}`), ...(load !== 'large' ? ['haproxy'] : [])];
+        saturate(caseName, targets, load === 'upload' ? upload : get(STATIC_PATHS[load], headers));
+      }
+      lab.removeVariants();
+    };
+    if (!o.smoke) {
+      tune('small');
+      tune('large');
+    }
+
+    // 2. Node replicas, as wayshub runs.
+    log(`deploying ${o.replicas} replicas of the test app (Node) ...`);
+    await lab.deploy('node', o.replicas);
+    saturate('node GET /', PEERS, get('/'));
+    if (o.smoke) tune('small'); // on the Node replicas' GET /
+    saturate('node upload 1 MB', PEERS, upload);
+    tune('upload');
+
+    for (const rate of o.rates) {
+      if (!o.smoke) for (const t of PEERS) await pacedLoad({ url: `http://${lab.address(t)}/`, host: DOMAIN, rate, seconds: 1 }); // warm-up
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const target of PEERS) {
+          const r = await pacedLoad({ url: `http://${lab.address(target)}/`, host: DOMAIN, rate, seconds: o.smoke ? 1 : Math.max(o.seconds, 2) });
+          rates.push({ case: `node ${rate} req/s`, round, target, ...withoutTimeline(r) });
+          log(
+            `${rate} req/s, round ${round}, ${target}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, ${r.failed} failed of ${r.sent}`,
+          );
+        }
+      }
+    }
+
+    const killRate = o.rates[0];
+    const kills = [];
+    for (const target of o.smoke ? ['nginx'] : PROXIES) {
+      // The smoke run leaves the killed replica down: nothing after it needs it.
+      const k = await killReplica(lab, target, killRate, o.smoke ? 2 : 8, o.smoke ? 1000 : 3000, !o.smoke);
+      kills.push(k);
+      log(
+        `replica killed at ${killRate} req/s through ${target}: ${k.load.failed} failed of ${k.load.sent}, max ${k.load.latencyMs.max} ms, steady again after ${k.steadyAfterMs} ms`,
+      );
+    }
+    // Applies wait for healthchecks (tens of seconds): the smoke run leaves them out.
+    const up = o.smoke ? undefined : await scaleUp(lab, o.replicas + 1);
+    if (up)
+      log(`scale-up ${up.from} → ${up.to}: first answer from the new replica ${up.firstTrafficMs} ms after the apply started; apply took ${up.applyMs} ms`);
+    const roll = o.smoke ? undefined : await rollout(lab, killRate, '2');
+    if (roll)
+      log(
+        `rollout of ${roll.replicas} replicas at ${roll.rate} req/s: ${roll.applyMs} ms, ${roll.load.failed} failed of ${roll.load.sent}, max ${roll.load.latencyMs.max} ms`,
+      );
+
+    for (const n of o.replicaCounts) {
+      log(`${n} replica(s) ...`);
+      await lab.deploy('node', n, { BENCH_REVISION: '2' });
+      saturate(`node GET /, ${n} replicas`, PROXIES, get('/'), 1);
+      if (n === 1) {
+        // The same replica CPU for every target: one replica held to half a CPU, so the replica,
+        // not the proxy or wrk, is the bottleneck (as a real app is).
+        await lab.limitReplicas(REPLICA_CPU);
+        saturate(`node GET /, 1 replica of ${REPLICA_CPU} CPU`, PEERS, get('/'));
+      }
+    }
+
     const report: Report = {
       date: started.toISOString(),
-      machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${docker('version', '-f', 'Docker {{.Server.Version}}')}`,
-      versions: `${tools.versions}, nginx ${/:([\d.]+)/.exec(images.nginx)?.[1] ?? images.nginx}`,
+      machine: `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${execFileSync('docker', ['version', '-f', 'Docker {{.Server.Version}}'], { encoding: 'utf8' }).trim()}, Node ${process.version}`,
+      versions: `${lab.tools.versions}, nginx ${/:([\d.]+)/.exec(lab.images.nginx)?.[1] ?? lab.images.nginx}`,
       options: o,
-      runs,
+      variants: variants.map(({ name, what }) => ({ name, what })),
+      saturation,
+      rates,
+      events: {
+        kills: kills.map((k) => ({ ...k, load: withoutTimeline(k.load), timeline: k.load.timeline })),
+        ...(up ? { scaleUp: up } : {}),
+        ...(roll ? { rollout: { ...roll, load: withoutTimeline(roll.load) } } : {}),
+      },
     };
     const outDir = path.join(__dirname, 'results');
     fs.mkdirSync(outDir, { recursive: true });
-    const stem = path.join(outDir, `${o.smoke ? 'smoke-' : ''}${started.toISOString().slice(0, 10)}`);
-    fs.writeFileSync(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    fs.writeFileSync(`${stem}.md`, renderReport(report));
-    log(`report: ${stem}.md (raw: ${stem}.json)`);
+    const stem = `${o.smoke ? 'smoke-' : ''}${started.toISOString().slice(0, 10)}`;
+    const charts = await renderCharts(report, stem);
+    for (const c of charts) fs.writeFileSync(path.join(outDir, c.file), c.svg);
+    fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, `${stem}.md`), renderReport(report, charts));
+    log(`done in ${elapsed()}; report: bench/results/${stem}.md (raw: ${stem}.json, charts: ${charts.map((c) => c.file).join(', ')})`);
   } finally {
-    for (const name of peers) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
-    await deployment.destroy({ volumes: true }).catch((e: unknown) => log(`clean-up: ${String(e)}`));
-    fs.rmSync(work, { recursive: true, force: true });
+    await lab.close();
   }
 }
 

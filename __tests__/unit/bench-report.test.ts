@@ -1,6 +1,9 @@
 // The benchmark's pure halves: what wrk prints, read into figures; the runs, into the report's
-// medians, spreads and ratios taken within each round.
-import { Report, Run, median, renderReport } from '../../bench/report';
+// medians, spreads, ratios taken within each round, goals and chart specs; the paced load's
+// percentiles and steadiness.
+import { chartSpecs } from '../../bench/charts';
+import { percentile, steadyAfterMs } from '../../bench/paced-load';
+import { RateRun, Report, SaturationRun, goals, median, renderReport } from '../../bench/report';
 import { parseWrk } from '../../bench/wrk';
 
 // In the format wrk 4.1 (Debian) prints with --latency; the figures are made up to test every field.
@@ -37,38 +40,113 @@ describe("wrk's output", () => {
 });
 
 describe('the report', () => {
-  const run = (round: number, target: Run['target'], requestsPerSecond: number): Run => ({
+  const run = (c: string, round: number, target: string, requestsPerSecond: number, cpuSecondsPer10k = 0.5): SaturationRun => ({
+    case: c,
     round,
     target,
+    replicas: 3,
     requests: requestsPerSecond * 6,
     requestsPerSecond,
     latencyMs: { p50: 1, p75: 2, p90: 3, p99: 4, max: 5 },
     errors: 0,
     targetCpuSeconds: 1,
-    cpuSecondsPer10k: 0.5,
+    cpuSecondsPer10k,
     replicaCpuSeconds: 2,
     wrkCpuSeconds: 1,
+    logPipelineCpuSeconds: 0.3,
     peakMemoryBytes: 8 * 2 ** 20,
+  });
+  const rate = (round: number, target: string, p99: number): RateRun => ({
+    case: 'node 2000 req/s',
+    round,
+    target,
+    rate: 2000,
+    sent: 12000,
+    ok: 12000,
+    failed: 0,
+    achievedRate: 2000,
+    latencyMs: { p50: 1, p90: 2, p99, p999: p99 + 1, max: p99 + 2 },
+    loadCpuSeconds: 1,
   });
   const report: Report = {
     date: '2026-12-02T15:00:00.000Z',
     machine: '2 cores',
     versions: 'haproxy 3.2.26',
-    options: { smoke: false, replicas: 3, rounds: 3, seconds: 6, connections: 32 },
+    options: { smoke: false, replicas: 3, rounds: 3, seconds: 6, connections: 32, rates: [1000, 2000], replicaCounts: [1, 2] },
+    variants: [{ name: 'log-unbuffered', what: 'access log written line by line' }],
     // Round 2 is slower for everyone (a noisy neighbour): the ratios within it still hold.
-    runs: [1, 2, 3].flatMap((round) => {
+    saturation: [1, 2, 3].flatMap((round) => {
       const k = round === 2 ? 0.5 : 1;
-      return [run(round, 'direct', 10_000 * k), run(round, 'nginx', 6_000 * k), run(round, 'haproxy', 5_000 * k), run(round, 'caddy', 4_000 * k)];
+      return [
+        run('static 1 KB', round, 'direct', 10_000 * k, 0.3),
+        run('static 1 KB', round, 'nginx', 6_000 * k, 0.4),
+        run('static 1 KB', round, 'haproxy', 5_000 * k, 0.6),
+        run('static 1 KB', round, 'caddy', 4_000 * k, 1.5),
+        run('tuning 1 KB', round, 'nginx', 6_000 * k),
+        run('tuning 1 KB', round, 'nginx:log-unbuffered', 4_000 * k),
+      ];
     }),
+    rates: [1, 2, 3].flatMap((round) => [rate(round, 'direct', 2 + round), rate(round, 'nginx', 2.5 + round)]),
+    events: {
+      kills: [
+        {
+          target: 'nginx',
+          rate: 1000,
+          killedAtMs: 300,
+          steadyAfterMs: 0,
+          load: { rate: 1000, sent: 1000, ok: 1000, failed: 0, achievedRate: 1000, latencyMs: { p50: 1, p90: 2, p99: 3, p999: 4, max: 5 }, loadCpuSeconds: 1 },
+          timeline: { okPerBucket: [100, 100, 100, 100, 100, 100, 100, 100, 100, 100], failedPerBucket: [], bucketMs: 100 },
+        },
+      ],
+    },
   };
 
   test('shows the median of the rounds with their spread, and ratios taken within each round', () => {
     const md = renderReport(report);
-    expect(md).toContain('| our nginx, as synthesized | 6000 (3000–6000) | 0.60x | 1.20x | 1 / 3 / 4 / 5 | 0 | 0.50 | 8.0 | 1.0 |');
+    expect(md).toContain('| our nginx, as synthesized | 6000 (3000–6000) | 0.60x | 1.20x | 1 / 3 / 4 / 5 | 0 | 0.40 | 0.08 | 18000 | 8.0 | 1.0 |');
     expect(md).toContain('| Caddy | 4000 (2000–4000) | 0.40x | 0.80x |');
+  });
+
+  test('a tuning row is compared with the config as synthesized, in the same rounds', () => {
+    expect(renderReport(report)).toContain('| nginx, log-unbuffered | 4000 (2000–4000) | 0.67x |');
+  });
+
+  test('checks each goal of the issue with the figure that decides it', () => {
+    expect(goals(report)).toEqual([
+      { goal: 'static 1 KB: saturation ≥ 1.0x HAProxy', measured: '1.20x', met: true },
+      { goal: 'static 1 KB: saturation ≥ 1.2x Caddy', measured: '1.50x', met: true },
+      { goal: 'static 1 KB: proxy CPU per request ≤ HAProxy', measured: '0.40 vs 0.60 CPU-s per 10k requests', met: true },
+      { goal: 'static 1 KB: ≥ 0.6x one replica directly', measured: '0.60x', met: true },
+      // p99 added per round: 0.5 ms each time.
+      { goal: '≤ 1 ms added to p99 at 2000 req/s', measured: '0.50 ms', met: true },
+    ]);
   });
 
   test('median of an even count is the mean of the middle two', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
+  });
+
+  test('charts: one vega-lite spec per section, with the medians as data', () => {
+    const specs = chartSpecs(report, '2026-12-02');
+    expect(specs.map((c) => c.file)).toEqual(['2026-12-02-saturation.svg', '2026-12-02-latency.svg', '2026-12-02-kill.svg', '2026-12-02-tuning.svg']);
+    const data = (specs[0].spec.data as { values: { case: string; target: string; value: number }[] }).values;
+    expect(data).toContainEqual({ case: 'static 1 KB', target: 'our nginx, as synthesized', order: 1, value: 6000 });
+  });
+});
+
+describe('the fixed-rate load', () => {
+  test('percentiles are read from the sorted latencies, rounded to µs', () => {
+    const sorted = Array.from({ length: 1000 }, (_, i) => (i + 1) / 1000);
+    expect(percentile(sorted, 50)).toBe(0.5);
+    expect(percentile(sorted, 99)).toBe(0.99);
+    expect(percentile(sorted, 100)).toBe(1);
+  });
+
+  test('throughput is steady again after the last short 100 ms bucket that follows the event', () => {
+    const timeline = { okPerBucket: [100, 100, 100, 40, 0, 95, 100, 100], failedPerBucket: [0, 0, 0, 2], bucketMs: 100 };
+    expect(steadyAfterMs({ rate: 1000, timeline }, 300, 800)).toBe(200);
+    expect(steadyAfterMs({ rate: 1000, timeline: { ...timeline, okPerBucket: [100, 100, 100, 100, 100, 100, 100, 100], failedPerBucket: [] } }, 300, 800)).toBe(
+      0,
+    );
   });
 });

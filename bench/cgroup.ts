@@ -1,0 +1,47 @@
+// CPU and memory accounting for the benchmark, read where the kernel keeps it: a container's
+// cgroup (v1, cgroupfs: this machine's Docker) and the Docker daemon's own process, which
+// carries every container's stdout (the access logs) through its json-file log driver.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+
+export interface Accounting {
+  /** CPU used since the container started, in nanoseconds. */
+  cpuNs(): number;
+  /** Highest memory use since the last resetPeak(), in bytes. */
+  peakBytes(): number;
+  resetPeak(): void;
+}
+
+export function containerAccounting(container: string): Accounting {
+  const id = execFileSync('docker', ['inspect', '-f', '{{.Id}}', container], { encoding: 'utf8' }).trim();
+  const cpu = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`;
+  const peak = `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`;
+  if (!fs.existsSync(cpu))
+    throw new Error(`no cgroup v1 accounting for container ${container} at ${cpu}: this harness reads cgroupfs (docker info: CgroupVersion 1)`);
+  return {
+    cpuNs: () => Number(fs.readFileSync(cpu, 'utf8')),
+    peakBytes: () => Number(fs.readFileSync(peak, 'utf8')),
+    resetPeak: () => fs.writeFileSync(peak, '0'),
+  };
+}
+
+/** CPU nanoseconds the Docker daemon and the containers' shims have used (user + system). */
+export function logPipelineCpuNs(): number {
+  const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let comm: string;
+    let stat: string;
+    try {
+      comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm !== 'dockerd' && !comm.startsWith('containerd-shim')) continue;
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the ")" that closes the command: utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += ((Number(fields[11]) + Number(fields[12])) / ticks) * 1e9;
+  }
+  return total;
+}

@@ -1,0 +1,81 @@
+// The tuning rows: each is our nginx with one change to its generated config, run beside the
+// config as synthesized in the same rounds, so every row is a before/after from one run.
+// Where the renderer adopted a change, its variant undoes it (the "before"); the others try
+// what the renderer does not do.
+import { NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
+
+export type ConfigFiles = Record<string, string>;
+
+export interface Variant {
+  name: string;
+  /** What the row shows, for the report. */
+  what: string;
+  edit: (files: ConfigFiles) => ConfigFiles;
+  /** Extra request headers for its rows, e.g. to ask for gzip. */
+  headers?: Record<string, string>;
+  /** Which load it is measured with: the 1 KB answer, the 100 KB JSON (static replicas), or a 1 MB upload (Node replicas). */
+  load: 'small' | 'large' | 'upload';
+}
+
+const replace = (file: string, from: RegExp, to: string) => (files: ConfigFiles) => {
+  if (!new RegExp(from.source).test(files[file])) throw new Error(`bench: tuning: ${from} is not in ${file}`);
+  return { ...files, [file]: files[file].replace(from, to) };
+};
+
+export const VARIANTS: readonly Variant[] = [
+  {
+    name: 'log-unbuffered',
+    what: 'access log written line by line (no buffer), as before the tuning',
+    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log /dev/stdout wayshub;'),
+    load: 'small',
+  },
+  {
+    name: 'log-buffer-64k',
+    what: 'access log with a 64 KiB buffer (instead of 4 KiB)',
+    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log /dev/stdout wayshub buffer=64k flush=1s;'),
+    load: 'small',
+  },
+  {
+    name: 'log-off',
+    what: 'no access log at all (the bound logging can reach)',
+    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log off;'),
+    load: 'small',
+  },
+  {
+    name: 'workers-1',
+    what: 'one worker process (instead of one per core)',
+    edit: replace(NGINX_CONF_PATH, /worker_processes auto;/, 'worker_processes 1;'),
+    load: 'small',
+  },
+  {
+    name: 'no-upstream-keepalive',
+    what: 'a new connection to the replica for every request',
+    edit: (files) => replace(UPSTREAM_CONF_PATH, /\n\s*keepalive \d+;/g, '')(replace(UPSTREAM_CONF_PATH, /\n\s*keepalive_timeout \d+s;/g, '')(files)),
+    load: 'small',
+  },
+  {
+    name: 'proxy-buffering-off',
+    what: 'answers passed on as they arrive, not buffered (100 KB answers)',
+    edit: replace(SITE_CONF_PATH, /proxy_http_version 1\.1;/g, 'proxy_http_version 1.1;\n    proxy_buffering off;'),
+    load: 'large',
+  },
+  {
+    name: 'gzip-5',
+    what: 'gzip level 5, as before the tuning (level 1 now), 100 KB JSON to a client that accepts gzip',
+    edit: replace(NGINX_CONF_PATH, /gzip_comp_level \d+;/, 'gzip_comp_level 5;'),
+    headers: { 'Accept-Encoding': 'gzip' },
+    load: 'large',
+  },
+  {
+    name: 'request-buffering-off',
+    what: 'request bodies streamed to the replica as they arrive, not read whole first (1 MB uploads)',
+    edit: replace(SITE_CONF_PATH, /proxy_http_version 1\.1;/g, 'proxy_http_version 1.1;\n    proxy_request_buffering off;'),
+    load: 'upload',
+  },
+  {
+    name: 'body-buffer-1m',
+    what: 'request bodies up to 1 MiB kept in a memory buffer, not a temp file (1 MB uploads)',
+    edit: replace(SITE_CONF_PATH, /client_max_body_size (\w+);/g, 'client_max_body_size $1;\n    client_body_buffer_size 1m;'),
+    load: 'upload',
+  },
+];
