@@ -1,0 +1,80 @@
+// The guide never lies: its config excerpts are what the renderer emits now, both languages carry
+// the same excerpts and lab commands, every lab step names the e2e test that runs it, and every
+// relative link (guides and README) leads to a file and heading that exist.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { EXCERPTS, GUIDES, generatedBlocks } from '../../docs/excerpts';
+import { labSteps, matchesExpected } from '../../docs/lab';
+
+const ROOT = path.join(__dirname, '..', '..');
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+
+describe('the guide', () => {
+  test.each(GUIDES)('%s: every config excerpt is what the code generates now (else: npm run docs)', (guide) => {
+    const blocks = generatedBlocks(read(guide));
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
+    for (const block of blocks) {
+      expect({ excerpt: block.name, text: block.text }).toEqual({ excerpt: block.name, text: EXCERPTS[block.name]() });
+    }
+  });
+
+  test('both languages carry the same excerpts and the same lab steps, commands and output', () => {
+    const [en, id] = GUIDES.map(read);
+    expect(generatedBlocks(id).map((b) => b.name)).toEqual(generatedBlocks(en).map((b) => b.name));
+    expect(labSteps(id)).toEqual(labSteps(en));
+    expect(labSteps(en).map((s) => s.name)).toEqual(['exchange', 'deploy', 'rotate', 'addresses', 'kill', 'scale', 'access-log']);
+  });
+
+  test('each language links the other at its top, and the README links both', () => {
+    expect(read('docs/guide.md').split('\n')[0]).toBe('**English** | [Bahasa Indonesia](guide.id.md)');
+    expect(read('docs/guide.id.md').split('\n')[0]).toBe('[English](guide.md) | **Bahasa Indonesia**');
+    expect(read('README.md').slice(0, 1500)).toContain('[English](docs/guide.md) | [Bahasa Indonesia](docs/guide.id.md)');
+  });
+
+  test('every lab step names an e2e test that exists', () => {
+    for (const step of labSteps(read('docs/guide.md'))) {
+      const m = /^(\S+) "([^"]+)"$/.exec(step.e2e);
+      expect({ step: step.name, names: m !== null }).toEqual({ step: step.name, names: true });
+      const [, file, name] = m!;
+      expect(fs.existsSync(path.join(ROOT, file))).toBe(true);
+      expect(read(file)).toContain(`test(${JSON.stringify(name)}`);
+    }
+  });
+
+  test("a lab step's output matches line by line, spaces folded, <...> standing for anything", () => {
+    expect(matchesExpected('     20 200\n', '20 200')).toBe(true);
+    expect(matchesExpected('upstream=172.18.0.4:3000', 'upstream=<address>:3000')).toBe(true);
+    expect(matchesExpected('upstream=172.18.0.4:3001', 'upstream=<address>:3000')).toBe(false);
+    expect(matchesExpected('200\n200', '200')).toBe(false);
+  });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+function anchors(markdown: string): Set<string> {
+  const outsideCode = markdown.replace(/```[\s\S]*?```/g, '');
+  return new Set([...outsideCode.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1])));
+}
+
+describe('relative links', () => {
+  test.each(['README.md', ...GUIDES])('%s: each leads to a file (and heading) that exists', (file) => {
+    const markdown = read(file);
+    const links = [...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]).filter((href) => !/^[a-z]+:/.test(href));
+    expect(links.length).toBeGreaterThan(0);
+    const broken = links.filter((href) => {
+      const [target, anchor] = href.split('#');
+      const resolved = target ? path.join(ROOT, path.dirname(file), target) : path.join(ROOT, file);
+      if (!fs.existsSync(resolved)) return true;
+      return anchor !== undefined && resolved.endsWith('.md') && !anchors(fs.readFileSync(resolved, 'utf8')).has(anchor);
+    });
+    expect(broken).toEqual([]);
+  });
+});
