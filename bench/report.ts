@@ -64,39 +64,27 @@ const spread = (values: readonly number[], digits = 0) => `${Math.min(...values)
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 const perReplicaCpu = (r: SaturationRun) => (r.replicaCpuSeconds > 0 ? r.requests / r.replicaCpuSeconds : NaN);
 
-/** Per round, f(a)/f(b) within one case; then the median over the rounds. */
-export function ratio<T extends { case: string; round: number; target: TargetKey }>(
-  runs: readonly T[],
-  caseName: string,
-  a: TargetKey,
-  b: TargetKey,
-  f: (r: T) => number,
-): number {
+type RoundRun = { case: string; round: number; target: TargetKey };
+
+/** Per round of one case, `combine(x, y)` of target a's and target b's run; then the median over the rounds. */
+function perRound<T extends RoundRun>(runs: readonly T[], caseName: string, a: TargetKey, b: TargetKey, combine: (x: T, y: T) => number | undefined): number {
   const values: number[] = [];
   for (const round of new Set(runs.filter((r) => r.case === caseName).map((r) => r.round))) {
     const x = runs.find((r) => r.case === caseName && r.round === round && r.target === a);
     const y = runs.find((r) => r.case === caseName && r.round === round && r.target === b);
-    if (x && y && f(y) !== 0) values.push(f(x) / f(y));
+    const value = x && y ? combine(x, y) : undefined;
+    if (value !== undefined) values.push(value);
   }
   return median(values);
 }
 
+/** Per round, f(a)/f(b) within one case; then the median over the rounds. */
+export const ratio = <T extends RoundRun>(runs: readonly T[], caseName: string, a: TargetKey, b: TargetKey, f: (r: T) => number) =>
+  perRound(runs, caseName, a, b, (x, y) => (f(y) !== 0 ? f(x) / f(y) : undefined));
+
 /** Per round, f(a) - f(b) within one case; then the median over the rounds. */
-function difference<T extends { case: string; round: number; target: TargetKey }>(
-  runs: readonly T[],
-  caseName: string,
-  a: TargetKey,
-  b: TargetKey,
-  f: (r: T) => number,
-): number {
-  const values: number[] = [];
-  for (const round of new Set(runs.filter((r) => r.case === caseName).map((r) => r.round))) {
-    const x = runs.find((r) => r.case === caseName && r.round === round && r.target === a);
-    const y = runs.find((r) => r.case === caseName && r.round === round && r.target === b);
-    if (x && y) values.push(f(x) - f(y));
-  }
-  return median(values);
-}
+const difference = <T extends RoundRun>(runs: readonly T[], caseName: string, a: TargetKey, b: TargetKey, f: (r: T) => number) =>
+  perRound(runs, caseName, a, b, (x, y) => f(x) - f(y));
 
 const rps = (r: { requestsPerSecond: number }) => r.requestsPerSecond;
 const casesOf = <T extends { case: string }>(runs: readonly T[]) => [...new Set(runs.map((r) => r.case))];
