@@ -2,6 +2,7 @@
 // apply (how long until it takes traffic), and a rollout (how long it takes, what failed).
 import * as http from 'node:http';
 
+import { sleep } from '../__tests__/support/http';
 import { BenchLab, DOMAIN, TargetKey, run } from './lab';
 import { PacedLoadResult, pacedLoad, steadyAfterMs } from './paced-load';
 
@@ -29,8 +30,6 @@ export interface RolloutEvent {
   applyMs: number;
   load: PacedLoadResult;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Kills one replica (SIGKILL, like a crash) `killAtMs` into a paced load through `target`. */
 export async function killReplica(lab: BenchLab, target: TargetKey, rate: number, seconds: number, killAtMs: number, restore = true): Promise<KillEvent> {
