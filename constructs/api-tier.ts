@@ -9,7 +9,8 @@ import { Network } from './docker';
 import { containerEnv } from './labels';
 import { ReplicaCountVariable } from './replica-count';
 import { ReplicaSet, replicaPropsOf } from './replica-set';
-import { BackendSettings, DatabaseSettings } from './settings';
+import { ReplicaService } from './replica-service';
+import { BackendSettings, DatabaseSettings, Engine } from './settings';
 
 export interface ApiTierProps {
   /** Prefix of the Docker object names: `<name>-backend-1`, `<name>-db`, `<name>-migrate`. */
@@ -24,6 +25,11 @@ export interface ApiTierProps {
   /** The private network the proxy reaches the replicas on. */
   readonly network: Network;
   /**
+   * Plain containers, or a Swarm service (without the database, for now).
+   * @default containers
+   */
+  readonly engine?: Engine;
+  /**
    * Docker labels of every object of the tier.
    * @default none
    */
@@ -34,7 +40,8 @@ export class ApiTier extends Construct {
   /** The `backend_replicas` variable. */
   readonly replicasVariable: ReplicaCountVariable;
   readonly secrets: BackendSecrets;
-  readonly replicas: ReplicaSet;
+  /** The replica containers, or with Swarm the service. */
+  readonly replicas: ReplicaSet | ReplicaService;
   readonly database?: Database;
   readonly migration?: MigrationJob;
 
@@ -46,6 +53,7 @@ export class ApiTier extends Construct {
     // The environment the stack sets; the user's backend.env may not name any of it.
     const env = ['NODE_ENV=production', ...this.secrets.env];
 
+    if (db && props.engine === 'swarm') throw new Error('ApiTier: the database is not implemented with Swarm');
     if (db && this.secrets.dbPassword) {
       this.database = new Database(this, 'database', {
         name: props.name,
@@ -61,18 +69,28 @@ export class ApiTier extends Construct {
 
     // The id names the resources (docker_container.api, docker_image.api_image) in state: keep it.
     // Not 'backend', which would read as cdktf's own Terraform-backend construct.
-    this.replicas = new ReplicaSet(this, 'api', {
-      namePrefix: `${props.name}-backend`,
+    const replicas = {
       count: this.replicasVariable.numberValue,
       ...replicaPropsOf(backend),
       network: props.network,
       env: backend.env,
       terraformEnv: env,
       labels,
+    };
+    if (props.engine === 'swarm') {
+      const service = new ReplicaService(this, 'api', { name: `${props.name}-backend`, ...replicas });
+      service.service.lifecycle = { precondition: this.secrets.preconditions };
+      this.replicas = service;
+      return;
+    }
+    const set = new ReplicaSet(this, 'api', {
+      namePrefix: `${props.name}-backend`,
+      ...replicas,
       extraNetworks: this.database ? [this.database.network] : undefined,
     });
     // The image is one resource planned on every deploy: the right place to check the secrets.
-    this.replicas.image.lifecycle = { precondition: this.secrets.preconditions };
+    set.image.lifecycle = { precondition: this.secrets.preconditions };
+    this.replicas = set;
 
     if (this.database && db) {
       this.migration = new MigrationJob(this, 'migration', {
@@ -85,7 +103,7 @@ export class ApiTier extends Construct {
         labels,
       });
       // The migration needs the backend's image, so the dependency is added afterwards.
-      this.replicas.containers.dependsOn = [dependable(this.migration.container)];
+      set.containers.dependsOn = [dependable(this.migration.container)];
     }
   }
 }

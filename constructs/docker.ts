@@ -6,3 +6,7 @@ export { Container } from '@cdktf/provider-docker/lib/container';
 export { Image } from '@cdktf/provider-docker/lib/image';
 export { Network } from '@cdktf/provider-docker/lib/network';
 export { Volume } from '@cdktf/provider-docker/lib/volume';
+// Swarm mode (WAYSHUB_ENGINE=swarm).
+export { Service } from '@cdktf/provider-docker/lib/service';
+export { Secret } from '@cdktf/provider-docker/lib/secret';
+export { Config } from '@cdktf/provider-docker/lib/config';

@@ -4,10 +4,11 @@ import { Construct } from 'constructs';
 
 import { Network } from './docker';
 import { LetsEncrypt } from './lets-encrypt';
-import { ReplicaSet } from './replica-set';
+import { ReplicaPool } from './replica-set';
 import { ProxyTls, ReverseProxy } from './reverse-proxy';
 import { SiteConfig } from '../nginx/render';
-import { ProxySettings, TlsSettings } from './settings';
+import { Engine, ProxySettings, TlsSettings } from './settings';
+import { SwarmProxy } from './swarm-proxy';
 
 /** One site of the edge: the names it answers to and the replicas behind them. */
 export interface EdgeSite {
@@ -15,7 +16,7 @@ export interface EdgeSite {
   readonly key: string;
   /** The first name is the primary one; a leading `*.` label is allowed. */
   readonly serverNames: readonly string[];
-  readonly replicas: ReplicaSet;
+  readonly replicas: ReplicaPool;
 }
 
 export interface EdgeTierProps {
@@ -28,6 +29,11 @@ export interface EdgeTierProps {
   /** The private network shared with the replicas. */
   readonly network: Network;
   readonly sites: readonly EdgeSite[];
+  /**
+   * Plain containers, or a Swarm service (no Let's Encrypt there).
+   * @default containers
+   */
+  readonly engine?: Engine;
   /**
    * Docker labels of every object of the tier.
    * @default none
@@ -43,7 +49,8 @@ export function publicUrl(host: string, proxy: Pick<ProxySettings, 'httpPort' | 
 }
 
 export class EdgeTier extends Construct {
-  readonly proxy: ReverseProxy;
+  /** The nginx container, or with Swarm the nginx service. */
+  readonly proxy: ReverseProxy | SwarmProxy;
   /** The certbot container and its volumes, in Let's Encrypt mode. */
   readonly letsEncrypt?: LetsEncrypt;
 
@@ -51,6 +58,7 @@ export class EdgeTier extends Construct {
     super(scope, id);
     const { proxy: p, tls, labels } = props;
 
+    if (props.engine === 'swarm' && tls.mode === 'letsencrypt') throw new Error("EdgeTier: Let's Encrypt is not implemented with Swarm");
     this.letsEncrypt =
       tls.mode === 'letsencrypt'
         ? new LetsEncrypt(this, 'letsencrypt', {
@@ -90,6 +98,23 @@ export class EdgeTier extends Construct {
       },
     });
 
+    const hardening = { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp };
+    if (props.engine === 'swarm') {
+      this.proxy = new SwarmProxy(this, 'proxy', {
+        name: `${props.name}-proxy`,
+        image: p.image,
+        network: props.network,
+        httpPort: p.httpPort,
+        httpsPort: p.httpsPort,
+        hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
+        memoryMb: p.memoryMb,
+        tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined,
+        hardening,
+        labels,
+        sites: props.sites.map(site),
+      });
+      return;
+    }
     this.proxy = new ReverseProxy(this, 'proxy', {
       name: `${props.name}-proxy`,
       image: p.image,
@@ -99,7 +124,7 @@ export class EdgeTier extends Construct {
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
       tls: proxyTls,
-      hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
+      hardening,
       labels,
       sites: props.sites.map(site),
     });

@@ -4,7 +4,8 @@ import { Construct } from 'constructs';
 import { Network } from './docker';
 import { ReplicaCountVariable } from './replica-count';
 import { ReplicaSet, replicaPropsOf } from './replica-set';
-import { AppSettings } from './settings';
+import { ReplicaService } from './replica-service';
+import { AppSettings, Engine } from './settings';
 
 export interface FrontendTierProps {
   /** Prefix of the container names: `<name>-app-1` .. `<name>-app-N`. */
@@ -21,6 +22,11 @@ export interface FrontendTierProps {
    */
   readonly apiUrl?: string;
   /**
+   * Plain containers, or a Swarm service.
+   * @default containers
+   */
+  readonly engine?: Engine;
+  /**
    * Docker labels of every replica.
    * @default none
    */
@@ -30,20 +36,24 @@ export interface FrontendTierProps {
 export class FrontendTier extends Construct {
   /** The `replicas` variable. */
   readonly replicasVariable: ReplicaCountVariable;
-  readonly replicas: ReplicaSet;
+  /** The replica containers, or with Swarm the service. */
+  readonly replicas: ReplicaSet | ReplicaService;
 
   constructor(scope: Construct, id: string, props: FrontendTierProps) {
     super(scope, id);
     const app = props.app;
     this.replicasVariable = new ReplicaCountVariable(this, 'replicas', { default: props.replicas, what: 'app' });
-    this.replicas = new ReplicaSet(this, 'app', {
-      namePrefix: `${props.name}-app`,
+    const replicas = {
       count: this.replicasVariable.numberValue,
       ...replicaPropsOf(app),
       network: props.network,
       // The frontend finds the API through this (see the README for wayshub-frontend's edit).
       env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
       labels: props.labels,
-    });
+    };
+    this.replicas =
+      props.engine === 'swarm'
+        ? new ReplicaService(this, 'app', { name: `${props.name}-app`, ...replicas })
+        : new ReplicaSet(this, 'app', { namePrefix: `${props.name}-app`, ...replicas });
   }
 }

@@ -8,6 +8,12 @@ import { Container, Image, Network } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
 import { AppSettings, DRAIN_ENV, defaultHealthcheck } from './settings';
 
+/** What the proxy needs of a set of replicas: the DNS name of all of them, and their port. */
+export interface ReplicaPool {
+  readonly alias: string;
+  readonly port: number;
+}
+
 export interface ReplicaSetProps {
   /** Container names are `<namePrefix>-1` .. `<namePrefix>-N`; the DNS alias is `<namePrefix>`. */
   readonly namePrefix: string;
@@ -88,7 +94,7 @@ export function replicaPropsOf(
   };
 }
 
-export class ReplicaSet extends Construct {
+export class ReplicaSet extends Construct implements ReplicaPool {
   /** DNS alias shared by all replicas on the network: the one name the proxy needs. */
   readonly alias: string;
   readonly port: number;

@@ -9,6 +9,8 @@ import { ApiTier } from './api-tier';
 import { DockerProvider, Network } from './docker';
 import { EdgeSite, EdgeTier, publicUrl } from './edge-tier';
 import { FrontendTier } from './frontend-tier';
+import { ReplicaService } from './replica-service';
+import { SwarmProxy } from './swarm-proxy';
 import { STACK_LABEL, labelBlocks } from './labels';
 import { WayshubSettings } from './settings';
 
@@ -33,12 +35,20 @@ export class WayshubStack extends TerraformStack {
     const labels = { [STACK_LABEL]: s.name };
 
     new DockerProvider(this, 'docker', { host: s.dockerHost });
-    this.network = new Network(this, 'network', { name: `${s.name}-net`, driver: 'bridge', labels: labelBlocks(labels) });
+    const swarm = s.engine === 'swarm';
+    this.network = new Network(this, 'network', {
+      name: `${s.name}-net`,
+      // With Swarm, one network over every node; attachable, so that a plain container can join it to debug.
+      driver: swarm ? 'overlay' : 'bridge',
+      attachable: swarm || undefined,
+      options: swarm && s.swarm.encryptNetwork ? { encrypted: 'true' } : undefined,
+      labels: labelBlocks(labels),
+    });
     this.network.overrideLogicalId('network');
 
     const apiName = s.backend && `${s.backend.subdomain}.${s.domain}`;
     if (s.backend && apiName) {
-      this.api = new ApiTier(this, 'api', { name: s.name, backend: s.backend, database: s.database, network: this.network, labels });
+      this.api = new ApiTier(this, 'api', { name: s.name, backend: s.backend, database: s.database, network: this.network, engine: s.engine, labels });
       this.apiUrl = `${publicUrl(apiName, s.proxy, s.tls)}api/v1`;
     }
     this.frontend = new FrontendTier(this, 'frontend', {
@@ -47,22 +57,29 @@ export class WayshubStack extends TerraformStack {
       replicas: s.replicas,
       network: this.network,
       apiUrl: this.apiUrl,
+      engine: s.engine,
       labels,
     });
 
     const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas }];
     if (this.api && apiName) sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas });
-    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, labels });
+    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine: s.engine, labels });
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });
     output('url', this.url, 'Where the site answers.');
-    output('replica_names', this.frontend.replicas.containerNames, 'App replica containers.');
+    const frontend = this.frontend.replicas;
+    const proxy = this.edge.proxy;
+    if (frontend instanceof ReplicaService) output('service_name', frontend.serviceName, 'The app service.');
+    else output('replica_names', frontend.containerNames, 'App replica containers.');
     output('network_name', this.network.name, 'The private network.');
-    output('proxy_name', this.edge.proxy.container.name, 'The nginx proxy container.');
+    if (proxy instanceof SwarmProxy) output('proxy_service', proxy.serviceName, 'The nginx proxy service.');
+    else output('proxy_name', proxy.container.name, 'The nginx proxy container.');
     if (this.api && this.apiUrl) {
       output('api_url', this.apiUrl, 'Where the API answers.');
-      output('backend_replica_names', this.api.replicas.containerNames, 'Backend replica containers.');
+      const backend = this.api.replicas;
+      if (backend instanceof ReplicaService) output('backend_service_name', backend.serviceName, 'The backend service.');
+      else output('backend_replica_names', backend.containerNames, 'Backend replica containers.');
     }
     const database = this.api?.database;
     if (database) {

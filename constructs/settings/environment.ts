@@ -21,6 +21,8 @@ export const ENV_VARS = [
   'WAYSHUB_NGINX_IMAGE',
   'WAYSHUB_MAX_BODY_SIZE',
   'DOCKER_HOST',
+  'WAYSHUB_ENGINE',
+  'WAYSHUB_SWARM_ENCRYPT',
   'WAYSHUB_HTTPS_PORT',
   'WAYSHUB_HSTS_MAX_AGE',
   'WAYSHUB_RATE_LIMIT',
@@ -67,6 +69,8 @@ export function withEnvironment(base: WayshubSettingsInput, env: Readonly<Record
   on('WAYSHUB_DOMAIN', (v) => (out.domain = v));
   on('WAYSHUB_SERVER_ALIASES', (v) => (out.serverAliases = list(v)));
   on('DOCKER_HOST', (v) => (out.dockerHost = v));
+  on('WAYSHUB_ENGINE', (v) => (out.engine = v));
+  on('WAYSHUB_SWARM_ENCRYPT', (v) => (out.swarm = { ...base.swarm, encryptNetwork: parseSwitch(v, NAMES.swarmEncrypt) }));
 
   // The frontend and the backend are replica sets with the same four variables.
   const replicaSet = (target: Mutable<AppSettings>, prefix: 'APP' | 'BACKEND', role: 'app' | 'backend') => {

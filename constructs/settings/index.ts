@@ -4,7 +4,8 @@
 import { type AppSettings, type BackendSettings, resolveApp, resolveBackend } from './app';
 import { type DatabaseInput, type DatabaseSettings, resolveDatabase } from './database';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
-import { NAMES } from './names';
+import { type Engine, type EngineInput, type SwarmSettings, resolveEngine } from './engine';
+import { NAMES, appNames } from './names';
 import { type ProxySettings, resolveProxy } from './proxy';
 import { type TlsInput, type TlsSettings, resolveTls } from './tls';
 import { type Mutable, SettingsError, checkHostname, checkWhole } from './validators';
@@ -13,6 +14,8 @@ export type { AppSettings, BackendSettings } from './app';
 export { DRAIN_ENV } from './app';
 export { defaultHealthcheck } from './healthcheck';
 export type { DatabaseSettings } from './database';
+export type { Engine, SwarmSettings } from './engine';
+export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 export { ENV_VARS, withEnvironment } from './environment';
 export type { LoadBalancing, ProxySettings } from './proxy';
@@ -30,8 +33,12 @@ export interface WayshubSettings {
   readonly serverAliases: readonly string[];
   /** Default of the `replicas` Terraform variable. */
   readonly replicas: number;
-  /** Docker Engine the provider talks to: `unix://`, `tcp://` or `ssh://`. */
+  /** Docker Engine the provider talks to: `unix://`, `tcp://` or `ssh://`; with Swarm, a manager. */
   readonly dockerHost: string;
+  /** Plain containers on one host, or Swarm services over the nodes of a swarm. */
+  readonly engine: Engine;
+  /** Options of the Swarm engine. */
+  readonly swarm: SwarmSettings;
   readonly app: AppSettings;
   readonly proxy: ProxySettings;
   readonly tls: TlsSettings;
@@ -42,7 +49,10 @@ export interface WayshubSettings {
 }
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database'>> {
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database' | 'engine' | 'swarm'>> {
+  /** `containers` (default) or `swarm`. */
+  engine?: EngineInput['engine'];
+  swarm?: EngineInput['swarm'];
   app?: Mutable<AppSettings>;
   backend?: Mutable<BackendSettings>;
   /** `enabled: false` turns the database off; it is on with the backend by default. */
@@ -89,5 +99,33 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
     throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, "that name is the API's; allowed: other names");
   }
-  return { name, domain, serverAliases, replicas, dockerHost, app: resolveApp(input.app ?? {}), proxy, tls, backend, database };
+  const app = resolveApp(input.app ?? {});
+  const { engine, swarm } = resolveEngine(input);
+  if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
+  return { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database };
+}
+
+/** What the Swarm engine can't run (yet), refused before anything is synthesized. */
+function checkSwarmFits(app: AppSettings, backend: BackendSettings | undefined, database: DatabaseSettings | undefined, tls: TlsSettings): void {
+  const swarm = 'allowed with WAYSHUB_ENGINE=swarm';
+  for (const [role, settings] of [
+    ['app', app],
+    ['backend', backend],
+  ] as const) {
+    if (settings?.buildContext !== undefined) {
+      // A build happens on the manager alone; every node must be able to pull the image.
+      throw new SettingsError(
+        appNames(role).buildContext,
+        settings.buildContext,
+        `${swarm}: none; build and push the image to a registry every node can pull from, then set ${appNames(role).image}`,
+      );
+    }
+  }
+  if (tls.mode === 'letsencrypt') {
+    // certbot's webroot and certificates are volumes of one host; the proxy may run on another.
+    throw new SettingsError(NAMES.tlsMode, tls.mode, `${swarm}: off or files (your certificate, given to the proxy as Docker secrets)`);
+  }
+  if (database) {
+    throw new SettingsError(NAMES.database, 'on', `${swarm}: off (not yet implemented there; give the backend your database's address in backend.secretEnv)`);
+  }
 }

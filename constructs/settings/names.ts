@@ -7,6 +7,8 @@ export const NAMES = {
   serverAliases: 'serverAliases (WAYSHUB_SERVER_ALIASES)',
   replicas: 'replicas',
   dockerHost: 'dockerHost (DOCKER_HOST)',
+  engine: 'engine (WAYSHUB_ENGINE)',
+  swarmEncrypt: 'swarm.encryptNetwork (WAYSHUB_SWARM_ENCRYPT)',
   backendReplicas: 'backend.replicas',
   apiSubdomain: 'backend.subdomain (WAYSHUB_API_SUBDOMAIN)',
   backendSecretEnv: 'backend.secretEnv (WAYSHUB_BACKEND_SECRET_ENV)',

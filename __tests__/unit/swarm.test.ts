@@ -1,0 +1,188 @@
+// WAYSHUB_ENGINE=swarm: the same topology as Swarm services, and the local apply's translation
+// of docker_service into `docker service create/update` flags.
+import { Config, Network, Service } from '../../constructs/docker';
+import { SettingsError, resolveSettings, withEnvironment } from '../../constructs/settings';
+import { synthStack } from '../support/synth';
+import { currentService, serviceCreateArgs, serviceSpec, serviceUpdateArgs } from '../support/local-apply/swarm-spec';
+import { JsonObject } from '../support/local-apply/json-value';
+
+const swarm = { engine: 'swarm', app: { image: 'registry.example.com/wayshub-frontend:1.4' } } as const;
+
+describe('the engine setting', () => {
+  test('is containers unless WAYSHUB_ENGINE says swarm', () => {
+    expect(resolveSettings({}).engine).toBe('containers');
+    expect(resolveSettings(withEnvironment({}, { WAYSHUB_ENGINE: 'swarm' })).engine).toBe('swarm');
+    expect(resolveSettings(withEnvironment({}, { WAYSHUB_ENGINE: 'swarm', WAYSHUB_SWARM_ENCRYPT: 'on' })).swarm.encryptNetwork).toBe(true);
+  });
+
+  test.each([
+    [{ engine: 'kubernetes' }, 'invalid engine (WAYSHUB_ENGINE): "kubernetes"; allowed: containers or swarm'],
+    [{ ...swarm, app: { buildContext: __dirname } }, 'invalid app.buildContext (WAYSHUB_APP_BUILD_CONTEXT)'],
+    [
+      { ...swarm, tls: { mode: 'letsencrypt', email: 'you@alvin.xyz' } },
+      'invalid tls.mode (WAYSHUB_TLS): "letsencrypt"; allowed with WAYSHUB_ENGINE=swarm: off or files',
+    ],
+    [{ ...swarm, backend: { image: 'wayshub-backend:1' } }, 'invalid database.enabled (WAYSHUB_DATABASE): "on"; allowed with WAYSHUB_ENGINE=swarm: off'],
+  ])('refuses what Swarm mode can not run, in one line: %j', (input, message) => {
+    expect(() => resolveSettings(input)).toThrow(SettingsError);
+    expect(() => resolveSettings(input)).toThrow(message);
+  });
+
+  test('a bad WAYSHUB_SWARM_ENCRYPT is refused by name', () => {
+    expect(() => withEnvironment({}, { WAYSHUB_SWARM_ENCRYPT: 'maybe' })).toThrow('invalid swarm.encryptNetwork (WAYSHUB_SWARM_ENCRYPT): "maybe"');
+  });
+});
+
+describe('a Swarm deployment', () => {
+  const { text, json, stack } = synthStack({ ...swarm, backend: { image: 'wayshub-backend:1' }, database: { enabled: false } });
+  const upstreams = stack.edge.proxy.files.map((f) => f.content).join('\n');
+  const services = json.resource.docker_service;
+
+  test('has no plain containers: an attachable overlay network and three services', () => {
+    expect(json.resource.docker_container).toBeUndefined();
+    expect(text).toHaveResourceWithProperties(Network, { name: 'wayshub-net', driver: 'overlay', attachable: true });
+    expect(Object.keys(services).sort()).toEqual(['api', 'app', 'proxy']);
+  });
+
+  test('the app is a replicated service counted by the same replicas variable, each task in DNS at tasks.wayshub-app', () => {
+    expect(services.app).toMatchObject({
+      name: 'wayshub-app',
+      mode: { replicated: { replicas: '${var.replicas}' } },
+      endpoint_spec: { mode: 'dnsrr' },
+      task_spec: { container_spec: { image: 'registry.example.com/wayshub-frontend:1.4', stop_grace_period: '30s', cap_drop: ['ALL'] } },
+    });
+    expect(services.api).toMatchObject({ name: 'wayshub-backend', mode: { replicated: { replicas: '${var.backend_replicas}' } } });
+    expect(upstreams).toContain('server tasks.wayshub-app:3000 resolve');
+    expect(upstreams).toContain('server tasks.wayshub-backend:5000 resolve');
+  });
+
+  test('updates start the new task first, roll back on failure, and the deploy waits for convergence', () => {
+    expect(services.app).toMatchObject({
+      update_config: { order: 'start-first', failure_action: 'rollback', parallelism: 1, monitor: '30s' },
+      rollback_config: { order: 'start-first' },
+      converge_config: { timeout: '10m' },
+    });
+    const check = (services.app.task_spec as { container_spec: { healthcheck: { test: string[] } } }).container_spec.healthcheck;
+    expect(check.test[0]).toBe('CMD-SHELL');
+  });
+
+  test('the backend secrets stay references to the sensitive variables', () => {
+    expect((services.api.task_spec as { container_spec: { env: Record<string, string> } }).container_spec.env.JWT_PRIVATE_KEY).toBe('${var.jwt_private_key}');
+    expect(services.api.lifecycle).toMatchObject({ precondition: [{ error_message: 'jwt_private_key must be at least 16 characters.' }] });
+  });
+
+  test('the proxy runs on the nodes labelled wayshub.proxy=true, publishes host-mode ports, and reads its config from Docker configs named by content', () => {
+    expect(services.proxy).toMatchObject({
+      name: 'wayshub-proxy',
+      mode: { global: true },
+      endpoint_spec: { ports: [{ target_port: 80, published_port: 80, publish_mode: 'host' }] },
+      task_spec: { placement: { constraints: ['node.labels.wayshub.proxy == true'] }, container_spec: { read_only: true, stop_signal: 'SIGQUIT' } },
+      update_config: { order: 'stop-first', failure_action: 'rollback' },
+    });
+    const configs = json.resource.docker_config;
+    expect(Object.keys(configs)).toHaveLength(3);
+    for (const config of Object.values(configs)) {
+      expect(config.name).toMatch(/^wayshub-proxy-[0-9a-f]{8}-(nginx|upstreams|sites)$/);
+      expect(config.lifecycle).toEqual({ create_before_destroy: true });
+    }
+    expect(text).toHaveResourceWithProperties(Config, { name: expect.stringMatching(/-nginx$/) });
+  });
+
+  test('a config change renames the configs, and nothing else of the proxy', () => {
+    const other = synthStack({ ...swarm, proxy: { maxBodySize: '1m' } }).json;
+    const names = (j: typeof json) => Object.values(j.resource.docker_config).map((c) => c.name);
+    expect(names(other)).not.toEqual(names(synthStack(swarm).json));
+    expect(other.resource.docker_service.proxy.name).toBe('wayshub-proxy');
+  });
+
+  test('an encrypted overlay on request', () => {
+    expect(synthStack({ ...swarm, swarm: { encryptNetwork: true } }).text).toHaveResourceWithProperties(Network, { options: { encrypted: 'true' } });
+  });
+
+  test('outputs name the services', () => {
+    expect(json.output.service_name.value).toBe('wayshub-app');
+    expect(json.output.proxy_service.value).toBe('wayshub-proxy');
+    expect(text).toHaveResource(Service);
+  });
+});
+
+describe('docker_service as docker CLI commands (local apply)', () => {
+  const attrs = (image: string, replicas: number, env: Record<string, string>): JsonObject => ({
+    name: 'web',
+    labels: [{ label: 'wayshub.role', value: 'app' }],
+    mode: { replicated: { replicas } },
+    endpoint_spec: { mode: 'dnsrr' },
+    task_spec: {
+      container_spec: { image, env, healthcheck: { test: ['CMD-SHELL', 'true'], interval: '5s' }, cap_drop: ['ALL'] },
+      networks_advanced: [{ name: 'net' }],
+    },
+    update_config: { order: 'start-first', failure_action: 'rollback' },
+    converge_config: { timeout: '2m' },
+  });
+
+  test('create sets everything declared', () => {
+    const spec = serviceSpec('docker_service.web', attrs('app:1', 3, { A: '1' }));
+    expect(spec.convergeSeconds).toBe(120);
+    expect(serviceCreateArgs(spec)).toEqual([
+      '--name',
+      'web',
+      '--mode',
+      'replicated',
+      '--endpoint-mode',
+      'dnsrr',
+      '--replicas',
+      '3',
+      '--read-only=false',
+      '--health-cmd',
+      'true',
+      '--health-interval',
+      '5s',
+      '--update-failure-action',
+      'rollback',
+      '--update-order',
+      'start-first',
+      '--cap-drop',
+      'ALL',
+      '--env',
+      'A=1',
+      '--label',
+      'wayshub.role=app',
+      '--network',
+      'name=net',
+      'app:1',
+    ]);
+  });
+
+  test('update moves the current spec to the declared one: changed env added, dropped keys removed', () => {
+    const spec = serviceSpec('docker_service.web', attrs('app:2', 5, { A: '2', C: '3' }));
+    const current = currentService(
+      {
+        Spec: {
+          Labels: { 'wayshub.role': 'app' },
+          Mode: { Replicated: { Replicas: 3 } },
+          EndpointSpec: { Mode: 'dnsrr' },
+          TaskTemplate: { ContainerSpec: { Env: ['A=1', 'B=1'], CapabilityDrop: ['ALL'] }, Networks: [{ Target: 'n1' }] },
+        },
+      },
+      new Map([['n1', 'net']]),
+    );
+    const args = serviceUpdateArgs(spec, current, []);
+    expect(args.slice(0, 2)).toEqual(['--image', 'app:2']);
+    expect(args).toContain('--replicas');
+    expect(args.join(' ')).toContain('--env-rm B --env-add A=2 --env-add C=3');
+    expect(args).not.toContain('--network-add');
+    expect(args).not.toContain('--label-add');
+  });
+
+  test('refuses what docker service update can not change, and attributes it does not implement', () => {
+    const global = currentService(
+      { Spec: { Mode: { Global: {} }, EndpointSpec: { Mode: 'dnsrr' }, TaskTemplate: { ContainerSpec: { CapabilityDrop: ['ALL'] } } } },
+      new Map(),
+    );
+    expect(() => serviceUpdateArgs(serviceSpec('docker_service.web', attrs('app:1', 1, {})), global, [])).toThrow(
+      'local-apply: docker_service.web: changing the mode of a running service is not implemented by this harness',
+    );
+    const withAuth = { ...attrs('app:1', 1, {}), auth: { server_address: 'r' } };
+    expect(() => serviceSpec('docker_service.web', withAuth)).toThrow('docker_service.web sets `auth`, which this harness does not implement');
+  });
+});

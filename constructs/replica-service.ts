@@ -1,0 +1,92 @@
+// N identical app tasks as one Swarm service (WAYSHUB_ENGINE=swarm): the counterpart of
+// ReplicaSet. Swarm gives what plain containers can't: a task joins the service's DNS only
+// once it is healthy, updates start the new task before stopping the old one and roll back by
+// themselves when new tasks fail, and tasks of a lost node are started on the others.
+import { Construct } from 'constructs';
+
+import { Network, Service } from './docker';
+import { ROLE_LABEL, labelBlocks, terraformLiteral } from './labels';
+import { ReplicaPool, ReplicaSetProps } from './replica-set';
+import { DRAIN_ENV, defaultHealthcheck } from './settings';
+
+// No build context: a build happens on one node, and every node must pull the image. No health
+// timeout: the converge timeout bounds the wait.
+export type ReplicaServiceProps = Omit<ReplicaSetProps, 'namePrefix' | 'buildContext' | 'healthTimeoutSeconds' | 'network' | 'extraNetworks'> & {
+  /** The service's name, e.g. `wayshub-app`; nginx reaches its tasks at `tasks.<name>`. */
+  readonly name: string;
+  /** The overlay network the proxy reaches the tasks on. */
+  readonly network: Network;
+  /**
+   * More networks each task joins, e.g. the database's.
+   * @default none
+   */
+  readonly extraNetworks?: readonly Network[];
+  /**
+   * Swarm placement constraints, e.g. `node.labels.zone == a`.
+   * @default none: any node
+   */
+  readonly constraints?: readonly string[];
+};
+
+/** Health probe timing of a task: a task is in DNS once healthy, and a failing one is seen in ~25 s. */
+const TASK_HEALTHCHECK = { interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 } as const;
+
+export class ReplicaService extends Construct implements ReplicaPool {
+  /** `tasks.<name>`: Swarm's DNS answers it with the address of every healthy task. */
+  readonly alias: string;
+  readonly port: number;
+  readonly service: Service;
+  /** The service's name. */
+  readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: ReplicaServiceProps) {
+    super(scope, id);
+    this.serviceName = props.name;
+    this.alias = `tasks.${props.name}`;
+    this.port = props.port;
+    const drainSeconds = props.drainSeconds ?? 30;
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries({ ...props.env, [DRAIN_ENV]: String(drainSeconds) })) env[key] = terraformLiteral(value);
+    // The stack's own entries (`KEY=${var.secret}`): references, synthesized as they are.
+    for (const entry of props.terraformEnv ?? []) {
+      const at = entry.indexOf('=');
+      env[entry.slice(0, at)] = entry.slice(at + 1);
+    }
+    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' });
+
+    this.service = new Service(this, 'service', {
+      name: props.name,
+      labels,
+      taskSpec: {
+        containerSpec: {
+          image: props.image,
+          // Swarm's template: wayshub-app.<slot>.<task id>, as the task's container is named, so
+          // logs and responses tell which task answered.
+          hostname: '{{.Task.Name}}',
+          env,
+          labels,
+          healthcheck: { test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral), ...TASK_HEALTHCHECK },
+          // Time to finish the requests in flight after SIGTERM; Swarm has taken the task out of DNS before.
+          stopGracePeriod: `${drainSeconds}s`,
+          capDrop: ['ALL'],
+          capAdd: props.addCapabilities?.length ? [...props.addCapabilities] : undefined,
+        },
+        networksAdvanced: [props.network, ...(props.extraNetworks ?? [])].map((n) => ({ name: n.name })),
+        placement: props.constraints?.length ? { constraints: [...props.constraints] } : undefined,
+        resources: props.memoryMb ? { limits: { memoryBytes: props.memoryMb * 1024 * 1024 } } : undefined,
+        restartPolicy: { condition: 'any', delay: '2s' },
+        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      mode: { replicated: { replicas: props.count } },
+      // Each task's own address in DNS (no virtual IP, which needs IPVS): nginx balances itself.
+      endpointSpec: { mode: 'dnsrr' },
+      // One task at a time, the new one healthy before the old one stops; a new task that fails
+      // within the monitor window rolls the whole service back.
+      updateConfig: { parallelism: 1, delay: '2s', order: 'start-first', failureAction: 'rollback', monitor: '30s', maxFailureRatio: '0' },
+      rollbackConfig: { parallelism: 1, delay: '0s', order: 'start-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
+      // The deploy waits until every task runs, and fails when Swarm rolled the update back.
+      convergeConfig: { delay: '1s', timeout: '10m' },
+    });
+    this.service.overrideLogicalId(id);
+  }
+}

@@ -1,0 +1,177 @@
+// The nginx proxy as a Swarm service (WAYSHUB_ENGINE=swarm): one task on every node labelled
+// wayshub.proxy=true, publishing its ports on that node itself (host mode: Swarm's routing
+// mesh is not needed, and where IPVS is missing it does not work). The config files are Docker
+// configs whose names change with their content: a new config is a rolling update of the
+// proxy, and one nginx refuses is rolled back by Swarm.
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+
+import { Construct } from 'constructs';
+import { Fn, Token } from 'cdktf';
+
+import { Config, Network, Secret, Service } from './docker';
+import { ROLE_LABEL, labelBlocks } from './labels';
+import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../nginx/render';
+import { PROXY_NODE_LABEL } from './settings';
+
+const CERT_PATH = `${CONF_DIR}/tls/fullchain.pem`;
+const KEY_PATH = `${CONF_DIR}/tls/privkey.pem`;
+
+export interface SwarmProxyProps {
+  /** Service name, e.g. `wayshub-proxy`; the configs are `<name>-<hash>-<n>`. */
+  readonly name: string;
+  /** nginx image reference (1.27.3 or newer), pullable on every proxy node. */
+  readonly image: string;
+  /** The overlay network shared with the app services. */
+  readonly network: Network;
+  readonly sites: readonly SiteConfig[];
+  /**
+   * HTTPS with the user's certificate files, given to the proxy as Docker secrets.
+   * @default HTTP only
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /**
+   * Port published on each proxy node for the proxy's port 80.
+   * @default 80
+   */
+  readonly httpPort?: number;
+  /**
+   * Port published on each proxy node for port 443 (with `tls`).
+   * @default 443
+   */
+  readonly httpsPort?: number;
+  /**
+   * `Strict-Transport-Security` max-age with `tls`; 0 turns it off.
+   * @default 31536000 (one year)
+   */
+  readonly hstsMaxAgeSeconds?: number;
+  /**
+   * Security headers, rate limit, trusted real-IP sources.
+   * @default security headers on, nothing else
+   */
+  readonly hardening?: HardeningConfig;
+  /**
+   * Memory limit in MiB.
+   * @default 256
+   */
+  readonly memoryMb?: number;
+  /**
+   * Seconds an old proxy task has to finish its requests after SIGQUIT (nginx's graceful stop).
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+  /**
+   * Docker labels (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export class SwarmProxy extends Construct {
+  readonly service: Service;
+  /** One Docker config per nginx file. */
+  readonly configs: readonly Config[];
+  /** The certificate and the key, with `tls`. */
+  readonly secrets: readonly Secret[];
+  /** The nginx config files as delivered into the tasks. */
+  readonly files: readonly NginxFile[];
+  readonly httpPort: number;
+  readonly httpsPort?: number;
+  /** The service's name. */
+  readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: SwarmProxyProps) {
+    super(scope, id);
+    const tls = props.tls;
+    this.serviceName = props.name;
+    this.httpPort = props.httpPort ?? 80;
+    this.httpsPort = tls ? (props.httpsPort ?? 443) : undefined;
+    this.files = renderNginxConfig({
+      sites: props.sites,
+      tls: tls && { certificatePath: CERT_PATH, keyPath: KEY_PATH, httpsPort: this.httpsPort ?? 443, hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? 31536000 },
+      hardening: props.hardening,
+    });
+    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
+
+    // Configs can't change: a new content gets a new name, created before the service moves to it
+    // and removed after (Docker refuses to remove a config a service still uses).
+    const revision = createHash('sha256').update(JSON.stringify(this.files)).digest('hex').slice(0, 8);
+    this.configs = this.files.map((file, i) => {
+      const config = new Config(this, `config_${i}`, {
+        name: `${props.name}-${revision}-${path.basename(file.path, '.conf')}`,
+        data: Buffer.from(file.content).toString('base64'),
+        lifecycle: { createBeforeDestroy: true },
+      });
+      config.overrideLogicalId(`${id}_config_${i}`);
+      return config;
+    });
+
+    // The key is read by Terraform at apply time: never in cdk.tf.json (it is in the state). The
+    // names carry a hash of the files, so a renewed certificate rolls the proxy.
+    this.secrets = tls
+      ? [
+          ['cert', tls.certFile],
+          ['key', tls.keyFile],
+        ].map(([kind, file]) => {
+          const secret = new Secret(this, kind, {
+            name: `${props.name}-${kind}-${Token.asString(Fn.substr(Fn.filesha256(file), 0, 8))}`,
+            data: Fn.filebase64(file),
+            labels,
+            lifecycle: { createBeforeDestroy: true },
+          });
+          secret.overrideLogicalId(`${id}_tls_${kind}`);
+          return secret;
+        })
+      : [];
+
+    const grace = props.drainSeconds ?? 30;
+    const ports = [
+      { targetPort: 80, publishedPort: this.httpPort, publishMode: 'host' },
+      ...(this.httpsPort ? [{ targetPort: 443, publishedPort: this.httpsPort, publishMode: 'host' }] : []),
+    ];
+    this.service = new Service(this, 'service', {
+      name: props.name,
+      labels,
+      taskSpec: {
+        containerSpec: {
+          image: props.image,
+          command: ['nginx', '-c', NGINX_CONF_PATH, '-g', 'daemon off;'],
+          configs: this.configs.map((config, i) => ({ configId: config.id, configName: config.name, fileName: this.files[i].path })),
+          secrets: this.secrets.map((secret, i) => ({
+            secretId: secret.id,
+            secretName: secret.name,
+            fileName: i === 0 ? CERT_PATH : KEY_PATH,
+            fileMode: 0o400,
+          })),
+          labels,
+          readOnly: true,
+          // Where nginx writes at run time (official image: /var/cache/nginx, Debian: /var/lib/nginx).
+          mounts: ['/tmp', '/run', '/var/cache/nginx', '/var/lib/nginx'].map((target) => ({
+            type: 'tmpfs',
+            target,
+            tmpfsOptions: { sizeBytes: (target === '/run' ? 1 : 64) * 1024 * 1024 },
+          })),
+          capDrop: ['ALL'],
+          capAdd: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
+          // SIGQUIT is nginx's graceful stop: the requests in flight are finished.
+          stopSignal: 'SIGQUIT',
+          stopGracePeriod: `${grace}s`,
+        },
+        // Each site's first name also leads to the proxy from inside the network.
+        networksAdvanced: [{ name: props.network.name, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
+        placement: { constraints: [`node.labels.${PROXY_NODE_LABEL} == true`] },
+        resources: { limits: { memoryBytes: (props.memoryMb ?? 256) * 1024 * 1024 } },
+        restartPolicy: { condition: 'any', delay: '2s' },
+        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+      },
+      mode: { global: true },
+      endpointSpec: { mode: 'dnsrr', ports },
+      // A node's port can't be bound twice, so each node's old task stops before its new one
+      // starts: one node at a time, and a task that fails (a config nginx refuses) rolls back.
+      updateConfig: { parallelism: 1, delay: '5s', order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
+      rollbackConfig: { parallelism: 1, delay: '0s', order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
+      convergeConfig: { delay: '1s', timeout: '5m' },
+    });
+    this.service.overrideLogicalId(id);
+  }
+}
