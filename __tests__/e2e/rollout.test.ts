@@ -9,7 +9,18 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { Load, LoadReport, WebSocketReport, WebSocketSession, freePort, replicasAnswering, request, waitFor } from '../support/http';
+import {
+  LoadReport,
+  WebSocketReport,
+  WebSocketSession,
+  expectNoFailures,
+  freePort,
+  replicasAnswering,
+  request,
+  startLoads,
+  stopLoads,
+  waitFor,
+} from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
@@ -25,18 +36,10 @@ const DRAIN_SECONDS = 10;
 const log = (line: string) => process.stderr.write(`  [rollout] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
-
-/** The loads of a scenario: GETs over kept-alive connections, POSTs on new ones, and 2 s GETs and POSTs. */
-function startLoads(port: number, host = DOMAIN): Record<string, Load> {
-  const body = Buffer.from('{"hello":"world"}');
-  return {
-    GET: new Load(port, host, 50),
-    POST: new Load(port, host, 10, { path: '/upload', post: body }),
-    'slow GET': new Load(port, host, 5, { path: '/slow?ms=2000' }),
-    // nginx resends a GET that a replica cut to another one, but never a POST: these fail unless the replica drains.
-    'slow POST': new Load(port, host, 5, { path: '/slow?ms=2000', post: body }),
-  };
-}
+const proxyLogs = (seconds: number) => {
+  const logs = spawnSync('docker', ['logs', '--since', `${seconds}s`, `${NAME}-proxy`], { encoding: 'utf8' });
+  return `${logs.stdout}\n${logs.stderr}`;
+};
 
 function describeWebSocket(r: WebSocketReport): string {
   const end =
@@ -44,43 +47,6 @@ function describeWebSocket(r: WebSocketReport): string {
       ? 'still open'
       : `${r.closeCode === undefined ? 'cut without a close frame' : `closed ${r.closeCode}`} after ${(r.closedAfterMs / 1000).toFixed(1)} s`;
   return `WebSocket on ${r.replica}: ${r.sent} sent, ${r.echoed} echoed, max echo ${r.maxEchoMs} ms, ${end}`;
-}
-
-async function stopLoads(loads: Record<string, Load>): Promise<Record<string, LoadReport>> {
-  const reports = await Promise.all(Object.values(loads).map((load) => load.stop()));
-  const out = Object.fromEntries(Object.keys(loads).map((what, i) => [what, reports[i]]));
-  for (const [what, r] of Object.entries(out)) {
-    log(`${what}: ${r.sent} sent, ${r.ok} ok, ${r.failed} failed, ${r.resent} resent, max ${r.maxLatencyMs} ms in ${r.seconds.toFixed(1)} s`);
-  }
-  // What nginx said about a failure is the first thing to read (WAYSHUB_E2E_UPSTREAMS=1: always).
-  if (reports.some((r) => r.failed > 0) || process.env.WAYSHUB_E2E_UPSTREAMS) {
-    const seconds = Math.ceil(Math.max(...reports.map((r) => r.seconds))) + 1;
-    const logs = spawnSync('docker', ['logs', '--since', `${seconds}s`, `${NAME}-proxy`], { encoding: 'utf8' });
-    const errors = `${logs.stdout}\n${logs.stderr}`;
-    const lines = errors.split('\n');
-    log(
-      `the proxy's log lines about upstreams:\n${lines
-        .filter((line) => /\[(error|warn)\]| 50\d /.test(line))
-        .slice(-40)
-        .join('\n')}`,
-    );
-    // Which replicas nginx sent requests to, second by second.
-    const bySecond = new Map<string, Set<string>>();
-    for (const line of lines) {
-      const m = /:(\d\d:\d\d:\d\d) [^\]]*\].* upstream=([^ ]+(?:, [^ ]+)*) upstream_status/.exec(line);
-      if (m) bySecond.set(m[1], new Set([...(bySecond.get(m[1]) ?? []), ...m[2].split(', ')]));
-    }
-    log(`upstreams by second:\n${[...bySecond].map(([t, set]) => `${t} ${[...set].sort().join(' ')}`).join('\n')}`);
-  }
-  return out;
-}
-
-function expectNoFailures(reports: Record<string, LoadReport>): void {
-  for (const r of Object.values(reports)) {
-    expect(r.failures).toEqual([]);
-    expect(r.ok).toBe(r.sent);
-    expect(r.resent).toBe(0);
-  }
 }
 
 describeE2E('a new app image rolls out on a running deployment', () => {
@@ -138,7 +104,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     const v1 = replicaNames(NAME);
     expect(v1).toHaveLength(3);
     const proxy = proxyId();
-    const loads = startLoads(port);
+    const loads = startLoads(port, DOMAIN);
     const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
     let reports: Record<string, LoadReport>;
     let seconds = 0;
@@ -151,7 +117,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
       expect(result.outputs.replica_names).toEqual(replicaNames(NAME));
       await new Promise((r) => setTimeout(r, 6000));
     } finally {
-      reports = await stopLoads(loads);
+      reports = await stopLoads(loads, log, (seconds) => proxyLogs(seconds));
       webSocket = ws.report.closedAfterMs === undefined ? await ws.close() : await ws.ended;
     }
     log(`rollout of 3 replicas: ${seconds.toFixed(1)} s`);
@@ -178,7 +144,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
 
   test('an image that never becomes healthy: the deploy fails naming the replica and what to run, and v2 keeps serving', async () => {
     const v2 = replicaNames(NAME);
-    const loads = startLoads(port);
+    const loads = startLoads(port, DOMAIN);
     const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
     let reports: Record<string, LoadReport>;
     let failed = '';
@@ -190,7 +156,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
       );
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
-      reports = await stopLoads(loads);
+      reports = await stopLoads(loads, log, (seconds) => proxyLogs(seconds));
     }
     const webSocket = { ...ws.report };
     await ws.close();
@@ -225,7 +191,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
       await deploy(`${REPO}:v2`, `${REPO}:v2`);
       await new Promise((r) => setTimeout(r, 6000));
     } finally {
-      reports = await stopLoads(loads);
+      reports = await stopLoads(loads, log, (seconds) => proxyLogs(seconds));
       webSocket = ws.report.closedAfterMs === undefined ? await ws.close() : await ws.ended;
     }
     log(describeWebSocket(webSocket));
@@ -247,7 +213,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     await replicasAnswering(port, DOMAIN, five, 20_000);
     const removed = five.filter((name) => !/-[12]$/.test(name));
     const sessions = await Promise.all(Array.from({ length: 10 }, () => WebSocketSession.open(port, DOMAIN, '/ws')));
-    const loads = startLoads(port);
+    const loads = startLoads(port, DOMAIN);
     let reports: Record<string, LoadReport>;
     let seconds = 0;
     try {
@@ -257,7 +223,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
       seconds = (Date.now() - t0) / 1000;
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
-      reports = await stopLoads(loads);
+      reports = await stopLoads(loads, log, (seconds) => proxyLogs(seconds));
     }
     log(`scale-down 5 -> 2: ${seconds.toFixed(1)} s (drain limit ${DRAIN_SECONDS} s)`);
     const webSockets = sessions.map((ws) => ({ ...ws.report }));

@@ -25,6 +25,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** HTTPS with SNI for `host`, trusting only this CA (PEM). */
   ca?: string;
+  /** Where the proxy listens. @default 127.0.0.1 */
+  address?: string;
 }
 
 /** A request that failed before any response. */
@@ -43,14 +45,14 @@ export function isStaleKeepAlive(e: unknown): boolean {
   return err?.reusedSocket === true && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
 }
 
-/** One request to the proxy on 127.0.0.1:port. Rejects on a network error or timeout. */
+/** One request to the proxy on 127.0.0.1:port (or address:port). Rejects on a network error or timeout. */
 export function request(port: number, opts: RequestOptions): Promise<Response> {
   return new Promise((resolve, reject) => {
     let responded = false;
     const req = (opts.ca ? https : http).request(
       {
         ...(opts.ca ? { ca: opts.ca, servername: opts.host } : {}),
-        host: '127.0.0.1',
+        host: opts.address ?? '127.0.0.1',
         port,
         method: opts.method ?? 'GET',
         path: opts.path ?? '/',
@@ -129,6 +131,8 @@ export interface LoadOptions {
   path?: string;
   /** POST this body instead of a GET, each on a new connection, never resent. @default GET */
   post?: Buffer;
+  /** Where the proxy listens. @default 127.0.0.1 */
+  address?: string;
 }
 
 /**
@@ -158,8 +162,8 @@ export class Load {
   private fire(): void {
     this.report.sent++;
     const sentAt = Date.now();
-    const { ca, path = '/', post } = this.options;
-    const opts: RequestOptions = { host: this.host, path, timeoutMs: 15_000, ca, ...(post ? { method: 'POST', body: post } : {}) };
+    const { ca, path = '/', post, address } = this.options;
+    const opts: RequestOptions = { host: this.host, path, timeoutMs: 15_000, ca, address, ...(post ? { method: 'POST', body: post } : {}) };
     const p = request(this.port, { ...opts, agent: this.agent })
       .catch((e: unknown) => {
         if (post || !isStaleKeepAlive(e)) throw e;
@@ -230,3 +234,4 @@ export function peerCertificate(port: number, servername: string): Promise<tls.P
     socket.on('error', reject);
   });
 }
+export { expectNoFailures, startLoads, stopLoads } from './scenario-loads';
