@@ -80,9 +80,10 @@ export class ReplicaService extends Construct implements ReplicaPool {
       mode: { replicated: { replicas: props.count } },
       // Each task's own address in DNS (no virtual IP, which needs IPVS): nginx balances itself.
       endpointSpec: { mode: 'dnsrr' },
-      // One task at a time, the new one healthy before the old one stops; a new task that fails
-      // within the monitor window rolls the whole service back.
-      updateConfig: { parallelism: 1, delay: '2s', order: 'start-first', failureAction: 'rollback', monitor: '30s', maxFailureRatio: '0' },
+      // One task at a time, the new one healthy before the old one stops (a task with a
+      // healthcheck counts as running only once healthy); a new task that fails, or fails within
+      // the monitor window after, rolls the whole service back.
+      updateConfig: { parallelism: 1, delay: '2s', order: 'start-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
       rollbackConfig: { parallelism: 1, delay: '0s', order: 'start-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
       // The deploy waits until every task runs, and fails when Swarm rolled the update back.
       convergeConfig: { delay: '1s', timeout: '10m' },

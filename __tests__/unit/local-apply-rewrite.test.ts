@@ -406,8 +406,8 @@ describe('docker specs from evaluated attributes', () => {
   });
 
   test('refuses unknown resource types and attributes before Terraform runs', () => {
-    expect(() => assertImplemented('docker_service', 'docker_service.s', ['name'])).toThrow(
-      'docker_service.s: resource type docker_service is not implemented by this harness',
+    expect(() => assertImplemented('docker_plugin', 'docker_plugin.p', ['name'])).toThrow(
+      'docker_plugin.p: resource type docker_plugin is not implemented by this harness',
     );
     expect(() => assertImplemented('docker_container', 'docker_container.proxy', ['name', 'image', 'gpus'])).toThrow(
       'local-apply: docker_container.proxy sets `gpus`, which this harness does not implement',

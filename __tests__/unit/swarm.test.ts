@@ -58,7 +58,7 @@ describe('a Swarm deployment', () => {
 
   test('updates start the new task first, roll back on failure, and the deploy waits for convergence', () => {
     expect(services.app).toMatchObject({
-      update_config: { order: 'start-first', failure_action: 'rollback', parallelism: 1, monitor: '30s' },
+      update_config: { order: 'start-first', failure_action: 'rollback', parallelism: 1, monitor: '10s' },
       rollback_config: { order: 'start-first' },
       converge_config: { timeout: '10m' },
     });

@@ -10,9 +10,9 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runDocker(args: readonly string[], input?: Buffer): Promise<RunResult> {
+export function runDocker(args: readonly string[], input?: Buffer, signal?: AbortSignal): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], signal });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => {
@@ -22,6 +22,7 @@ export function runDocker(args: readonly string[], input?: Buffer): Promise<RunR
       stderr += c.toString();
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.name === 'AbortError') return resolve({ code: -1, stdout, stderr: `${stderr}${String(signal?.reason ?? 'aborted')}` });
       reject(err.code === 'ENOENT' ? new Error('local-apply: `docker` is not on PATH') : err);
     });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
@@ -182,4 +183,68 @@ export async function remove(container: string, volumes: boolean): Promise<void>
 export async function logsTail(container: string, lines: number): Promise<string> {
   const r = await runDocker(['container', 'logs', '--tail', String(lines), container]);
   return `${r.stdout}${r.stderr}`.trim();
+}
+
+// ------------------------------------------------------------------ swarm
+
+export interface SwarmObject {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  /** `docker service inspect` as it is: swarm-spec.ts reads it. */
+  inspect: Json;
+}
+
+/** Services, secrets or configs that carry `label` (`key=value`). */
+export async function swarmObjectsLabelled(kind: 'service' | 'secret' | 'config', label: string): Promise<SwarmObject[]> {
+  const ids = (await docker([kind, 'ls', '--quiet', '--filter', `label=${label}`])).split('\n').filter(Boolean);
+  if (ids.length === 0) return [];
+  const doc = parseJson(await docker([kind, 'inspect', ...ids]));
+  return (Array.isArray(doc) ? doc : []).map((j) => {
+    const o = isObject(j) ? j : {};
+    const spec = isObject(o.Spec) ? o.Spec : {};
+    return { id: str(o.ID), name: str(spec.Name), labels: labelsOf(spec.Labels), inspect: j };
+  });
+}
+
+/** `docker secret create` / `docker config create`, the content on stdin (never in argv). */
+export async function createSwarmObject(kind: 'secret' | 'config', name: string, labels: readonly string[], data: Buffer): Promise<void> {
+  await docker([kind, 'create', ...labels.flatMap((l) => ['--label', l]), name, '-'], data);
+}
+
+export async function removeSwarmObject(kind: 'service' | 'secret' | 'config', name: string): Promise<void> {
+  await docker([kind, 'rm', name]);
+}
+
+/** Names of networks by id, to read a service's attachments. */
+export async function networkNamesById(): Promise<Map<string, string>> {
+  const lines = (await docker(['network', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Name}}'])).split('\n').filter(Boolean);
+  return new Map(lines.map((line) => line.split(' ') as [string, string]));
+}
+
+/** Runs `docker service create|update`; with a timeout it waits for convergence (`--detach=false`). */
+export async function runServiceCommand(args: readonly string[], timeoutSeconds: number | null): Promise<RunResult> {
+  // No registry to pin the image's digest in: each node uses its local image.
+  const detach = [...(timeoutSeconds === null ? ['--detach'] : ['--detach=false', '--quiet']), '--no-resolve-image'];
+  const [verb, ...rest] = args;
+  if (timeoutSeconds === null) return runDocker(['service', verb, ...detach, ...rest]);
+  const signal = AbortSignal.timeout(timeoutSeconds * 1000);
+  return runDocker(['service', verb, ...detach, ...rest], undefined, signal);
+}
+
+/** Containers of a service's tasks that still exist on this engine (running or not). */
+export async function taskContainers(service: string): Promise<string[]> {
+  return (await docker(['container', 'ls', '--all', '--quiet', '--filter', `label=com.docker.swarm.service.name=${service}`])).split('\n').filter(Boolean);
+}
+
+/** `docker service ps`: each task's state and error, newest first, for error messages. */
+export async function taskStates(service: string, limit: number): Promise<string> {
+  const r = await runDocker(['service', 'ps', '--no-trunc', '--format', '{{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}', service]);
+  return r.stdout.trim().split('\n').slice(0, limit).join('\n');
+}
+
+/** Whether this engine is a manager of an active swarm (services can be created here). */
+export async function isSwarmManager(): Promise<boolean> {
+  const r = await runDocker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}']);
+  return r.code === 0 && r.stdout.trim() === 'active true';
 }

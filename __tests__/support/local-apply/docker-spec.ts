@@ -4,9 +4,11 @@
 // having no effect on the engine objects; anything else throws, naming the attribute.
 import path from 'node:path';
 
-import { Json, JsonObject, isObject, isUnset } from './json-value';
+import { Attrs, csvField, notImplemented, pushLabels, pushMap, pushValue, shellQuote } from './attrs';
+import { JsonObject } from './json-value';
+import { SWARM_KNOWN, SWARM_TYPES, ServiceSpec, SwarmObjectSpec, serviceSpec, swarmObjectSpec } from './swarm-spec';
 
-export const SUPPORTED_TYPES = ['docker_network', 'docker_volume', 'docker_image', 'docker_container'] as const;
+export const SUPPORTED_TYPES = ['docker_network', 'docker_volume', 'docker_image', 'docker_container', ...SWARM_TYPES] as const;
 export type DockerType = (typeof SUPPORTED_TYPES)[number];
 
 export function isSupportedType(type: string): type is DockerType {
@@ -94,11 +96,12 @@ export interface ContainerSpec {
   attrs: JsonObject;
 }
 
-export type DockerSpec = NetworkSpec | VolumeSpec | ImageSpec | ContainerSpec;
+export type DockerSpec = NetworkSpec | VolumeSpec | ImageSpec | ContainerSpec | ServiceSpec | SwarmObjectSpec;
 
 // Top-level attributes each type implements or accepts; checked on the synthesized JSON
 // before Terraform runs, so a stack using anything else fails before changing state.
 const KNOWN: Record<DockerType, readonly string[]> = {
+  ...SWARM_KNOWN,
   docker_network: ['name', 'driver', 'internal', 'attachable', 'ipv6', 'options', 'ipam_driver', 'ipam_options', 'ipam_config', 'labels', 'check_duplicate'],
   docker_volume: ['name', 'driver', 'driver_opts', 'labels'],
   docker_image: ['name', 'build', 'keep_locally', 'force_remove', 'triggers', 'timeouts'],
@@ -191,6 +194,12 @@ export function buildSpec(instance: EvaluatedInstance, baseDir: string): DockerS
       return imageSpec(instance, baseDir);
     case 'docker_container':
       return containerSpec(instance, baseDir);
+    case 'docker_service':
+      return serviceSpec(instance.address, instance.attrs);
+    case 'docker_secret':
+      return swarmObjectSpec('secret', instance.address, instance.attrs);
+    case 'docker_config':
+      return swarmObjectSpec('config', instance.address, instance.attrs);
   }
 }
 
@@ -551,152 +560,4 @@ function upload(u: Attrs, baseDir: string): Upload {
         ? Buffer.from(base64, 'base64')
         : { source: path.resolve(baseDir, source ?? '') };
   return { file, mode, content: bytes };
-}
-
-// ------------------------------------------------------------------ helpers
-
-function pushValue(args: string[], flag: string, value: string | undefined): void {
-  if (value !== undefined) args.push(flag, value);
-}
-
-function pushMap(args: string[], flag: string, map: Record<string, string>): void {
-  for (const [k, v] of Object.entries(map)) args.push(flag, `${k}=${v}`);
-}
-
-function pushLabels(args: string[], a: Attrs): void {
-  for (const l of a.blocks('labels')) {
-    args.push('--label', `${l.requiredStr('label')}=${l.requiredStr('value')}`);
-    l.finish();
-  }
-}
-
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\-./:=@%+,]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function csvField(s: string): string {
-  return /[",]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function notImplemented(address: string, attr: string): Error {
-  return new Error(`local-apply: ${address} sets \`${attr}\`, which this harness does not implement`);
-}
-
-/**
- * Reads attributes of one object (a resource or a nested block), remembering which were
- * read; finish() refuses every other attribute that is set.
- */
-class Attrs {
-  private readonly used = new Set<string>();
-
-  constructor(
-    private readonly obj: JsonObject,
-    private readonly address: string,
-    private readonly prefix = '',
-  ) {}
-
-  /** Where this block sits, for messages: `docker_container.app[0].upload`. */
-  get at(): string {
-    return `${this.address}${this.prefix ? `.${this.prefix.replace(/\.$/, '')}` : ''}`;
-  }
-
-  accept(...keys: string[]): void {
-    keys.forEach((k) => this.used.add(k));
-  }
-
-  private get(key: string): Json | undefined {
-    this.used.add(key);
-    const v = this.obj[key];
-    return isUnset(v) ? undefined : v;
-  }
-
-  private wrong(key: string, expected: string, v: Json): never {
-    throw new Error(`local-apply: ${this.address}: \`${this.prefix}${key}\` should be ${expected}, got ${JSON.stringify(v)}`);
-  }
-
-  str(key: string): string | undefined {
-    const v = this.get(key);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') return this.wrong(key, 'a string', v);
-    return v;
-  }
-
-  requiredStr(key: string): string {
-    const v = this.str(key);
-    if (v === undefined) throw new Error(`local-apply: ${this.address}: \`${this.prefix}${key}\` is required`);
-    return v;
-  }
-
-  num(key: string): number | undefined {
-    const v = this.get(key);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number') return this.wrong(key, 'a number', v);
-    return v;
-  }
-
-  requiredNum(key: string): number {
-    this.used.add(key);
-    const v = this.obj[key];
-    if (typeof v !== 'number') return this.wrong(key, 'a number', v ?? null);
-    return v;
-  }
-
-  /** A Go duration; "0s" is the provider's "not set". */
-  duration(key: string): string | undefined {
-    const v = this.str(key);
-    if (v === undefined || /^0+(\.0+)?[a-z]*$/.test(v)) return undefined;
-    if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) return this.wrong(key, 'a duration like "5s"', v);
-    return v;
-  }
-
-  bool(key: string, dflt = false): boolean {
-    this.used.add(key);
-    const v = this.obj[key];
-    if (v === undefined || v === null) return dflt;
-    if (typeof v !== 'boolean') return this.wrong(key, 'a boolean', v);
-    return v;
-  }
-
-  strList(key: string): string[] {
-    const v = this.get(key);
-    if (v === undefined) return [];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return this.wrong(key, 'a list of strings', v);
-    return v as string[];
-  }
-
-  strMap(key: string): Record<string, string> {
-    const v = this.get(key);
-    if (v === undefined) return {};
-    if (!isObject(v)) return this.wrong(key, 'a map of strings', v);
-    const out: Record<string, string> = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return this.wrong(key, 'a map of strings', v);
-      out[k] = String(x);
-    }
-    return out;
-  }
-
-  /** A nested block list; a single block may be synthesized as an object or a one-element list. */
-  blocks(key: string): Attrs[] {
-    const v = this.get(key);
-    if (v === undefined) return [];
-    const list = Array.isArray(v) ? v : [v];
-    return list.map((item, i) => {
-      if (!isObject(item)) return this.wrong(key, 'a block (object)', item);
-      const idx = list.length > 1 || Array.isArray(v) ? `[${i}]` : '';
-      return new Attrs(item, this.address, `${this.prefix}${key}${idx}.`);
-    });
-  }
-
-  block(key: string): Attrs | undefined {
-    const list = this.blocks(key);
-    if (list.length > 1) throw new Error(`local-apply: ${this.address}: \`${this.prefix}${key}\` takes one block, got ${list.length}`);
-    return list[0];
-  }
-
-  finish(): void {
-    for (const [key, v] of Object.entries(this.obj)) {
-      if (!this.used.has(key) && !isUnset(v)) throw notImplemented(this.address, `${this.prefix}${key}`);
-    }
-  }
 }

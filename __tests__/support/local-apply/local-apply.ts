@@ -17,6 +17,8 @@ import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupporte
 import { JsonObject, isObject, parseJson, sha256 } from './json-value';
 import { plannedActions } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
+import { isSwarmManager } from './docker-cli';
+import { SwarmDesired, convergeServices, createSwarmObjects, removeSurplus, teardownSwarm } from './swarm-converge';
 import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
 
 export interface LocalApplyOptions {
@@ -48,7 +50,9 @@ export interface DestroyOptions {
 // create_before_destroy is realized for containers only (their replacements must have new
 // names: converge refuses one that keeps its name, as Docker would), in the order Terraform's
 // plan gives (plan-order.ts); networks and volumes are replaced by remove, then create.
-const CREATE_FIRST_TYPES = new Set(['docker_container', 'docker_image']);
+// Secrets and configs can't change: a new one has a new name, and the old one goes only after the
+// services have moved off it (swarm-converge.ts), which is create_before_destroy's order.
+const CREATE_FIRST_TYPES = new Set(['docker_container', 'docker_image', 'docker_secret', 'docker_config']);
 
 export class LocalApply {
   readonly workDir: string;
@@ -118,9 +122,16 @@ export class LocalApply {
     this.log(`terraform apply (${shown || 'defaults'}): ${seconds(t0)}`);
     this.lastVars = vars;
 
-    const desired = { ...this.desiredFrom(state), planned };
+    const { swarm, ...desired } = { ...this.desiredFrom(state), planned };
     const t1 = Date.now();
     const containers = await converge(desired, this.deployment, this.log);
+    if (swarm.services.length + swarm.objects.length > 0) {
+      if (!(await isSwarmManager()))
+        throw new Error('local-apply: the stack has Swarm services, but this Docker Engine is not a swarm manager (docker swarm init)');
+      await createSwarmObjects(swarm, LABELS, this.deployment, this.log);
+      await convergeServices(swarm, LABELS, this.deployment, this.log);
+    }
+    if (await isSwarmManager()) await removeSurplus(swarm, LABELS, this.deployment, this.log);
     this.log(`engine converged: ${seconds(t1)}`);
     return { outputs: state.outputs, containers };
   }
@@ -143,6 +154,7 @@ export class LocalApply {
       await this.tf.destroy(this.lastVars ?? {});
       this.log(`terraform destroy: ${seconds(t0)}`);
     }
+    if (await isSwarmManager()) await teardownSwarm(LABELS, this.deployment, this.log);
     await teardown(this.deployment, { volumes: opts.volumes ?? false, rank: creationOrder(this.rewrite.resources) }, this.log);
     if (this.ownsWorkDir) {
       await fs.rm(this.workDir, { recursive: true, force: true });
@@ -160,7 +172,7 @@ export class LocalApply {
     this.initialized = true;
   }
 
-  private desiredFrom(state: TerraformState): Desired {
+  private desiredFrom(state: TerraformState): Desired & { swarm: SwarmDesired } {
     const byDataName = new Map(this.rewrite.resources.map((r) => [r.dataName, r]));
     const order = creationOrder(this.rewrite.resources);
     const instances: { rank: number; index: number | string | undefined; inst: EvaluatedInstance }[] = [];
@@ -191,6 +203,10 @@ export class LocalApply {
       images: specs.flatMap((s) => (s.kind === 'image' ? [s] : [])),
       containers: specs.flatMap((s) => (s.kind === 'container' ? [s] : [])),
       createBeforeDestroy: this.createFirst,
+      swarm: {
+        services: specs.flatMap((s) => (s.kind === 'service' ? [s] : [])),
+        objects: specs.flatMap((s) => (s.kind === 'secret' || s.kind === 'config' ? [s] : [])),
+      },
     };
   }
 }

@@ -41,6 +41,9 @@ const COMPUTED_AS_NAME: Record<string, readonly string[]> = {
   docker_network: ['id'],
   docker_container: ['id'],
   docker_volume: ['id'],
+  docker_service: ['id'],
+  docker_secret: ['id'],
+  docker_config: ['id'],
 };
 
 const META = new Set(['count', 'for_each', 'depends_on', 'lifecycle', 'provider']);
@@ -221,8 +224,9 @@ function rewriteDockerResource(d: DockerResource, docker: DockerIndex): JsonObje
 // ones), so the same attributes also trigger a replacement: Terraform then plans it as one,
 // ["delete","create"] or, with create_before_destroy, ["create","delete"], and converge takes
 // its order from that plan. Attributes under ignore_changes trigger nothing.
+// A service is the exception: the provider updates it in place, and Swarm rolls its tasks.
 function replacedOnChange(type: string, input: JsonObject, lifecycle: Json | undefined): JsonObject {
-  if (type === 'docker_image') return {};
+  if (type === 'docker_image' || type === 'docker_service') return {};
   const ignored = isObject(lifecycle) ? lifecycle.ignore_changes : undefined;
   if (ignored === 'all' || ignored === '${all}') return {};
   const skip = new Set((Array.isArray(ignored) ? ignored : []).flatMap((entry) => (typeof entry === 'string' ? [entry.split(/[.[]/)[0]] : [])));
