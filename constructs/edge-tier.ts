@@ -98,24 +98,8 @@ export class EdgeTier extends Construct {
       },
     });
 
-    const hardening = { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp };
-    if (props.engine === 'swarm') {
-      this.proxy = new SwarmProxy(this, 'proxy', {
-        name: `${props.name}-proxy`,
-        image: p.image,
-        network: props.network,
-        httpPort: p.httpPort,
-        httpsPort: p.httpsPort,
-        hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
-        memoryMb: p.memoryMb,
-        tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined,
-        hardening,
-        labels,
-        sites: props.sites.map(site),
-      });
-      return;
-    }
-    this.proxy = new ReverseProxy(this, 'proxy', {
+    // What both kinds of proxy take the same way.
+    const common = {
       name: `${props.name}-proxy`,
       image: p.image,
       network: props.network,
@@ -123,10 +107,17 @@ export class EdgeTier extends Construct {
       httpsPort: p.httpsPort,
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
-      tls: proxyTls,
-      hardening,
+      hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       labels,
       sites: props.sites.map(site),
+    };
+    if (props.engine === 'swarm') {
+      this.proxy = new SwarmProxy(this, 'proxy', { ...common, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
+      return;
+    }
+    this.proxy = new ReverseProxy(this, 'proxy', {
+      ...common,
+      tls: proxyTls,
     });
   }
 }

@@ -36,5 +36,8 @@ export function containerEnv(plain: Readonly<Record<string, string>>, references
 /** Docker's json-file log driver with rotation, so a busy container can't fill the disk. */
 export const ROTATED_LOGS = { logDriver: 'json-file', logOpts: { 'max-size': '10m', 'max-file': '3' } } as const;
 
+/** The same for a Swarm service's tasks. */
+export const ROTATED_TASK_LOGS = { name: ROTATED_LOGS.logDriver, options: ROTATED_LOGS.logOpts };
+
 /** No process in the container may gain privileges (setuid binaries, file capabilities). */
 export const NO_NEW_PRIVILEGES = ['no-new-privileges:true'];

@@ -5,7 +5,7 @@
 import { Construct } from 'constructs';
 
 import { Network, Service } from './docker';
-import { ROLE_LABEL, labelBlocks, terraformLiteral } from './labels';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from './labels';
 import { ReplicaPool, ReplicaSetProps } from './replica-set';
 import { DRAIN_ENV, defaultHealthcheck } from './settings';
 
@@ -75,7 +75,7 @@ export class ReplicaService extends Construct implements ReplicaPool {
         placement: props.constraints?.length ? { constraints: [...props.constraints] } : undefined,
         resources: props.memoryMb ? { limits: { memoryBytes: props.memoryMb * 1024 * 1024 } } : undefined,
         restartPolicy: { condition: 'any', delay: '2s' },
-        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+        logDriver: ROTATED_TASK_LOGS,
       },
       mode: { replicated: { replicas: props.count } },
       // Each task's own address in DNS (no virtual IP, which needs IPVS): nginx balances itself.

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { Fn, Token } from 'cdktf';
 
 import { Config, Network, Secret, Service } from './docker';
-import { ROLE_LABEL, labelBlocks } from './labels';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from './labels';
 import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../nginx/render';
 import { PROXY_NODE_LABEL } from './settings';
 
@@ -162,7 +162,7 @@ export class SwarmProxy extends Construct {
         placement: { constraints: [`node.labels.${PROXY_NODE_LABEL} == true`] },
         resources: { limits: { memoryBytes: (props.memoryMb ?? 256) * 1024 * 1024 } },
         restartPolicy: { condition: 'any', delay: '2s' },
-        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } },
+        logDriver: ROTATED_TASK_LOGS,
       },
       mode: { global: true },
       endpointSpec: { mode: 'dnsrr', ports },

@@ -1,5 +1,9 @@
 // WAYSHUB_ENGINE=swarm: the same topology as Swarm services, and the local apply's translation
 // of docker_service into `docker service create/update` flags.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
 import { Config, Network, Service } from '../../constructs/docker';
 import { SettingsError, resolveSettings, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
@@ -93,6 +97,26 @@ describe('a Swarm deployment', () => {
     const names = (j: typeof json) => Object.values(j.resource.docker_config).map((c) => c.name);
     expect(names(other)).not.toEqual(names(synthStack(swarm).json));
     expect(other.resource.docker_service.proxy.name).toBe('wayshub-proxy');
+  });
+
+  test('HTTPS with your own files: certificate and key as Docker secrets, read by Terraform at apply time, never in cdk.tf.json', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-swarm-tls-'));
+    const [cert, key] = ['cert.pem', 'key.pem'].map((f) => path.join(dir, f));
+    fs.writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    fs.writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nsecret-key-bytes\n-----END PRIVATE KEY-----\n');
+    const tls = synthStack({ ...swarm, tls: { mode: 'files', certFile: cert, keyFile: key } });
+    expect(tls.text).not.toContain('secret-key-bytes');
+    expect(tls.json.resource.docker_secret.proxy_tls_key).toMatchObject({ data: `\${filebase64("${key}")}`, lifecycle: { create_before_destroy: true } });
+    expect(tls.json.resource.docker_secret.proxy_tls_key.name).toContain(`filesha256("${key}")`);
+    const spec = (tls.json.resource.docker_service.proxy.task_spec as { container_spec: { secrets: unknown[] } }).container_spec.secrets;
+    expect(spec).toEqual([
+      expect.objectContaining({ file_name: '/etc/nginx/wayshub/tls/fullchain.pem', file_mode: 0o400 }),
+      expect.objectContaining({ file_name: '/etc/nginx/wayshub/tls/privkey.pem', file_mode: 0o400 }),
+    ]);
+    expect(tls.json.resource.docker_service.proxy.endpoint_spec).toMatchObject({
+      ports: [{ target_port: 80 }, { target_port: 443, published_port: 443, publish_mode: 'host' }],
+    });
+    fs.rmSync(dir, { recursive: true });
   });
 
   test('an encrypted overlay on request', () => {
