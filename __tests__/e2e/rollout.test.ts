@@ -24,7 +24,7 @@ import {
 import { LocalApply } from '../support/local-apply';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
-import { dockerBuild, ensureTestImages } from '../support/test-images';
+import { buildAppVariants, ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eroll';
 const DOMAIN = 'wayshub.localhost';
@@ -69,17 +69,11 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     // v1 and v2 drain on SIGTERM (ON_SIGTERM=graceful) and differ in one variable; "bad" listens
     // on 3999, not on the app port: it never becomes healthy, and the proxy's connections to it
     // are refused.
-    const context = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-rollout-images-'));
-    for (const [tag, line] of [
-      ['v1', 'ENV APP_VERSION=1 ON_SIGTERM=graceful'],
-      ['v2', 'ENV APP_VERSION=2 ON_SIGTERM=graceful'],
-      ['bad', 'ENV PORT=3999'],
-    ]) {
-      fs.writeFileSync(path.join(context, 'Dockerfile'), `FROM ${images.app}\n${line}\n`);
-      const built = await dockerBuild(path.join(context, 'Dockerfile'), context, `${REPO}:${tag}`);
-      if (built.code !== 0) throw new Error(`building ${REPO}:${tag} failed: ${built.stderr}`);
-    }
-    fs.rmSync(context, { recursive: true, force: true });
+    await buildAppVariants(images.app, REPO, {
+      v1: 'ENV APP_VERSION=1 ON_SIGTERM=graceful',
+      v2: 'ENV APP_VERSION=2 ON_SIGTERM=graceful',
+      bad: 'ENV PORT=3999',
+    });
     port = await freePort();
     base = {
       name: NAME,

@@ -1,7 +1,7 @@
 // WAYSHUB_ENGINE=swarm on a real single-node swarm (initialized here, left afterwards when this
 // test initialized it): the same stack as Swarm services, deployed with the real
 // `docker service create/update/rm`. Under GET, POST and slow-request load, each case counts
-// what failed: routing and balance, scaling 3 → 5 → 2, a rolling update v1 → v2, an image that
+// what failed: the switch of a running one-host deployment to Swarm, routing and balance, scaling 3 → 5 → 2, a rolling update v1 → v2, an image that
 // never gets healthy (Swarm rolls it back by itself and the deploy fails), a config change
 // that rolls the proxy.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ import { describeE2E } from '../support/e2e-gate';
 import { LoadReport, expectNoFailures, freePort, request, sleep, startLoads, stopLoads, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
-import { dockerBuild, ensureTestImages } from '../support/test-images';
+import { buildAppVariants, ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eswarm';
 const DOMAIN = 'wayshub.localhost';
@@ -90,18 +90,12 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
       initialized = true;
     }
     docker('node', 'update', '--label-add', `${PROXY_NODE_LABEL}=true`, docker('info', '--format', '{{.Swarm.NodeID}}'));
-    const context = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-swarm-images-'));
-    for (const [tag, line] of [
-      ['v1', 'ENV APP_VERSION=1 ON_SIGTERM=graceful'],
-      ['v2', 'ENV APP_VERSION=2 ON_SIGTERM=graceful'],
+    await buildAppVariants(images.app, REPO, {
+      v1: 'ENV APP_VERSION=1 ON_SIGTERM=graceful',
+      v2: 'ENV APP_VERSION=2 ON_SIGTERM=graceful',
       // Listens on 3999, not on the app port: never healthy.
-      ['bad', 'ENV PORT=3999'],
-    ]) {
-      fs.writeFileSync(path.join(context, 'Dockerfile'), `FROM ${images.app}\n${line}\n`);
-      const built = await dockerBuild(path.join(context, 'Dockerfile'), context, `${REPO}:${tag}`);
-      if (built.code !== 0) throw new Error(`building ${REPO}:${tag} failed: ${built.stderr}`);
-    }
-    fs.rmSync(context, { recursive: true, force: true });
+      bad: 'ENV PORT=3999',
+    });
     port = await freePort();
     base = {
       name: NAME,
@@ -110,9 +104,8 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
       app: { image: `${REPO}:v1`, port: 3000, drainSeconds: DRAIN_SECONDS },
       proxy: { image: images.nginx, httpPort: port },
     };
-    const t0 = Date.now();
-    await deploy({});
-    log(`first deploy: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // A running one-host deployment first: the first test switches it to Swarm.
+    await deploy({ engine: 'containers' });
     await waitFor('the site to answer', 30_000, async () => (await request(port, { host: DOMAIN }).catch(() => ({ status: 0 }))).status === 200);
   }, 600_000);
 
@@ -122,6 +115,18 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
     fs.rmSync(workDir, { recursive: true, force: true });
     spawnSync('docker', ['rmi', `${REPO}:v1`, `${REPO}:v2`, `${REPO}:bad`], { stdio: 'ignore' });
   }, 180_000);
+
+  test('a running one-host deployment switches to Swarm in one deploy; the gap is counted', async () => {
+    const { reports, seconds, error } = await underLoad(() => deploy({}));
+    if (error) throw error;
+    const failed = Object.values(reports).reduce((sum, r) => sum + r.failed, 0);
+    const sent = Object.values(reports).reduce((sum, r) => sum + r.sent, 0);
+    log(`switch to Swarm: ${seconds.toFixed(1)} s, ${sent} sent, ${failed} failed (the containers go before the services come)`);
+    expect(docker('ps', '-a', '--filter', `name=^${NAME}-app-`, '--format', '{{.Names}}')).toBe('');
+    expect(docker('network', 'inspect', '-f', '{{.Driver}}', `${NAME}-net`)).toBe('overlay');
+    expect(runningTasks(app)).toHaveLength(3);
+    await waitFor('the site to answer again', 30_000, async () => (await request(port, { host: DOMAIN }).catch(() => ({ status: 0 }))).status === 200);
+  });
 
   test('the domain routes to the app tasks through tasks.<service>, balanced; an unknown name gets no answer', async () => {
     const tasks = runningTasks(app);
