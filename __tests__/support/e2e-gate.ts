@@ -11,6 +11,8 @@ export function testPgConnStr(): string {
 export interface E2ENeeds {
   /** A PostgreSQL server at testPgConnStr(). */
   postgres?: boolean;
+  /** Root, with dockerd, containerd and ip: more Docker Engines in network namespaces (scripts/swarm-lab.sh). */
+  engines?: boolean;
 }
 
 /** What the e2e tests lack on this machine (empty when they can run). */
@@ -18,6 +20,13 @@ export function missing(needs: E2ENeeds = {}): string[] {
   const out: string[] = [];
   if (needs.postgres && spawnSync('pg_isready', ['-q', '-d', testPgConnStr()], { stdio: 'ignore' }).status !== 0) {
     out.push('no PostgreSQL server answers (run: bash scripts/postgres-up.sh)');
+  }
+  if (needs.engines) {
+    if (process.getuid?.() !== 0) out.push('more Docker Engines in network namespaces need root');
+    for (const tool of ['dockerd', 'containerd', 'ip', 'nsenter']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0)
+        out.push(`\`${tool}\` is not on PATH (apt-get install docker.io iproute2 util-linux)`);
+    }
   }
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
     out.push('no Docker Engine answers `docker info` (run: bash scripts/docker-up.sh)');
@@ -35,7 +44,7 @@ export function describeE2E(name: string, body: () => void, needs: E2ENeeds = {}
     describe(name, body);
   } else if (process.env.CI === 'true') {
     describe(name, () => {
-      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}`, () => {
+      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}${needs.engines ? ', and can run more engines' : ''}`, () => {
         throw new Error(`e2e tests cannot run: ${why.join('; ')}`);
       });
     });

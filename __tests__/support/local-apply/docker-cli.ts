@@ -12,7 +12,8 @@ export interface RunResult {
 
 export function runDocker(args: readonly string[], input?: Buffer, signal?: AbortSignal): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], signal });
+    // process.env as the caller sees it: under Jest a test's DOCKER_HOST is not the real process's.
+    const child = spawn('docker', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'], signal, env: process.env });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => {
