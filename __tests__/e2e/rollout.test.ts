@@ -24,7 +24,7 @@ import {
 import { LocalApply } from '../support/local-apply';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
-import { buildAppVariants, ensureTestImages } from '../support/test-images';
+import { ROLLOUT_VARIANTS, buildAppVariants, ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eroll';
 const DOMAIN = 'wayshub.localhost';
@@ -66,14 +66,8 @@ describeE2E('a new app image rolls out on a running deployment', () => {
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
-    // v1 and v2 drain on SIGTERM (ON_SIGTERM=graceful) and differ in one variable; "bad" listens
-    // on 3999, not on the app port: it never becomes healthy, and the proxy's connections to it
-    // are refused.
-    await buildAppVariants(images.app, REPO, {
-      v1: 'ENV APP_VERSION=1 ON_SIGTERM=graceful',
-      v2: 'ENV APP_VERSION=2 ON_SIGTERM=graceful',
-      bad: 'ENV PORT=3999',
-    });
+    // v1, v2 and "bad", whose port is not the app's: never healthy, connections refused.
+    await buildAppVariants(images.app, REPO, ROLLOUT_VARIANTS);
     port = await freePort();
     base = {
       name: NAME,

@@ -14,7 +14,7 @@ import { describeE2E } from '../support/e2e-gate';
 import { LoadReport, expectNoFailures, freePort, request, sleep, startLoads, stopLoads, waitFor } from '../support/http';
 import { LocalApply } from '../support/local-apply';
 import { synthToDir } from '../support/synth';
-import { buildAppVariants, ensureTestImages } from '../support/test-images';
+import { ROLLOUT_VARIANTS, buildAppVariants, ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2eswarm';
 const DOMAIN = 'wayshub.localhost';
@@ -90,12 +90,7 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
       initialized = true;
     }
     docker('node', 'update', '--label-add', `${PROXY_NODE_LABEL}=true`, docker('info', '--format', '{{.Swarm.NodeID}}'));
-    await buildAppVariants(images.app, REPO, {
-      v1: 'ENV APP_VERSION=1 ON_SIGTERM=graceful',
-      v2: 'ENV APP_VERSION=2 ON_SIGTERM=graceful',
-      // Listens on 3999, not on the app port: never healthy.
-      bad: 'ENV PORT=3999',
-    });
+    await buildAppVariants(images.app, REPO, ROLLOUT_VARIANTS);
     port = await freePort();
     base = {
       name: NAME,

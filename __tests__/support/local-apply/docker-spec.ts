@@ -4,7 +4,7 @@
 // having no effect on the engine objects; anything else throws, naming the attribute.
 import path from 'node:path';
 
-import { Attrs, csvField, notImplemented, pushLabels, pushMap, pushValue, shellQuote } from './attrs';
+import { Attrs, csvField, notImplemented, pushHealthcheck, pushLabels, pushMap, pushValue } from './attrs';
 import { JsonObject } from './json-value';
 import { SWARM_KNOWN, SWARM_TYPES, ServiceSpec, SwarmObjectSpec, serviceSpec, swarmObjectSpec } from './swarm-spec';
 
@@ -432,29 +432,6 @@ function portArg(p: Attrs): string {
   p.finish();
   const host = ip.includes(':') ? `[${ip}]` : ip;
   return `${host}:${external ?? ''}:${internal}/${protocol}`;
-}
-
-function pushHealthcheck(args: string[], a: Attrs, notes: string[], address: string): void {
-  const h = a.block('healthcheck');
-  if (!h) return;
-  const test = h.strList('test');
-  if (test[0] === 'NONE') args.push('--no-healthcheck');
-  else if (test[0] === 'CMD-SHELL')
-    args.push('--health-cmd', test.slice(1).join(' ')); // the engine joins them so too
-  else if (test[0] === 'CMD') {
-    // The CLI has no exec-form health check: run the same argv through /bin/sh.
-    args.push('--health-cmd', test.slice(1).map(shellQuote).join(' '));
-    notes.push(`${address}: healthcheck ["CMD", ...] runs through /bin/sh here (the docker CLI has no exec form)`);
-  } else if (test.length > 0) {
-    throw new Error(`local-apply: ${address}: healthcheck.test must start with CMD, CMD-SHELL or NONE, got ${JSON.stringify(test)}`);
-  }
-  pushValue(args, '--health-interval', h.duration('interval'));
-  pushValue(args, '--health-timeout', h.duration('timeout'));
-  pushValue(args, '--health-start-period', h.duration('start_period'));
-  pushValue(args, '--health-retries', h.num('retries')?.toString());
-  // Engine 20.10 (API 1.41) has no start interval; "0s" is the provider's default.
-  if (h.duration('start_interval') !== undefined) throw notImplemented(address, 'healthcheck.start_interval');
-  h.finish();
 }
 
 function volumeArgs(v: Attrs, volumes: string[], baseDir: string): string[] {

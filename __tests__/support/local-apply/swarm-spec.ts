@@ -3,7 +3,7 @@
 // service that exists, the flags of `docker service update` that move its current spec (from
 // `docker service inspect`) to the declared one. Pure: no I/O. Every attribute set must be
 // implemented here; anything else is refused by name.
-import { Attrs, csvField, pushValue, shellQuote } from './attrs';
+import { Attrs, csvField, pushHealthcheck, pushValue, shellQuote } from './attrs';
 import { Json, JsonObject, isObject } from './json-value';
 
 export const SWARM_TYPES = ['docker_service', 'docker_secret', 'docker_config'] as const;
@@ -133,7 +133,7 @@ export function serviceSpec(address: string, attrs: JsonObject): ServiceSpec {
   pushValue(settings, '--stop-grace-period', c.duration('stop_grace_period'));
   settings.push(`--read-only=${c.bool('read_only')}`);
   const capabilities = { add: c.strList('cap_add'), drop: c.strList('cap_drop') };
-  healthcheck(c, settings, notes, address);
+  pushHealthcheck(settings, c, notes, address);
   for (const mount of c.blocks('mounts')) lists.mount.push(mountEntry(mount));
   for (const s of c.blocks('secrets')) lists.secret.push(fileEntry(s, 'secret'));
   for (const s of c.blocks('configs')) lists.config.push(fileEntry(s, 'config'));
@@ -328,23 +328,6 @@ function labelEntries(a: Attrs): ListEntry[] {
     l.finish();
     return entry;
   });
-}
-
-function healthcheck(c: Attrs, settings: string[], notes: string[], address: string): void {
-  const h = c.block('healthcheck');
-  if (!h) return;
-  const test = h.strList('test');
-  if (test[0] === 'NONE') settings.push('--no-healthcheck');
-  else if (test[0] === 'CMD-SHELL') settings.push('--health-cmd', test.slice(1).join(' '));
-  else if (test[0] === 'CMD') {
-    settings.push('--health-cmd', test.slice(1).map(shellQuote).join(' '));
-    notes.push(`${address}: healthcheck ["CMD", ...] runs through /bin/sh here (the docker CLI has no exec form)`);
-  } else throw new Error(`local-apply: ${address}: healthcheck.test must start with CMD, CMD-SHELL or NONE, got ${JSON.stringify(test)}`);
-  pushValue(settings, '--health-interval', h.duration('interval'));
-  pushValue(settings, '--health-timeout', h.duration('timeout'));
-  pushValue(settings, '--health-start-period', h.duration('start_period'));
-  pushValue(settings, '--health-retries', h.num('retries')?.toString());
-  h.finish();
 }
 
 function mountEntry(m: Attrs): ListEntry {

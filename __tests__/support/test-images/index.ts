@@ -7,4 +7,4 @@ export type { AllTestImages, BuildOptions, RunResult, TestImages } from './image
 // The rootfs-to-image steps, for images built elsewhere the same way (acme/).
 export { chroot, debootstrap, docker, dropOtherTags, imageLabels, importRootfs, run, seconds, withLock } from './images';
 export type { Log } from './images';
-export { buildAppVariants } from './app-variants';
+export { ROLLOUT_VARIANTS, buildAppVariants } from './app-variants';
