@@ -125,13 +125,13 @@ export class LocalApply {
     const { swarm, ...desired } = { ...this.desiredFrom(state), planned };
     const t1 = Date.now();
     const containers = await converge(desired, this.deployment, this.log);
+    const manager = await isSwarmManager();
     if (swarm.services.length + swarm.objects.length > 0) {
-      if (!(await isSwarmManager()))
-        throw new Error('local-apply: the stack has Swarm services, but this Docker Engine is not a swarm manager (docker swarm init)');
-      await createSwarmObjects(swarm, LABELS, this.deployment, this.log);
-      await convergeServices(swarm, LABELS, this.deployment, this.log);
+      if (!manager) throw new Error('local-apply: the stack has Swarm services, but this Docker Engine is not a swarm manager (docker swarm init)');
+      await createSwarmObjects(swarm, this.deployment, this.log);
+      await convergeServices(swarm, this.deployment, this.log);
     }
-    if (await isSwarmManager()) await removeSurplus(swarm, LABELS, this.deployment, this.log);
+    if (manager) await removeSurplus(swarm, this.deployment, this.log);
     this.log(`engine converged: ${seconds(t1)}`);
     return { outputs: state.outputs, containers };
   }
@@ -154,7 +154,7 @@ export class LocalApply {
       await this.tf.destroy(this.lastVars ?? {});
       this.log(`terraform destroy: ${seconds(t0)}`);
     }
-    if (await isSwarmManager()) await teardownSwarm(LABELS, this.deployment, this.log);
+    if (await isSwarmManager()) await teardownSwarm(this.deployment, this.log);
     await teardown(this.deployment, { volumes: opts.volumes ?? false, rank: creationOrder(this.rewrite.resources) }, this.log);
     if (this.ownsWorkDir) {
       await fs.rm(this.workDir, { recursive: true, force: true });

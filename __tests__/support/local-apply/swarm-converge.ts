@@ -15,38 +15,31 @@ import {
   taskContainers,
   taskStates,
 } from './docker-cli';
+import { LABELS, Log } from './converge';
 import { Json, canonical, isObject, parseJson, sha256 } from './json-value';
 import { ServiceSpec, SwarmObjectSpec, currentService, serviceCreateArgs, serviceUpdateArgs } from './swarm-spec';
-
-type Log = (line: string) => void;
 
 export interface SwarmDesired {
   services: ServiceSpec[];
   objects: SwarmObjectSpec[];
 }
 
-export interface SwarmLabels {
-  deployment: string;
-  spec: string;
-  address: string;
-}
-
 /** Creates the secrets and configs that are missing; a changed one must have a new name. */
-export async function createSwarmObjects(desired: SwarmDesired, labels: SwarmLabels, deployment: string, log: Log): Promise<void> {
+export async function createSwarmObjects(desired: SwarmDesired, deployment: string, log: Log): Promise<void> {
   for (const kind of ['secret', 'config'] as const) {
-    const have = new Map((await swarmObjectsLabelled(kind, `${labels.deployment}=${deployment}`)).map((o) => [o.name, o]));
+    const have = new Map((await swarmObjectsLabelled(kind, `${LABELS.deployment}=${deployment}`)).map((o) => [o.name, o]));
     for (const spec of desired.objects.filter((o) => o.kind === kind)) {
       const hash = objectHash(spec);
       const existing = have.get(spec.name);
       if (existing) {
-        if (existing.labels[labels.spec] !== hash) {
+        if (existing.labels[LABELS.spec] !== hash) {
           throw new Error(
             `local-apply: ${spec.address}: the ${kind} ${spec.name} changed but kept its name; Docker ${kind}s can't change, so a new content needs a new name`,
           );
         }
         continue;
       }
-      const own = [`${labels.deployment}=${deployment}`, `${labels.spec}=${hash}`, `${labels.address}=${spec.address}`];
+      const own = [`${LABELS.deployment}=${deployment}`, `${LABELS.spec}=${hash}`, `${LABELS.address}=${spec.address}`];
       await createSwarmObject(kind, spec.name, [...own, ...Object.entries(spec.labels).map(([k, v]) => `${k}=${v}`)], spec.data);
       log(`created ${kind} ${spec.name}`);
     }
@@ -54,29 +47,29 @@ export async function createSwarmObjects(desired: SwarmDesired, labels: SwarmLab
 }
 
 /** Creates or updates every declared service, in order; throws when one does not converge. */
-export async function convergeServices(desired: SwarmDesired, labels: SwarmLabels, deployment: string, log: Log): Promise<void> {
-  const have = new Map((await swarmObjectsLabelled('service', `${labels.deployment}=${deployment}`)).map((s) => [s.name, s]));
+export async function convergeServices(desired: SwarmDesired, deployment: string, log: Log): Promise<void> {
+  const have = new Map((await swarmObjectsLabelled('service', `${LABELS.deployment}=${deployment}`)).map((s) => [s.name, s]));
   const networks = await networkNamesById();
   for (const spec of desired.services) {
     spec.notes.forEach((n) => log(`note: ${n}`));
     const hash = sha256(canonical(spec.attrs));
     const own = [
-      { key: labels.deployment, value: `${labels.deployment}=${deployment}` },
-      { key: labels.spec, value: `${labels.spec}=${hash}` },
-      { key: labels.address, value: `${labels.address}=${spec.address}` },
+      { key: LABELS.deployment, value: `${LABELS.deployment}=${deployment}` },
+      { key: LABELS.spec, value: `${LABELS.spec}=${hash}` },
+      { key: LABELS.address, value: `${LABELS.address}=${spec.address}` },
     ];
     const existing = have.get(spec.name);
     const t0 = Date.now();
     if (!existing) {
       const args = serviceCreateArgs(spec);
       await serviceCommand(spec, ['create', ...own.flatMap((l) => ['--label', l.value]), ...args], 'created', t0, log);
-    } else if (existing.labels[labels.spec] !== hash) {
+    } else if (existing.labels[LABELS.spec] !== hash) {
       const args = serviceUpdateArgs(spec, currentService(existing.inspect, networks), own);
-      const before = await updateStatus(spec.name);
+      const before = updateStatus(existing.inspect);
       await serviceCommand(spec, ['update', ...args, spec.name], 'updated', t0, log);
       // The CLI exits 0 and says "converged" after Swarm rolled an update back (measured); the
       // provider's converge_config fails the deploy then, and so does this.
-      const after = await updateStatus(spec.name);
+      const after = updateStatus(parseJson(await docker(['service', 'inspect', spec.name])));
       if (spec.convergeSeconds !== null && after.startedAt !== before.startedAt && after.state.startsWith('rollback')) {
         throw new Error(
           `local-apply: ${spec.address}: Swarm rolled the update of ${spec.name} back (${after.state}: ${after.message}); the previous spec runs. ` +
@@ -90,8 +83,8 @@ export async function convergeServices(desired: SwarmDesired, labels: SwarmLabel
 }
 
 /** Removes the services that are no longer declared, then the secrets and configs no longer declared. */
-export async function removeSurplus(desired: SwarmDesired, labels: SwarmLabels, deployment: string, log: Log): Promise<void> {
-  const owned = `${labels.deployment}=${deployment}`;
+export async function removeSurplus(desired: SwarmDesired, deployment: string, log: Log): Promise<void> {
+  const owned = `${LABELS.deployment}=${deployment}`;
   const services = new Set(desired.services.map((s) => s.name));
   await removeServices(
     (await swarmObjectsLabelled('service', owned)).filter((s) => !services.has(s.name)),
@@ -108,8 +101,8 @@ export async function removeSurplus(desired: SwarmDesired, labels: SwarmLabels, 
 }
 
 /** Everything the deployment owns in the swarm: services (waiting until their tasks are gone), secrets, configs. */
-export async function teardownSwarm(labels: SwarmLabels, deployment: string, log: Log): Promise<void> {
-  await removeSurplus({ services: [], objects: [] }, labels, deployment, log);
+export async function teardownSwarm(deployment: string, log: Log): Promise<void> {
+  await removeSurplus({ services: [], objects: [] }, deployment, log);
 }
 
 async function removeServices(services: SwarmObject[], log: Log): Promise<void> {
@@ -143,9 +136,10 @@ async function serviceCommand(spec: ServiceSpec, args: string[], done: string, t
   );
 }
 
-/** A service's last rollout: when it started and how it ended (`{{.UpdateStatus}}`). */
-async function updateStatus(service: string): Promise<{ state: string; message: string; startedAt: string }> {
-  const status = parseJson(await docker(['service', 'inspect', '-f', '{{json .UpdateStatus}}', service]));
+/** A service's last rollout, from `docker service inspect`: when it started and how it ended. */
+function updateStatus(inspect: Json): { state: string; message: string; startedAt: string } {
+  const service = Array.isArray(inspect) ? inspect[0] : inspect;
+  const status = isObject(service) ? service.UpdateStatus : undefined;
   const o = isObject(status) ? status : {};
   const text = (v: Json | undefined) => (typeof v === 'string' ? v : '');
   return { state: text(o.State), message: text(o.Message), startedAt: text(o.StartedAt) };

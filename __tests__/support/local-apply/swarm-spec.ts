@@ -69,6 +69,8 @@ export interface ServiceSpec {
   settings: string[];
   /** Set only at creation; a change of these is refused (the provider would recreate the service). */
   createOnly: string[];
+  /** `dnsrr` or `vip`, when declared; Swarm can't change it on a running service either. */
+  endpointMode: string | undefined;
   lists: ServiceLists;
   /** Capabilities, compared as they are: update can't set them exactly. */
   capabilities: { add: string[]; drop: string[] };
@@ -196,8 +198,9 @@ export function serviceSpec(address: string, attrs: JsonObject): ServiceSpec {
 
   // ---- endpoint
   const e = a.block('endpoint_spec');
+  let endpointMode: string | undefined;
   if (e) {
-    const endpointMode = e.str('mode');
+    endpointMode = e.str('mode');
     if (endpointMode !== undefined) createOnly.push('--endpoint-mode', endpointMode);
     for (const p of e.blocks('ports')) {
       const target = p.requiredNum('target_port');
@@ -221,7 +224,7 @@ export function serviceSpec(address: string, attrs: JsonObject): ServiceSpec {
     converge.finish();
   }
   a.finish();
-  return { kind: 'service', address, name, image, mode, settings, createOnly, lists, capabilities, args, convergeSeconds, notes, attrs };
+  return { kind: 'service', address, name, image, mode, settings, createOnly, endpointMode, lists, capabilities, args, convergeSeconds, notes, attrs };
 }
 
 /** `docker service create` arguments, without `--detach` and the harness's labels. */
@@ -254,8 +257,7 @@ export function serviceUpdateArgs(spec: ServiceSpec, current: CurrentService, ow
     throw new Error(`local-apply: ${spec.address}: changing ${what} of a running service is not implemented by this harness (remove the service first)`);
   };
   if (current.mode !== spec.mode) refuse('the mode');
-  const endpointMode = spec.createOnly[spec.createOnly.indexOf('--endpoint-mode') + 1] ?? 'vip';
-  if (spec.createOnly.includes('--endpoint-mode') && current.endpointMode !== endpointMode) refuse('the endpoint mode');
+  if (spec.endpointMode !== undefined && current.endpointMode !== spec.endpointMode) refuse('the endpoint mode');
   // The engine stores CHOWN as CAP_CHOWN.
   const caps = (x: string[]) => x.map((c) => c.toUpperCase().replace(/^CAP_/, '')).sort();
   const sameSet = (x: string[], y: string[]) => caps(x).join() === caps(y).join();
