@@ -15,13 +15,19 @@ set -euo pipefail
 
 BRIDGE=br-swlab
 NET=10.99.0
-nodes() { ls -d /run/swlab* 2>/dev/null | sed 's|/run/swlab||' | sort -n; }
+nodes() { ls -d /run/swlab* /var/lib/swlab* 2>/dev/null | sed 's|.*/swlab||' | sort -nu; }
 dk() { docker -H "unix:///run/swlab$1/docker.sock" "${@:2}"; }
 
 up() {
   local n=${1:-3}
   [ "$(id -u)" = 0 ] || { echo "swarm-lab: run as root (it creates network namespaces)" >&2; exit 1; }
   for bin in dockerd containerd nsenter ip iptables; do command -v "$bin" >/dev/null || { echo "swarm-lab: $bin is missing (apt-get install docker.io iproute2 iptables)" >&2; exit 1; }; done
+  # A run that was killed leaves its bridge, namespaces and mounts behind; `ip link add` would
+  # then fail with "File exists".
+  if ip link show "$BRIDGE" >/dev/null 2>&1 || [ -n "$(nodes)" ] || ip netns list | grep -q '^swlab'; then
+    echo "swarm-lab: removing the lab a previous run left behind" >&2
+    down
+  fi
   ip link add "$BRIDGE" type bridge
   ip addr add "$NET.1/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
@@ -66,11 +72,13 @@ down() {
   for i in $(nodes); do for _ in $(seq 20); do [ -e "/run/swlab$i/docker.pid" ] || break; sleep 0.5; done; done
   pkill -f "containerd --root /var/lib/swlab" || true
   sleep 1
-  for i in $(nodes); do
-    umount -R "/run/swlab$i" 2>/dev/null || true
-    rm -rf "/var/lib/swlab$i" "/run/swlab$i"
-  done
-  for ns in $(ip netns list | awk '/^swlab[0-9]/ { print $1 }'); do ip netns del "$ns"; done
+  # Engines that were killed leave overlay, secret and namespace mounts: unmount them, deepest first.
+  awk '$2 ~ "^(/run|/var/lib)/swlab[0-9]+(/|$)" { print $2 }' /proc/self/mounts | sort -r |
+    while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+  for i in $(nodes); do rm -rf "/var/lib/swlab$i" "/run/swlab$i" || echo "swarm-lab: could not remove all of /var/lib/swlab$i" >&2; done
+  for ns in $(ip netns list | awk '/^swlab[0-9]/ { print $1 }'); do ip netns del "$ns" || true; done
+  # A namespace still held by a lazy unmount keeps its veth pair: delete our end by name.
+  for link in $(ip -o link show | awk -F': ' '{ print $2 }' | sed -n 's/^\(veth-swlab[0-9]*\)@.*/\1/p'); do ip link del "$link" 2>/dev/null || true; done
   iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
   ip link del "$BRIDGE" 2>/dev/null || true
 }
