@@ -5,12 +5,13 @@ import { dependable } from 'cdktf';
 
 import { BackendSecrets } from './backend-secrets';
 import { Database, MigrationJob } from './database';
-import { Network } from './docker';
+import { Image, Network } from './docker';
 import { containerEnv } from './labels';
 import { ReplicaCountVariable } from './replica-count';
 import { ReplicaSet, replicaPropsOf } from './replica-set';
 import { ReplicaService } from './replica-service';
-import { BackendSettings, DatabaseSettings, Engine } from './settings';
+import { BackendSettings, DatabaseSettings, Engine, SwarmSettings } from './settings';
+import { SwarmDatabase } from './swarm-database';
 
 export interface ApiTierProps {
   /** Prefix of the Docker object names: `<name>-backend-1`, `<name>-db`, `<name>-migrate`. */
@@ -25,10 +26,15 @@ export interface ApiTierProps {
   /** The private network the proxy reaches the replicas on. */
   readonly network: Network;
   /**
-   * Plain containers, or a Swarm service (without the database, for now).
+   * Plain containers, or Swarm services (the database pinned to its node).
    * @default containers
    */
   readonly engine?: Engine;
+  /**
+   * Swarm options (with `engine: 'swarm'`).
+   * @default the database network not encrypted
+   */
+  readonly swarm?: SwarmSettings;
   /**
    * Docker labels of every object of the tier.
    * @default none
@@ -42,7 +48,8 @@ export class ApiTier extends Construct {
   readonly secrets: BackendSecrets;
   /** The replica containers, or with Swarm the service. */
   readonly replicas: ReplicaSet | ReplicaService;
-  readonly database?: Database;
+  /** The MySQL container, or with Swarm the service. */
+  readonly database?: Database | SwarmDatabase;
   readonly migration?: MigrationJob;
 
   constructor(scope: Construct, id: string, props: ApiTierProps) {
@@ -53,17 +60,12 @@ export class ApiTier extends Construct {
     // The environment the stack sets; the user's backend.env may not name any of it.
     const env = ['NODE_ENV=production', ...this.secrets.env];
 
-    if (db && props.engine === 'swarm') throw new Error('ApiTier: the database is not implemented with Swarm');
+    const swarm = props.engine === 'swarm';
     if (db && this.secrets.dbPassword) {
-      this.database = new Database(this, 'database', {
-        name: props.name,
-        image: db.image,
-        databaseName: db.databaseName,
-        user: db.user,
-        password: this.secrets.dbPassword,
-        allowDestroy: db.allowDestroy,
-        labels,
-      });
+      const dbProps = { name: props.name, image: db.image, databaseName: db.databaseName, user: db.user, password: this.secrets.dbPassword, labels };
+      this.database = swarm
+        ? new SwarmDatabase(this, 'database', { ...dbProps, encryptNetwork: props.swarm?.encryptNetwork })
+        : new Database(this, 'database', { ...dbProps, allowDestroy: db.allowDestroy });
       env.push(...this.database.clientEnv);
     }
 
@@ -77,33 +79,41 @@ export class ApiTier extends Construct {
       terraformEnv: env,
       labels,
     };
-    if (props.engine === 'swarm') {
-      const service = new ReplicaService(this, 'api', { name: `${props.name}-backend`, ...replicas });
+    const extraNetworks = this.database ? [this.database.network] : undefined;
+    if (swarm) {
+      const service = new ReplicaService(this, 'api', { name: `${props.name}-backend`, ...replicas, extraNetworks });
       service.service.lifecycle = { precondition: this.secrets.preconditions };
       this.replicas = service;
-      return;
+    } else {
+      const set = new ReplicaSet(this, 'api', { namePrefix: `${props.name}-backend`, ...replicas, extraNetworks });
+      // The image is one resource planned on every deploy: the right place to check the secrets.
+      set.image.lifecycle = { precondition: this.secrets.preconditions };
+      this.replicas = set;
     }
-    const set = new ReplicaSet(this, 'api', {
-      namePrefix: `${props.name}-backend`,
-      ...replicas,
-      extraNetworks: this.database ? [this.database.network] : undefined,
-    });
-    // The image is one resource planned on every deploy: the right place to check the secrets.
-    set.image.lifecycle = { precondition: this.secrets.preconditions };
-    this.replicas = set;
 
     if (this.database && db) {
+      let image: string;
+      if (this.replicas instanceof ReplicaSet) image = this.replicas.image.imageId;
+      else {
+        // Tasks pull the image on their nodes; the job, a plain container, needs it on the manager.
+        const migrationImage = new Image(this, 'migrate_image', { name: backend.image, keepLocally: true });
+        migrationImage.overrideLogicalId('migrate_image');
+        image = migrationImage.imageId;
+      }
       this.migration = new MigrationJob(this, 'migration', {
         name: props.name,
-        image: this.replicas.image.imageId,
+        image,
         command: db.migrateCommand,
         // The backend's whole environment: migrations run the backend's own code and config.
         env: containerEnv(backend.env, env),
-        database: this.database,
+        // With Swarm, the job joins the database's attachable overlay network from the manager.
+        network: this.database.network,
+        database: this.database instanceof SwarmDatabase ? this.database.service : this.database.container,
         labels,
       });
       // The migration needs the backend's image, so the dependency is added afterwards.
-      set.containers.dependsOn = [dependable(this.migration.container)];
+      const replicasResource = this.replicas instanceof ReplicaService ? this.replicas.service : this.replicas.containers;
+      replicasResource.dependsOn = [dependable(this.migration.container)];
     }
   }
 }

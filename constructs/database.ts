@@ -1,12 +1,26 @@
 // The backend's MySQL database: its own internal network (only the backend joins it), a named
 // volume for the data that survives every apply, and the one-shot migration job.
 import { Construct } from 'constructs';
-import { DataResource, Fn, Token, TerraformVariable } from 'cdktf';
+import { DataResource, Fn, ITerraformDependable, Token, TerraformVariable } from 'cdktf';
 
 import { Container, Network, Volume } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
 
 export const DB_PORT = 3306;
+/** Where MySQL keeps its files, on the data volume. */
+export const DB_DATA_PATH = '/var/lib/mysql';
+export const DEFAULT_DB_HEALTHCHECK = ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --silent'] as const;
+/** Probe timing: MySQL may take a while to create its files on the first start. */
+export const DB_HEALTH_TIMING = { interval: '5s', timeout: '3s', startPeriod: '20s', retries: 10 } as const;
+
+/** The environment a backend needs to reach the database at `host` (the password by reference). */
+export function databaseClientEnv(props: Pick<DatabaseProps, 'user' | 'password' | 'databaseName'>, host: string): string[] {
+  const password = props.password.stringValue;
+  // urlencode writes a space as "+", which URL parsers read as a plus in a password.
+  const encoded = Fn.replace(Fn.urlencode(password), '+', '%20');
+  const url = `mysql://${props.user}:${encoded}@${host}:${DB_PORT}/${props.databaseName}`;
+  return [`DATABASE_URL=${url}`, `DB_HOST=${host}`, `DB_PORT=${DB_PORT}`, `DB_USER=${props.user}`, `DB_PASSWORD=${password}`, `DB_NAME=${props.databaseName}`];
+}
 
 export interface DatabaseProps {
   /** Prefix of the Docker object names: `<name>-db`, `<name>-db-net`, `<name>-db-data`. */
@@ -65,14 +79,8 @@ export class Database extends Construct {
       image: props.image,
       env: [`MYSQL_DATABASE=${props.databaseName}`, `MYSQL_USER=${props.user}`, `MYSQL_PASSWORD=${password}`, 'MYSQL_RANDOM_ROOT_PASSWORD=yes'],
       networksAdvanced: [{ name: this.network.name, aliases: [this.host] }],
-      volumes: [{ volumeName: this.volume.name, containerPath: '/var/lib/mysql' }],
-      healthcheck: {
-        test: (props.healthcheck ?? ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.1 --silent']).map(terraformLiteral),
-        interval: '5s',
-        timeout: '3s',
-        startPeriod: '20s',
-        retries: 10,
-      },
+      volumes: [{ volumeName: this.volume.name, containerPath: DB_DATA_PATH }],
+      healthcheck: { test: (props.healthcheck ?? DEFAULT_DB_HEALTHCHECK).map(terraformLiteral), ...DB_HEALTH_TIMING },
       // The deploy goes on (migrations, backend) only once the database answers.
       wait: true,
       waitTimeout: 180,
@@ -83,17 +91,7 @@ export class Database extends Construct {
     });
     this.container.overrideLogicalId('db');
 
-    // urlencode writes a space as "+", which URL parsers read as a plus in a password.
-    const encoded = Fn.replace(Fn.urlencode(password), '+', '%20');
-    const url = `mysql://${props.user}:${encoded}@${this.host}:${DB_PORT}/${props.databaseName}`;
-    this.clientEnv = [
-      `DATABASE_URL=${url}`,
-      `DB_HOST=${this.host}`,
-      `DB_PORT=${DB_PORT}`,
-      `DB_USER=${props.user}`,
-      `DB_PASSWORD=${password}`,
-      `DB_NAME=${props.databaseName}`,
-    ];
+    this.clientEnv = databaseClientEnv(props, this.host);
   }
 }
 
@@ -103,7 +101,10 @@ export interface MigrationJobProps {
   readonly image: string;
   readonly command: readonly string[];
   readonly env: readonly string[];
-  readonly database: Database;
+  /** The database's network, which the job joins (with Swarm, an attachable overlay). */
+  readonly network: Network;
+  /** What must be up and healthy first: the database's container or service. */
+  readonly database: ITerraformDependable;
   /**
    * Docker labels (the role label is added).
    * @default none
@@ -133,7 +134,7 @@ export class MigrationJob extends Construct {
       command: props.command.map(terraformLiteral),
       // A new value on every apply: the job is replaced, so it runs once per apply.
       env: [...props.env, `WAYSHUB_APPLY_AT=${Fn.timestamp()}`],
-      networksAdvanced: [{ name: props.database.network.name }],
+      networksAdvanced: [{ name: props.network.name }],
       attach: true,
       logs: true,
       mustRun: false,
@@ -141,7 +142,7 @@ export class MigrationJob extends Construct {
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'migrate' }),
-      dependsOn: [props.database.container],
+      dependsOn: [props.database],
       lifecycle: {
         postcondition: [
           {

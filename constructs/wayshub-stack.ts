@@ -10,6 +10,7 @@ import { DockerProvider, Network } from './docker';
 import { EdgeSite, EdgeTier, publicUrl } from './edge-tier';
 import { FrontendTier } from './frontend-tier';
 import { ReplicaService } from './replica-service';
+import { SwarmDatabase } from './swarm-database';
 import { SwarmProxy } from './swarm-proxy';
 import { STACK_LABEL, labelBlocks } from './labels';
 import { WayshubSettings } from './settings';
@@ -48,7 +49,15 @@ export class WayshubStack extends TerraformStack {
 
     const apiName = s.backend && `${s.backend.subdomain}.${s.domain}`;
     if (s.backend && apiName) {
-      this.api = new ApiTier(this, 'api', { name: s.name, backend: s.backend, database: s.database, network: this.network, engine: s.engine, labels });
+      this.api = new ApiTier(this, 'api', {
+        name: s.name,
+        backend: s.backend,
+        database: s.database,
+        network: this.network,
+        engine: s.engine,
+        swarm: s.swarm,
+        labels,
+      });
       this.apiUrl = `${publicUrl(apiName, s.proxy, s.tls)}api/v1`;
     }
     this.frontend = new FrontendTier(this, 'frontend', {
@@ -82,7 +91,10 @@ export class WayshubStack extends TerraformStack {
       else output('backend_replica_names', backend.containerNames, 'Backend replica containers.');
     }
     const database = this.api?.database;
-    if (database) {
+    if (database instanceof SwarmDatabase) {
+      output('database_service', database.service.name, 'The MySQL service, on the node labelled wayshub.database=true.');
+      output('database_volume', database.volumeName, 'The volume with the database files, on that node.');
+    } else if (database) {
       output('database_container', database.container.name, 'The MySQL container.');
       output('database_volume', database.volume.name, 'The volume with the database files.');
     }

@@ -26,7 +26,10 @@ describe('the engine setting', () => {
       { ...swarm, tls: { mode: 'letsencrypt', email: 'you@alvin.xyz' } },
       'invalid tls.mode (WAYSHUB_TLS): "letsencrypt"; allowed with WAYSHUB_ENGINE=swarm: off or files',
     ],
-    [{ ...swarm, backend: { image: 'wayshub-backend:1' } }, 'invalid database.enabled (WAYSHUB_DATABASE): "on"; allowed with WAYSHUB_ENGINE=swarm: off'],
+    [
+      { ...swarm, backend: { image: 'wayshub-backend:1' }, database: { allowDestroy: true } },
+      'invalid database.allowDestroy (WAYSHUB_DB_ALLOW_DESTROY): true; allowed with WAYSHUB_ENGINE=swarm: false (the data volume stays on the database node',
+    ],
   ])('refuses what Swarm mode can not run, in one line: %j', (input, message) => {
     expect(() => resolveSettings(input)).toThrow(SettingsError);
     expect(() => resolveSettings(input)).toThrow(message);
@@ -127,6 +130,63 @@ describe('a Swarm deployment', () => {
     expect(json.output.service_name.value).toBe('wayshub-app');
     expect(json.output.proxy_service.value).toBe('wayshub-proxy');
     expect(text).toHaveResource(Service);
+  });
+});
+
+describe('MySQL in Swarm mode', () => {
+  const { text, json } = synthStack({ ...swarm, backend: { image: 'wayshub-backend:1' }, swarm: { encryptNetwork: true } });
+  const services = json.resource.docker_service;
+  const containerSpec = (service: string) => (services[service].task_spec as { container_spec: Record<string, unknown> }).container_spec;
+
+  test('one task, pinned to the node labelled wayshub.database=true, with its volume; the old task stops before a new one starts', () => {
+    expect(services.db).toMatchObject({
+      name: 'wayshub-db',
+      mode: { replicated: { replicas: 1 } },
+      endpoint_spec: { mode: 'dnsrr' },
+      task_spec: { placement: { constraints: ['node.labels.wayshub.database == true'] }, networks_advanced: [{ name: '${docker_network.db_network.name}' }] },
+      update_config: { order: 'stop-first' },
+      converge_config: { timeout: '5m' },
+    });
+    expect(containerSpec('db').mounts).toEqual([{ type: 'volume', source: 'wayshub-db-data', target: '/var/lib/mysql' }]);
+    // Docker creates the volume on the database node: no Terraform resource can delete it.
+    expect(json.resource.docker_volume).toBeUndefined();
+    expect(json.output.database_volume.value).toBe('wayshub-db-data');
+    expect(json.output.database_service.value).toBe('${docker_service.db.name}');
+  });
+
+  test('the password is a Docker secret file for MySQL and a reference for the backend; never in cdk.tf.json', () => {
+    expect(json.resource.docker_secret.db_password).toMatchObject({ name: 'wayshub-db-password', data: '${base64encode(var.db_password)}' });
+    expect(containerSpec('db').env).toEqual({
+      MYSQL_DATABASE: 'wayshub',
+      MYSQL_USER: 'wayshub',
+      MYSQL_PASSWORD_FILE: '/run/secrets/db-password',
+      MYSQL_RANDOM_ROOT_PASSWORD: 'yes',
+    });
+    expect(containerSpec('db').secrets).toEqual([
+      expect.objectContaining({ secret_name: '${docker_secret.db_password.name}', file_name: '/run/secrets/db-password' }),
+    ]);
+    expect(containerSpec('api').env).toMatchObject({ DB_HOST: 'wayshub-db', DB_PASSWORD: '${var.db_password}' });
+  });
+
+  test('its network is an internal, attachable overlay (encrypted on request) that only the backend and the migration job join', () => {
+    expect(text).toHaveResourceWithProperties(Network, {
+      name: 'wayshub-db-net',
+      driver: 'overlay',
+      attachable: true,
+      internal: true,
+      options: { encrypted: 'true' },
+    });
+    const networks = (service: string) => (services[service].task_spec as { networks_advanced: { name: string }[] }).networks_advanced.map((n) => n.name);
+    expect(networks('api')).toEqual(['${docker_network.network.name}', '${docker_network.db_network.name}']);
+    expect(networks('app')).toEqual(['${docker_network.network.name}']);
+    expect(networks('proxy')).toEqual(['${docker_network.network.name}']);
+    expect(json.resource.docker_container.migrate.networks_advanced).toEqual([{ name: '${docker_network.db_network.name}' }]);
+  });
+
+  test('the migration job runs after the database converged, on the backend image pulled to the manager, and before the backend rolls', () => {
+    expect(json.resource.docker_container.migrate).toMatchObject({ image: '${docker_image.migrate_image.image_id}', depends_on: ['docker_service.db'] });
+    expect(json.resource.docker_image.migrate_image).toMatchObject({ name: 'wayshub-backend:1', keep_locally: true });
+    expect(services.api.depends_on).toEqual(['docker_container.migrate']);
   });
 });
 

@@ -125,7 +125,8 @@ function checkSwarmFits(app: AppSettings, backend: BackendSettings | undefined, 
     // certbot's webroot and certificates are volumes of one host; the proxy may run on another.
     throw new SettingsError(NAMES.tlsMode, tls.mode, `${swarm}: off or files (your certificate, given to the proxy as Docker secrets)`);
   }
-  if (database) {
-    throw new SettingsError(NAMES.database, 'on', `${swarm}: off (not yet implemented there; give the backend your database's address in backend.secretEnv)`);
+  if (database?.allowDestroy) {
+    // The data volume is the database node's, outside Terraform: no destroy can delete it.
+    throw new SettingsError(NAMES.dbAllowDestroy, true, `${swarm}: false (the data volume stays on the database node; delete it there with docker volume rm)`);
   }
 }
