@@ -59,6 +59,10 @@ export interface Desired {
    * the order in which old containers go (plan-order.ts).
    */
   planned?: ReadonlyMap<string, Actions>;
+  /** Names of engine objects Terraform forgot (`terraform state rm`): never changed or removed. */
+  forgotten?: ReadonlySet<string>;
+  /** Runs once the networks and volumes exist, before any container is created (e.g. the Swarm services a container depends on). */
+  beforeContainers?: () => Promise<void>;
 }
 
 export interface ContainerRef {
@@ -83,7 +87,13 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
     containerHash.set(c.name, await hashContainer(c, imageIds.get(c.image), networkHash, volumeHash));
   }
 
-  const [haveContainers, haveNetworks, haveVolumes] = await Promise.all([containersLabelled(owned), networksLabelled(owned), volumesLabelled(owned)]);
+  const forgotten = desired.forgotten ?? new Set<string>();
+  const known = <T extends { name: string }>(list: T[]) => list.filter((o) => !forgotten.has(o.name));
+  const [haveContainers, haveNetworks, haveVolumes] = await Promise.all([
+    containersLabelled(owned).then(known),
+    networksLabelled(owned).then(known),
+    volumesLabelled(owned).then(known),
+  ]);
 
   // ---- plan
   const networks = await plan('network', desired.networks, networkHash, haveNetworks);
@@ -155,6 +165,7 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
   for (const n of networks.keep) log(`kept network ${n.name} (unchanged)`);
   for (const v of volumes.keep) log(`kept volume ${v.name} (unchanged)`);
 
+  await desired.beforeContainers?.();
   const result = new Map<string, ContainerRef>();
   const replaced = new Set(doomed.map((d) => d.c.name));
   for (const spec of desired.containers) {
@@ -174,7 +185,11 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
 }
 
 /** Removes every container, network (and, when asked, volume) the deployment owns. */
-export async function teardown(deployment: string, opts: { volumes: boolean; rank: Map<string, number> }, log: Log): Promise<void> {
+export async function teardown(
+  deployment: string,
+  opts: { volumes: boolean; rank: Map<string, number>; forgotten?: ReadonlySet<string> },
+  log: Log,
+): Promise<void> {
   const owned = `${LABELS.deployment}=${deployment}`;
   await removeContainers(
     (await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })),
@@ -187,6 +202,7 @@ export async function teardown(deployment: string, opts: { volumes: boolean; ran
   }
   if (opts.volumes) {
     for (const v of await volumesLabelled(owned)) {
+      if (opts.forgotten?.has(v.name)) continue;
       await removeVolume(v.name);
       log(`removed volume ${v.name}`);
     }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ContainerRef, Desired, LABELS, Log, converge, teardown } from './converge';
 import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupportedType } from './docker-spec';
 import { JsonObject, isObject, parseJson, sha256 } from './json-value';
-import { plannedActions } from './plan-order';
+import { plannedActions, resourceOf } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
 import { isSwarmManager } from './docker-cli';
 import { SwarmDesired, convergeServices, createSwarmObjects, removeSurplus, teardownSwarm } from './swarm-converge';
@@ -61,6 +61,8 @@ export class LocalApply {
   private readonly baseDir: string;
   private readonly rewrite: RewriteResult;
   private readonly createFirst: ReadonlySet<string>;
+  /** Resources some container depends on, directly or not (`docker_service.db`). */
+  private readonly neededByContainers: ReadonlySet<string>;
   private readonly tf: TerraformCli;
   /** The state is in a backend (pg), not in the work directory. */
   private readonly remoteState: boolean;
@@ -74,6 +76,7 @@ export class LocalApply {
     this.rewrite = rewriteWithGraph(source);
     refuseUnrealizable(source, this.rewrite.resources);
     this.createFirst = createBeforeDestroy(source, this.rewrite.resources);
+    this.neededByContainers = dependenciesOf(this.rewrite.resources, 'docker_container');
     this.ownsWorkDir = opts.workDir === undefined;
     const dir = opts.workDir ?? mkdtempSync(path.join(os.tmpdir(), opts.tempPrefix));
     mkdirSync(dir, { recursive: true });
@@ -124,13 +127,19 @@ export class LocalApply {
 
     const { swarm, ...desired } = { ...this.desiredFrom(state), planned };
     const t1 = Date.now();
-    const containers = await converge(desired, this.deployment, this.log);
     const manager = await isSwarmManager();
-    if (swarm.services.length + swarm.objects.length > 0) {
-      if (!manager) throw new Error('local-apply: the stack has Swarm services, but this Docker Engine is not a swarm manager (docker swarm init)');
+    const usesSwarm = swarm.services.length + swarm.objects.length > 0;
+    if (usesSwarm && !manager) throw new Error('local-apply: the stack has Swarm services, but this Docker Engine is not a swarm manager (docker swarm init)');
+    // Terraform's order across the two kinds: a service a container depends on (the database
+    // before its migration job) converges before the containers, the others after them.
+    const first = swarm.services.filter((s) => this.neededByContainers.has(resourceOf(s.address)));
+    const beforeContainers = async () => {
+      if (!usesSwarm) return;
       await createSwarmObjects(swarm, this.deployment, this.log);
-      await convergeServices(swarm, this.deployment, this.log);
-    }
+      await convergeServices({ ...swarm, services: first }, this.deployment, this.log);
+    };
+    const containers = await converge({ ...desired, beforeContainers, forgotten: await this.forgotten() }, this.deployment, this.log);
+    if (usesSwarm) await convergeServices({ ...swarm, services: swarm.services.filter((s) => !first.includes(s)) }, this.deployment, this.log);
     if (manager) await removeSurplus(swarm, this.deployment, this.log);
     this.log(`engine converged: ${seconds(t1)}`);
     return { outputs: state.outputs, containers };
@@ -155,11 +164,42 @@ export class LocalApply {
       this.log(`terraform destroy: ${seconds(t0)}`);
     }
     if (await isSwarmManager()) await teardownSwarm(this.deployment, this.log);
-    await teardown(this.deployment, { volumes: opts.volumes ?? false, rank: creationOrder(this.rewrite.resources) }, this.log);
+    const forgotten = await this.forgotten();
+    await teardown(this.deployment, { volumes: opts.volumes ?? false, rank: creationOrder(this.rewrite.resources), forgotten }, this.log);
     if (this.ownsWorkDir) {
       await fs.rm(this.workDir, { recursive: true, force: true });
       this.initialized = false;
     }
+  }
+
+  /**
+   * `terraform state rm` of a docker resource (`docker_volume.db_data`): Terraform forgets it,
+   * the engine keeps it, and no later destroy removes it.
+   */
+  async forget(dockerAddress: string): Promise<void> {
+    const info = this.rewrite.resources.find((r) => r.address === dockerAddress);
+    if (!info) throw new Error(`local-apply: the stack declares no ${dockerAddress}`);
+    await this.ensureInit();
+    // The engine objects keep this deployment's labels: remember their names, so that no later
+    // apply or destroy takes them for its own.
+    const names = (await this.tf.state()).resources
+      .filter((r) => r.type === 'terraform_data' && r.name === info.dataName)
+      .map((r) => (isObject(r.values.output) ? r.values.output.name : undefined))
+      .filter((name): name is string => typeof name === 'string');
+    await this.tf.stateRm(`terraform_data.${info.dataName}`);
+    await fs.writeFile(this.forgottenFile, `${JSON.stringify([...(await this.forgotten()), ...names])}\n`);
+    this.log(`terraform state rm ${dockerAddress} (${names.join(', ')} stays on the engine)`);
+  }
+
+  private get forgottenFile(): string {
+    return path.join(this.workDir, 'forgotten.json');
+  }
+
+  /** Engine objects Terraform was told to forget (forget()). */
+  private async forgotten(): Promise<Set<string>> {
+    const text = await fs.readFile(this.forgottenFile, 'utf8').catch(() => '[]');
+    const list = parseJson(text);
+    return new Set(Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : []);
   }
 
   private async ensureInit(): Promise<void> {
@@ -236,6 +276,21 @@ function refuseUnrealizable(source: object, resources: DockerResourceInfo[]): vo
 /** The container resources that set lifecycle.create_before_destroy. */
 function createBeforeDestroy(source: object, resources: DockerResourceInfo[]): Set<string> {
   return new Set(resources.filter((r) => r.type === 'docker_container' && lifecycleOf(source, r).create_before_destroy === true).map((r) => r.address));
+}
+
+/** Every resource that a resource of this type depends on, directly or through others. */
+function dependenciesOf(resources: DockerResourceInfo[], type: string): Set<string> {
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const found = new Set<string>();
+  const visit = (address: string): void => {
+    for (const dep of byAddress.get(address)?.dependsOn ?? []) {
+      if (found.has(dep)) continue;
+      found.add(dep);
+      visit(dep);
+    }
+  };
+  resources.filter((r) => r.type === type).forEach((r) => visit(r.address));
+  return found;
 }
 
 /** Docker resources in an order where each comes after what it depends on. */

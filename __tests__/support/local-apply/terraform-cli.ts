@@ -67,6 +67,11 @@ export class TerraformCli {
     await this.run(['destroy', '-auto-approve', '-input=false', '-no-color', ...varArgs(vars)]);
   }
 
+  /** `terraform state rm`: Terraform forgets the object and leaves it where it is. */
+  async stateRm(address: string): Promise<void> {
+    await this.run(['state', 'rm', '-no-color', address]);
+  }
+
   async state(): Promise<TerraformState> {
     const text = await this.run(['show', '-json', '-no-color']);
     return parseShow(parseJson(text));
