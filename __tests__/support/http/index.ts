@@ -133,11 +133,13 @@ export interface LoadOptions {
   post?: Buffer;
   /** Where the proxy listens. @default 127.0.0.1 */
   address?: string;
+  /** The status an answer must have to count as ok, e.g. 201 for a POST that creates. @default 200 */
+  okStatus?: number;
 }
 
 /**
  * Sends requests at a steady rate until stopped and counts every failure (network error,
- * timeout or non-200 status). GETs go over keep-alive connections like a browser's and, like a
+ * timeout or another status than okStatus). GETs go over keep-alive connections like a browser's and, like a
  * browser, a GET is resent once, on a new connection, when it lost the keep-alive race. POSTs
  * go on new connections and are never resent: a lost POST is a failure.
  */
@@ -172,7 +174,7 @@ export class Load {
       })
       .then((r) => {
         this.report.maxLatencyMs = Math.max(this.report.maxLatencyMs, Date.now() - sentAt);
-        if (r.status === 200) {
+        if (r.status === (this.options.okStatus ?? 200)) {
           this.report.ok++;
           const replica = r.body.trim();
           this.report.byReplica[replica] = (this.report.byReplica[replica] ?? 0) + 1;
