@@ -8,9 +8,8 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { freePort, replicasAnswering, request } from '../support/http';
-import { LocalApply } from '../support/local-apply';
-import { synthToDir } from '../support/synth';
+import { freePort, replicasAnswering } from '../support/http';
+import { BackendDeployment, callApi } from '../support/backend-deployment';
 import { ensureAllTestImages } from '../support/test-images';
 import { replica, replicaNames } from '../support/replicas';
 
@@ -33,25 +32,13 @@ function migrateJob(): string {
 describeE2E('frontend, backend and MySQL with migrations', () => {
   let port: number;
   let settings: WayshubSettingsInput;
-  let deployment: LocalApply;
-  let stackJson = '';
-  let applies = 0;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-db-work-'));
+  const stack = new BackendDeployment({ workDir, secrets: SECRETS, log });
 
   /** Synthesizes with these settings and applies, like `cdktf deploy` with the secrets in TF_VAR_*. */
-  async function deploy(backendReplicas: number, overrides: Partial<WayshubSettingsInput> = {}) {
-    const stackDir = synthToDir({ ...settings, ...overrides });
-    stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
-    const result = await deployment.apply({ ...SECRETS, replicas: 1, backend_replicas: backendReplicas });
-    applies++;
-    return result;
-  }
-
-  const api = async (method: string, route: string, body?: string) => {
-    const r = await request(port, { host: API, method, path: `/api/v1/${route}`, body: body === undefined ? undefined : Buffer.from(body) });
-    return { status: r.status, json: JSON.parse(r.body) as unknown };
-  };
+  const deploy = (backendReplicas: number, overrides: Partial<WayshubSettingsInput> = {}) =>
+    stack.deploy({ ...settings, ...overrides }, { replicas: 1, backend_replicas: backendReplicas });
+  const api = (method: string, route: string, body?: string) => callApi(port, API, method, route, body);
 
   beforeAll(async () => {
     const images = await ensureAllTestImages(log);
@@ -67,11 +54,11 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
   });
 
   afterAll(async () => {
-    if (!deployment) return;
+    if (!stack.deployment) return;
     // Data volumes are protected; a test run must not leave one behind.
-    await deployment.destroy({ volumes: true }).catch(async () => {
+    await stack.deployment.destroy({ volumes: true }).catch(async () => {
       await deploy(1, { database: { ...settings.database, allowDestroy: true } }).catch(() => undefined);
-      await deployment.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+      await stack.deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     });
   });
 
@@ -98,8 +85,8 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
       databaseUrlMatches: true,
       jwtKeyLength: SECRETS.jwt_private_key.length,
     });
-    expect(stackJson).not.toContain(SECRETS.db_password);
-    expect(stackJson).not.toContain(SECRETS.jwt_private_key);
+    expect(stack.stackJson).not.toContain(SECRETS.db_password);
+    expect(stack.stackJson).not.toContain(SECRETS.jwt_private_key);
   });
 
   test("the migration job ran with the backend's environment, backend.env included", () => {
@@ -138,7 +125,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     await deploy(1);
     const rows = await api('GET', 'rows');
     expect(rows.json).toEqual([expect.objectContaining({ value: 'hello from alvin.xyz' })]);
-    expect((await api('GET', 'migrations')).json).toEqual({ count: applies });
+    expect((await api('GET', 'migrations')).json).toEqual({ count: stack.applies });
     expect(docker('inspect', '-f', '{{.State.ExitCode}}', migrateJob())).toBe('0');
   });
 
@@ -147,16 +134,16 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     await expect(deploy(1, failing)).rejects.toThrow(
       'The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=e2edb-migrate-)',
     );
-    applies--; // that apply did not complete
+    stack.applies--; // that apply did not complete
   });
 
   test('destroy refuses to delete the data until allowed, then leaves nothing', async () => {
     await deploy(1);
-    await expect(deployment.destroy({ volumes: true })).rejects.toThrow(/prevent_destroy/);
+    await expect(stack.last.destroy({ volumes: true })).rejects.toThrow(/prevent_destroy/);
     expect(docker('volume', 'ls', '-q', '--filter', `name=${NAME}-db-data`)).toBe(`${NAME}-db-data`);
 
     await deploy(1, { database: { ...settings.database, allowDestroy: true } });
-    await deployment.destroy({ volumes: true });
+    await stack.last.destroy({ volumes: true });
     expect(docker('ps', '-aq', '--filter', `label=wayshub.stack=${NAME}`)).toBe('');
     expect(docker('volume', 'ls', '-q', '--filter', `label=wayshub.stack=${NAME}`)).toBe('');
   });

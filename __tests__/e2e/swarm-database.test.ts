@@ -11,9 +11,8 @@ import * as path from 'node:path';
 
 import { DATABASE_NODE_LABEL, PROXY_NODE_LABEL, WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { Load, LoadReport, freePort, request, sleep, stopLoads, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
-import { synthToDir } from '../support/synth';
+import { Load, LoadReport, freePort, sleep, stopLoads, waitFor } from '../support/http';
+import { BackendDeployment, callApi } from '../support/backend-deployment';
 import { ensureAllTestImages } from '../support/test-images';
 
 const NAME = 'e2eswdb';
@@ -36,23 +35,10 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
   let node = '';
   let port: number;
   let base: WayshubSettingsInput;
-  let deployment: LocalApply;
-  let stackJson = '';
-  let applies = 0;
-
-  async function deploy(settings: Partial<WayshubSettingsInput>, backendReplicas = 2) {
-    const stackDir = synthToDir({ ...base, ...settings });
-    stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
-    const result = await deployment.apply({ ...SECRETS, replicas: 1, backend_replicas: backendReplicas });
-    applies++;
-    return result;
-  }
-
-  const api = async (method: string, route: string, body?: string) => {
-    const r = await request(port, { host: API, method, path: `/api/v1/${route}`, body: body === undefined ? undefined : Buffer.from(body) });
-    return { status: r.status, json: JSON.parse(r.body) as unknown };
-  };
+  const stack = new BackendDeployment({ workDir, secrets: SECRETS, log });
+  const deploy = (settings: Partial<WayshubSettingsInput>, backendReplicas = 2) =>
+    stack.deploy({ ...base, ...settings }, { replicas: 1, backend_replicas: backendReplicas });
+  const api = (method: string, route: string, body?: string) => callApi(port, API, method, route, body);
   const apiAnswers = () =>
     waitFor('the API to answer from the database', 60_000, async () => (await api('GET', 'rows').catch(() => ({ status: 0 }))).status === 200);
 
@@ -81,7 +67,7 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
   }, 600_000);
 
   afterAll(async () => {
-    await deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
+    await stack.deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     // With Swarm the volume is the node's, outside Terraform: the test removes its own.
     spawnSync('docker', ['volume', 'rm', VOLUME], { stdio: 'ignore' });
     if (initialized) spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' });
@@ -91,8 +77,8 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
 
   test('a one-host deployment switches as the README says (state rm of the volume, destroy, deploy) and keeps its rows', async () => {
     const t0 = Date.now();
-    await deployment.forget('docker_volume.db_data');
-    await deployment.destroy();
+    await stack.last.forget('docker_volume.db_data');
+    await stack.last.destroy();
     expect(docker('volume', 'ls', '-q', '--filter', `name=^${VOLUME}$`)).toBe(VOLUME);
     const result = await deploy({});
     await apiAnswers();
@@ -101,7 +87,7 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
     expect(docker('ps', '-a', '--filter', `name=^${NAME}-db$`, '--format', '{{.Names}}')).toBe('');
     expect((await api('GET', 'rows')).json).toEqual([expect.objectContaining({ value: 'written on one host' })]);
     // One migration per apply, the one-host apply's included: the same database.
-    expect((await api('GET', 'migrations')).json).toEqual({ count: applies });
+    expect((await api('GET', 'migrations')).json).toEqual({ count: stack.applies });
   });
 
   test('the database task runs on the labelled node with its volume and reads the password from a Docker secret; no spec and no cdk.tf.json holds it', () => {
@@ -116,8 +102,8 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
     const db = taskContainer(`${NAME}-db`);
     expect(docker('exec', db, 'cat', '/run/secrets/db-password')).toBe(SECRETS.db_password);
     expect(docker('inspect', '-f', '{{range .Mounts}}{{.Name}}{{end}}', db)).toBe(VOLUME);
-    expect(stackJson).not.toContain(SECRETS.db_password);
-    expect(stackJson).not.toContain(SECRETS.jwt_private_key);
+    expect(stack.stackJson).not.toContain(SECRETS.db_password);
+    expect(stack.stackJson).not.toContain(SECRETS.jwt_private_key);
   });
 
   test("only the backend's tasks and the migration job reach the database: not the proxy, not the frontend", () => {
@@ -145,7 +131,7 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
     log(`backend rollout with the database: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const tz = docker('service', 'inspect', '-f', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', `${NAME}-backend`);
     expect(tz).toContain('TZ=UTC');
-    expect((await api('GET', 'migrations')).json).toEqual({ count: applies });
+    expect((await api('GET', 'migrations')).json).toEqual({ count: stack.applies });
     for (const r of Object.values(reports)) {
       expect(r.failures).toEqual([]);
       expect(r.ok).toBe(r.sent);
@@ -155,7 +141,7 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
   });
 
   test('destroy removes the services, the secret and the networks; the data volume stays on its node', async () => {
-    await deployment.destroy();
+    await stack.last.destroy();
     expect(docker('service', 'ls', '-q', '--filter', `label=wayshub.stack=${NAME}`)).toBe('');
     expect(docker('secret', 'ls', '-q', '--filter', `name=${NAME}-db-password`)).toBe('');
     expect(docker('network', 'ls', '-q', '--filter', `name=${NAME}-`)).toBe('');

@@ -1,0 +1,50 @@
+// A deployment with the backend and its database, as a user runs it: synthesize, then apply
+// with the secrets in TF_VAR_*; the applies are counted (the migration job runs once each), and
+// the backend's API is called through the proxy.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { WayshubSettingsInput } from '../../constructs/settings';
+import { request } from './http';
+import { LocalApply } from './local-apply';
+import { synthToDir } from './synth';
+
+export interface BackendDeploymentProps {
+  /** The local apply's work dir: its Terraform state lives there across deploys. */
+  workDir: string;
+  /** db_password, jwt_private_key, ... */
+  secrets: Readonly<Record<string, string>>;
+  log: (line: string) => void;
+}
+
+export class BackendDeployment {
+  /** The local apply of the last deploy. */
+  deployment?: LocalApply;
+  /** cdk.tf.json of the last deploy, to check that no secret is in it. */
+  stackJson = '';
+  /** Applies that completed: as many migration runs. */
+  applies = 0;
+
+  constructor(private readonly props: BackendDeploymentProps) {}
+
+  /** The local apply of the last deploy; a test that calls it before any deploy is wrong. */
+  get last(): LocalApply {
+    if (!this.deployment) throw new Error('BackendDeployment: nothing deployed yet');
+    return this.deployment;
+  }
+
+  async deploy(settings: WayshubSettingsInput, replicas: { replicas: number; backend_replicas: number }) {
+    const stackDir = synthToDir(settings);
+    this.stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
+    this.deployment = await LocalApply.fromStackDir(stackDir, { workDir: this.props.workDir, log: this.props.log });
+    const result = await this.deployment.apply({ ...this.props.secrets, ...replicas });
+    this.applies++;
+    return result;
+  }
+}
+
+/** Calls the backend's API at http://<host>:<port>/api/v1/<route>; the answer is JSON. */
+export async function callApi(port: number, host: string, method: string, route: string, body?: string): Promise<{ status: number; json: unknown }> {
+  const r = await request(port, { host, method, path: `/api/v1/${route}`, body: body === undefined ? undefined : Buffer.from(body) });
+  return { status: r.status, json: JSON.parse(r.body) as unknown };
+}
