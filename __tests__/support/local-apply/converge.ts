@@ -191,18 +191,18 @@ export async function teardown(
   log: Log,
 ): Promise<void> {
   const owned = `${LABELS.deployment}=${deployment}`;
+  const known = <T extends { name: string }>(list: T[]) => list.filter((o) => !opts.forgotten?.has(o.name));
   await removeContainers(
-    (await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })),
+    known(await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })),
     opts.rank,
     log,
   );
-  for (const n of await networksLabelled(owned)) {
+  for (const n of known(await networksLabelled(owned))) {
     await removeNetwork(n.name);
     log(`removed network ${n.name}`);
   }
   if (opts.volumes) {
-    for (const v of await volumesLabelled(owned)) {
-      if (opts.forgotten?.has(v.name)) continue;
+    for (const v of known(await volumesLabelled(owned))) {
       await removeVolume(v.name);
       log(`removed volume ${v.name}`);
     }
