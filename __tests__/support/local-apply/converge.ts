@@ -87,8 +87,7 @@ export async function converge(desired: Desired, deployment: string, log: Log): 
     containerHash.set(c.name, await hashContainer(c, imageIds.get(c.image), networkHash, volumeHash));
   }
 
-  const forgotten = desired.forgotten ?? new Set<string>();
-  const known = <T extends { name: string }>(list: T[]) => list.filter((o) => !forgotten.has(o.name));
+  const known = ownedStill(desired.forgotten);
   const [haveContainers, haveNetworks, haveVolumes] = await Promise.all([
     containersLabelled(owned).then(known),
     networksLabelled(owned).then(known),
@@ -191,7 +190,7 @@ export async function teardown(
   log: Log,
 ): Promise<void> {
   const owned = `${LABELS.deployment}=${deployment}`;
-  const known = <T extends { name: string }>(list: T[]) => list.filter((o) => !opts.forgotten?.has(o.name));
+  const known = ownedStill(opts.forgotten);
   await removeContainers(
     known(await containersLabelled(owned)).map((c) => ({ c, line: `removed ${c.name}` })),
     opts.rank,
@@ -207,6 +206,11 @@ export async function teardown(
       log(`removed volume ${v.name}`);
     }
   }
+}
+
+/** Drops from a list of labelled engine objects those Terraform forgot (they stay, untouched). */
+function ownedStill(forgotten: ReadonlySet<string> | undefined) {
+  return <T extends { name: string }>(list: T[]): T[] => list.filter((o) => !forgotten?.has(o.name));
 }
 
 // Names are the engine's identity: the provider's second create would fail on a conflict.
