@@ -37,6 +37,11 @@ export interface DatabaseProps {
    */
   readonly healthcheck?: readonly string[];
   /**
+   * Time MySQL gets to shut down cleanly when it is replaced or destroyed.
+   * @default 60
+   */
+  readonly stopGraceSeconds?: number;
+  /**
    * Whether destroying the stack may delete the data volume.
    * @default false: `cdktf destroy` stops with Terraform's prevent_destroy error
    */
@@ -85,9 +90,16 @@ export class Database extends Construct {
       wait: true,
       waitTimeout: 180,
       restart: 'unless-stopped',
+      // Without it the provider stops with a timeout of 0: a SIGKILL, and InnoDB recovery on the
+      // next start (resource_docker_container_funcs.go:933-940).
+      destroyGraceSeconds: props.stopGraceSeconds ?? 60,
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels,
+      // The backend replicas depend on the database through the migration job, so Terraform would
+      // replace it create-before-destroy, under the same name, which Docker refuses: a new image
+      // or db_password is refused at plan instead (README, "Changing the database").
+      lifecycle: { preventDestroy: !props.allowDestroy },
     });
     this.container.overrideLogicalId('db');
 

@@ -39,5 +39,15 @@ export const ROTATED_LOGS = { logDriver: 'json-file', logOpts: { 'max-size': '10
 /** The same for a Swarm service's tasks. */
 export const ROTATED_TASK_LOGS = { name: ROTATED_LOGS.logDriver, options: ROTATED_LOGS.logOpts };
 
+/**
+ * A container's capabilities, all dropped but `add`. Docker stores added names with the `CAP_`
+ * prefix and the provider reads them back into a ForceNew attribute
+ * (resource_docker_container_funcs.go:749-754): written without it, every plan would replace
+ * the container.
+ */
+export function containerCapabilities(add: readonly string[] = []): { drop: string[]; add?: string[] } {
+  return { drop: ['ALL'], add: add.length ? add.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)) : undefined };
+}
+
 /** No process in the container may gain privileges (setuid binaries, file capabilities). */
 export const NO_NEW_PRIVILEGES = ['no-new-privileges:true'];

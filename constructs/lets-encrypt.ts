@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
 import { Container, Network, Volume } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from './labels';
 
 /** Where nginx and certbot see the shared volumes. */
 export const ACME_WEBROOT = '/var/www/acme';
@@ -78,8 +78,11 @@ export class LetsEncrypt extends Construct {
         ...(props.caFile ? [{ file: CA_PATH, content: Fn.file(props.caFile) }] : []),
       ],
       securityOpts: NO_NEW_PRIVILEGES,
-      capabilities: { drop: ['ALL'] },
+      capabilities: containerCapabilities(),
       memory: 256,
+      memorySwap: 256, // as the proxy's: no swap, and a quiet plan
+      // A renewal in progress gets time to finish writing (the provider's default is a SIGKILL).
+      destroyGraceSeconds: 10,
       ...ROTATED_LOGS,
       labels,
     });

@@ -71,7 +71,8 @@ export class ReplicaService extends Construct implements ReplicaPool {
           capDrop: ['ALL'],
           capAdd: props.addCapabilities?.length ? [...props.addCapabilities] : undefined,
         },
-        networksAdvanced: [props.network, ...(props.extraNetworks ?? [])].map((n) => ({ name: n.name })),
+        // By id, as Docker stores it and the provider reads it back (see SwarmProxy).
+        networksAdvanced: [props.network, ...(props.extraNetworks ?? [])].map((n) => ({ name: n.id })),
         placement: props.constraints?.length ? { constraints: [...props.constraints] } : undefined,
         resources: props.memoryMb ? { limits: { memoryBytes: props.memoryMb * 1024 * 1024 } } : undefined,
         restartPolicy: { condition: 'any', delay: '2s' },

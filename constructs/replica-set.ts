@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { DataResource, Fn, Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerEnv, labelBlocks, terraformLiteral } from './labels';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from './labels';
 import { AppSettings, DRAIN_ENV, defaultHealthcheck } from './settings';
 
 /** What the proxy needs of a set of replicas: the DNS name of all of them, and their port. */
@@ -131,6 +131,7 @@ export class ReplicaSet extends Construct implements ReplicaPool {
       destroyGraceSeconds: drainSeconds,
       env: containerEnv(env, props.terraformEnv),
       memory: props.memoryMb,
+      memorySwap: props.memoryMb, // as the proxy's: no swap, and a quiet plan
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],
       healthcheck: {
         test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral),
@@ -139,7 +140,7 @@ export class ReplicaSet extends Construct implements ReplicaPool {
         startPeriod: '10s',
         retries: 3,
       },
-      capabilities: { drop: ['ALL'], add: props.addCapabilities?.length ? [...props.addCapabilities] : undefined },
+      capabilities: containerCapabilities(props.addCapabilities),
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' }),

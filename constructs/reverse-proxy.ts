@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
 import { Container, Image, Network, Volume } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from './labels';
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
 import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, TlsConfig, renderNginxConfig } from '../nginx/render';
 
@@ -65,6 +65,11 @@ export interface ReverseProxyProps {
    */
   readonly memoryMb?: number;
   /**
+   * Seconds the proxy has to finish its requests when it is replaced or destroyed.
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+  /**
    * Docker labels of the container (the role label is added).
    * @default none
    */
@@ -115,7 +120,7 @@ export class ReverseProxy extends Construct {
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
     // The master binds ports, creates the temp directories for the workers and drops to their user;
     // `nginx -t` in the loader does the same but the binding.
-    const capabilities = { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] };
+    const capabilities = containerCapabilities(['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID']);
     const certificateVolumes = letsEncrypt ? [{ volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true }] : [];
 
     // The provider uploads files through the root filesystem, which is read-only in the proxy.
@@ -173,6 +178,13 @@ export class ReverseProxy extends Construct {
       capabilities,
       securityOpts: NO_NEW_PRIVILEGES,
       memory: props.memoryMb ?? 256,
+      // No swap. Unset, Docker makes it twice the memory and the provider reads that back into an
+      // attribute that is not Computed: every plan would show a change (resource_docker_container_funcs.go:782).
+      memorySwap: props.memoryMb ?? 256,
+      // Without destroy_grace_seconds the provider stops with a timeout of 0, a SIGKILL
+      // (resource_docker_container_funcs.go:933-940). SIGQUIT is nginx's graceful stop.
+      stopSignal: 'SIGQUIT',
+      destroyGraceSeconds: props.drainSeconds ?? 30,
       ...ROTATED_LOGS,
       labels,
       dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : [])],

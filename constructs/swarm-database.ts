@@ -86,7 +86,8 @@ export class SwarmDatabase extends Construct {
           healthcheck: { test: (props.healthcheck ?? DEFAULT_DB_HEALTHCHECK).map(terraformLiteral), ...DB_HEALTH_TIMING },
           stopGracePeriod: `${props.stopGraceSeconds ?? 60}s`,
         },
-        networksAdvanced: [{ name: this.network.name }],
+        // By id, as Docker stores it and the provider reads it back (see SwarmProxy).
+        networksAdvanced: [{ name: this.network.id }],
         // The volume is local to one node: the task must always come back there.
         placement: { constraints: [`node.labels.${DATABASE_NODE_LABEL} == true`] },
         restartPolicy: { condition: 'any', delay: '5s' },

@@ -146,11 +146,10 @@ export class SwarmProxy extends Construct {
           labels,
           readOnly: true,
           // Where nginx writes at run time (official image: /var/cache/nginx, Debian: /var/lib/nginx).
-          mounts: ['/tmp', '/run', '/var/cache/nginx', '/var/lib/nginx'].map((target) => ({
-            type: 'tmpfs',
-            target,
-            tmpfsOptions: { sizeBytes: (target === '/run' ? 1 : 64) * 1024 * 1024 },
-          })),
+          // No tmpfs size: provider 3.6.2 panics on `tmpfs_options.size_bytes` (an int read as
+          // int64, resource_docker_service_structures.go:841). Their pages count against the
+          // task's memory limit below, which bounds them all together.
+          mounts: ['/tmp', '/run', '/var/cache/nginx', '/var/lib/nginx'].map((target) => ({ type: 'tmpfs', target })),
           capDrop: ['ALL'],
           capAdd: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
           // SIGQUIT is nginx's graceful stop: the requests in flight are finished.
@@ -158,7 +157,10 @@ export class SwarmProxy extends Construct {
           stopGracePeriod: `${grace}s`,
         },
         // Each site's first name also leads to the proxy from inside the network.
-        networksAdvanced: [{ name: props.network.name, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
+        // By id: Docker stores a service's network by id, and the provider reads that back into
+        // this ForceNew attribute (resource_docker_service_structures.go:518); a name would
+        // replace the service on every deploy.
+        networksAdvanced: [{ name: props.network.id, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
         placement: { constraints: [`node.labels.${PROXY_NODE_LABEL} == true`] },
         resources: { limits: { memoryBytes: (props.memoryMb ?? 256) * 1024 * 1024 } },
         restartPolicy: { condition: 'any', delay: '2s' },
@@ -170,7 +172,8 @@ export class SwarmProxy extends Construct {
       // starts: one node at a time, and a task that fails (a config nginx refuses) rolls back.
       updateConfig: { parallelism: 1, delay: '5s', order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
       rollbackConfig: { parallelism: 1, delay: '0s', order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
-      convergeConfig: { delay: '1s', timeout: '5m' },
+      // No converge_config: the provider refuses it beside mode.global (ConflictsWith,
+      // resource_docker_service.go:782), so the deploy does not wait for the proxy's tasks.
     });
     this.service.overrideLogicalId(id);
   }

@@ -268,7 +268,12 @@ const BAD: Array<[string, WayshubSettingsInput | (() => WayshubSettingsInput), s
   [
     'healthcheck of an unknown kind',
     { app: { healthcheck: ['RUN', 'true'] } },
-    'invalid app.healthcheck: ["RUN","true"]; allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings',
+    'invalid app.healthcheck: ["RUN","true"]; allowed: ["CMD", "prog", "arg"...] or ["CMD-SHELL", "command"], single-line strings',
+  ],
+  [
+    'no healthcheck, where a deploy waits for a healthy replica',
+    { app: { healthcheck: ['NONE'] } },
+    'invalid app.healthcheck: ["NONE"]; a deploy waits for new replicas to be healthy, so they need a healthcheck; allowed: ["CMD", "prog", "arg"...] or ["CMD-SHELL", "command"]',
   ],
   ["memory below Docker's minimum", { app: { memoryMb: 4 } }, "invalid app.memoryMb: 4; allowed: a whole number of MiB, at least 6 (Docker's minimum)"],
   ['env key with a space', { app: { env: { 'BAD KEY': 'x' } } }, 'invalid app.env key: "BAD KEY"; allowed: letters, digits and "_", not starting with a digit'],

@@ -1,85 +1,11 @@
 // The whole cdk.tf.json of one deployment per combination of settings, as reviewed snapshots.
 // A refactor that is meant to change nothing must leave every one of them as it is; a change
 // that is meant to change the output shows up here, whole, for review.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-
-import { WayshubSettingsInput, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
 
-// Files the settings read (PEM files, a build context) live in a temp dir; the snapshots name
-// it <fixtures>, so they do not depend on where the tests run.
-const fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-matrix-'));
-const CERT = path.join(fixtures, 'fullchain.pem');
-const KEY = path.join(fixtures, 'privkey.pem');
-const CA = path.join(fixtures, 'acme-ca.pem');
-const CONTEXT = path.join(fixtures, 'frontend');
-fs.writeFileSync(CERT, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-fs.writeFileSync(KEY, '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n');
-fs.writeFileSync(CA, '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
-fs.mkdirSync(CONTEXT);
-fs.writeFileSync(path.join(CONTEXT, 'Dockerfile'), 'FROM scratch\n');
-afterAll(() => fs.rmSync(fixtures, { recursive: true, force: true }));
+import { MATRIX, fixtures, removeFixtures } from '../support/settings-matrix';
 
-const env = (vars: Record<string, string>): WayshubSettingsInput => withEnvironment({}, vars);
-const backend = { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1.0' };
-
-const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
-  ['the default', {}],
-  ['least_conn', env({ WAYSHUB_LB_METHOD: 'least_conn' })],
-  ['ip_hash', env({ WAYSHUB_LB_METHOD: 'ip_hash' })],
-  ['random_two_least_conn', env({ WAYSHUB_LB_METHOD: 'random_two_least_conn' })],
-  ['hash on a cookie', env({ WAYSHUB_LB_METHOD: 'hash:$cookie_session' })],
-  ['consistent hash on the URI', env({ WAYSHUB_LB_METHOD: 'hash:$request_uri:consistent' })],
-  ['TLS from certificate files', env({ WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY })],
-  [
-    "Let's Encrypt with a private ACME CA",
-    env({
-      WAYSHUB_DOMAIN: 'alvin.xyz',
-      WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz',
-      WAYSHUB_TLS: 'letsencrypt',
-      WAYSHUB_ACME_EMAIL: 'alvin@alvin.xyz',
-      WAYSHUB_ACME_DIRECTORY: 'https://pebble:14000/dir',
-      WAYSHUB_ACME_CA_FILE: CA,
-    }),
-  ],
-  ['the backend with the database', env({ ...backend, WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_BACKEND_SECRET_ENV: 'API_KEY,API_SECRET' })],
-  ["Let's Encrypt with the backend", env({ ...backend, WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_TLS: 'letsencrypt', WAYSHUB_ACME_EMAIL: 'alvin@alvin.xyz' })],
-  ['the database off, DATABASE_URL as a secret', env({ ...backend, WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })],
-  [
-    'a rate limit with trusted real-IP ranges',
-    env({ WAYSHUB_RATE_LIMIT: '10r/s:20', WAYSHUB_REAL_IP_FROM: '173.245.48.0/20,2400:cb00::/32', WAYSHUB_REAL_IP_HEADER: 'CF-Connecting-IP' }),
-  ],
-  [
-    'custom ports',
-    env({
-      ...backend,
-      WAYSHUB_HTTP_PORT: '8080',
-      WAYSHUB_HTTPS_PORT: '8443',
-      WAYSHUB_APP_PORT: '8000',
-      WAYSHUB_BACKEND_PORT: '5001',
-      WAYSHUB_TLS: 'files',
-      WAYSHUB_TLS_CERT: CERT,
-      WAYSHUB_TLS_KEY: KEY,
-    }),
-  ],
-  ['extra server names with a wildcard', env({ WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz,*.alvin.xyz' })],
-  ['a build context', env({ WAYSHUB_APP_IMAGE: 'wayshub-frontend:dev', WAYSHUB_APP_BUILD_CONTEXT: CONTEXT })],
-  [
-    'settings from code: name, replicas, limits, env and capabilities',
-    {
-      name: 'alvin',
-      domain: 'alvin.xyz',
-      replicas: 5,
-      dockerHost: 'ssh://deploy@alvin.xyz',
-      app: { memoryMb: 128, env: { GREETING: 'hi ${not-an-interpolation}' }, addCapabilities: ['NET_BIND_SERVICE'] },
-      backend: { image: 'wayshub-backend:1.0', replicas: 4, subdomain: 'backend', env: { LOG_LEVEL: 'info' } },
-      database: { allowDestroy: true, migrateCommand: ['npm', 'run', 'migrate'] },
-      proxy: { maxBodySize: '1m', keepalive: 64, securityHeaders: false, hstsMaxAgeSeconds: 0 },
-    },
-  ],
-];
+afterAll(removeFixtures);
 
 describe('every settings combination synthesizes the reviewed cdk.tf.json', () => {
   test.each(MATRIX)('%s', (_name, input) => {

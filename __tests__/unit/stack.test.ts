@@ -153,7 +153,7 @@ describe('the default deployment', () => {
       name: 'wayshub-proxy',
       read_only: true,
       tmpfs: { '/tmp': 'rw,size=64m', '/run': 'rw,size=1m', '/var/cache/nginx': 'rw,size=64m', '/var/lib/nginx': 'rw,size=64m' },
-      capabilities: { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'] },
+      capabilities: { drop: ['ALL'], add: ['CAP_CHOWN', 'CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID'] },
       security_opts: ['no-new-privileges:true'],
       memory: 256,
       log_driver: 'json-file',

@@ -143,7 +143,7 @@ describe('MySQL in Swarm mode', () => {
       name: 'wayshub-db',
       mode: { replicated: { replicas: 1 } },
       endpoint_spec: { mode: 'dnsrr' },
-      task_spec: { placement: { constraints: ['node.labels.wayshub.database == true'] }, networks_advanced: [{ name: '${docker_network.db_network.name}' }] },
+      task_spec: { placement: { constraints: ['node.labels.wayshub.database == true'] }, networks_advanced: [{ name: '${docker_network.db_network.id}' }] },
       update_config: { order: 'stop-first' },
       converge_config: { timeout: '5m' },
     });
@@ -177,9 +177,10 @@ describe('MySQL in Swarm mode', () => {
       options: { encrypted: 'true' },
     });
     const networks = (service: string) => (services[service].task_spec as { networks_advanced: { name: string }[] }).networks_advanced.map((n) => n.name);
-    expect(networks('api')).toEqual(['${docker_network.network.name}', '${docker_network.db_network.name}']);
-    expect(networks('app')).toEqual(['${docker_network.network.name}']);
-    expect(networks('proxy')).toEqual(['${docker_network.network.name}']);
+    // Services name networks by id, as Docker stores them (the contract test says why).
+    expect(networks('api')).toEqual(['${docker_network.network.id}', '${docker_network.db_network.id}']);
+    expect(networks('app')).toEqual(['${docker_network.network.id}']);
+    expect(networks('proxy')).toEqual(['${docker_network.network.id}']);
     expect(json.resource.docker_container.migrate.networks_advanced).toEqual([{ name: '${docker_network.db_network.name}' }]);
   });
 

@@ -82,13 +82,22 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   }
   const healthPath = checkHealthPath(app.healthPath ?? '/', names.healthPath);
   const healthcheck = app.healthcheck ?? defaultHealthcheck(port, healthPath);
+  // A deploy waits for each new replica to be healthy (the provider's `wait`), and the provider
+  // fails a wait on a container without a healthcheck (resource_docker_container_funcs.go:551).
+  if (healthcheck[0] === 'NONE') {
+    throw new SettingsError(
+      names.healthcheck,
+      healthcheck,
+      'a deploy waits for new replicas to be healthy, so they need a healthcheck; allowed: ["CMD", "prog", "arg"...] or ["CMD-SHELL", "command"]',
+    );
+  }
   if (
     healthcheck.length === 0 ||
-    !['CMD', 'CMD-SHELL', 'NONE'].includes(healthcheck[0]) ||
-    (healthcheck[0] !== 'NONE' && healthcheck.length < 2) ||
+    !['CMD', 'CMD-SHELL'].includes(healthcheck[0]) ||
+    healthcheck.length < 2 ||
     healthcheck.some((part) => typeof part !== 'string' || /[\0\n\r]/.test(part) || part.length > 1024)
   ) {
-    throw new SettingsError(names.healthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...], ["CMD-SHELL", "command"] or ["NONE"], single-line strings');
+    throw new SettingsError(names.healthcheck, healthcheck, 'allowed: ["CMD", "prog", "arg"...] or ["CMD-SHELL", "command"], single-line strings');
   }
 
   if (app.memoryMb !== undefined) {
