@@ -419,8 +419,8 @@ async function removeContainers(doomed: Doomed[], rank: Map<string, number>, log
   for (const group of ordered) {
     await Promise.all(
       group.map(async ({ c, line }) => {
-        const grace = Number(c.labels[LABELS.graceSeconds] ?? '10');
-        await stop(c.id, Number.isFinite(grace) ? grace : 10);
+        const grace = Number(c.labels[LABELS.graceSeconds] ?? '0');
+        await stop(c.id, Number.isFinite(grace) ? grace : 0);
         await remove(c.id, c.labels[LABELS.removeVolumes] !== 'false');
         log(line);
       }),

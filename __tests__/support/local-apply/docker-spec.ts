@@ -397,7 +397,8 @@ function containerSpec(inst: EvaluatedInstance, baseDir: string): ContainerSpec 
   const attach = a.bool('attach');
   a.bool('logs'); // with attach, the provider copies the output into its log; no engine effect
   const waitTimeout = a.num('wait_timeout') ?? 60;
-  const destroyGraceSeconds = a.num('destroy_grace_seconds') ?? 10;
+  // Unset, the provider stops with a timeout of 0: a SIGKILL (resource_docker_container_funcs.go:933-940).
+  const destroyGraceSeconds = a.num('destroy_grace_seconds') ?? 0;
   const removeVolumes = a.bool('remove_volumes', true);
   a.accept('container_read_refresh_timeout_milliseconds'); // how long the provider polls; no engine effect
   a.finish();
