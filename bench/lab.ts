@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 import { CONF_DIR, NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
 import { freePort } from '../__tests__/support/http';
-import { LocalApply } from '../__tests__/support/local-apply';
+import { Deployment, deployStack } from '../__tests__/support/deploy';
 import { STACK_LABEL } from '../constructs/labels';
 import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
@@ -73,7 +73,7 @@ export class BenchLab {
     return new BenchLab(log, images, tools, staticImage, work, await freePort());
   }
 
-  private deployment?: LocalApply;
+  private deployment?: Deployment;
   private readonly variants = new Map<string, string>();
   private peersUp = false;
   kind: AppKind = 'node';
@@ -110,7 +110,7 @@ export class BenchLab {
       },
       proxy: { image: this.images.nginx, httpPort: this.httpPort },
     };
-    const deployment = await LocalApply.fromStackDir(synthToDir(settings), { workDir: path.join(this.work, 'stack'), log: this.log });
+    const deployment = await deployStack(synthToDir(settings), { workDir: path.join(this.work, 'stack'), log: this.log });
     return async (replicas: number) => {
       const started = Date.now();
       this.deployment = deployment;

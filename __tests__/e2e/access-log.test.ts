@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, request, sleep, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -31,12 +31,12 @@ const WHOLE_LINE =
 describeE2E("the proxy's buffered access log", () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-access-log-'));
   let port: number;
-  let deployment: LocalApply;
+  let deployment: Deployment;
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
     port = await freePort();
-    deployment = await LocalApply.fromStackDir(
+    deployment = await deployStack(
       synthToDir({ name: NAME, domain: DOMAIN, app: { image: images.app, port: 3000 }, proxy: { image: images.nginx, httpPort: port } }),
       { workDir, log },
     );

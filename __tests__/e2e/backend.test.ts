@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, replicasAnswering, request } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 import { replica, replicaNames } from '../support/replicas';
@@ -31,7 +31,7 @@ const names = (role: 'app' | 'backend', n: number) => replicaNames(NAME, role).s
 
 describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   let port: number;
-  let deployment: LocalApply;
+  let deployment: Deployment;
   let stackJson = '';
 
   beforeAll(async () => {
@@ -47,7 +47,7 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
       proxy: { image: images.nginx, httpPort: port },
     });
     stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
+    deployment = await deployStack(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
   });
 
   afterAll(async () => {

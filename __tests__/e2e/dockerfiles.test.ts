@@ -13,7 +13,7 @@ import * as path from 'node:path';
 
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, WebSocketSession, freePort, request, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { BuildOptions, RunResult, buildKitClient, dockerBuild, ensureAllTestImages, run } from '../support/test-images';
 import { replica, replicaNames } from '../support/replicas';
@@ -105,7 +105,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
   let apiUrl: string;
   let baseArgs: Record<string, string>;
   let nodeMajor: string;
-  let deployment: LocalApply;
+  let deployment: Deployment;
   let frontend: string;
   let backend: string;
   let prepared: RunResult;
@@ -140,7 +140,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
       database: { enabled: false },
       proxy: { image: images.nginx, httpPort: port },
     });
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-dockerfiles-work-')), log });
+    deployment = await deployStack(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-dockerfiles-work-')), log });
     await deployment.apply({ jwt_private_key: 'e2e-jwt-private-key-0123456789', replicas: 2, backend_replicas: 2 });
   }, 600_000);
 

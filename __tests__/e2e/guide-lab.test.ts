@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { labSteps, matchesExpected } from '../../docs/lab';
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -22,12 +22,12 @@ const GUIDE = path.join(__dirname, '..', '..', 'docs', 'guide.md');
 describeE2E("the guide's lab", () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-guide-lab-'));
   let port: number;
-  let deployment: LocalApply;
+  let deployment: Deployment;
 
   beforeAll(async () => {
     const images = await ensureTestImages(log);
     port = await freePort();
-    deployment = await LocalApply.fromStackDir(
+    deployment = await deployStack(
       synthToDir({ name: NAME, domain: 'wayshub.localhost', app: { image: images.app, port: 3000 }, proxy: { image: images.nginx, httpPort: port } }),
       { workDir, log },
     );

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Pebble, ensureAcmeImage, startPebble } from '../support/acme';
 import { describeE2E } from '../support/e2e-gate';
 import { LOAD_CONNECTIONS, Load, freePort, peerCertificate, request, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -26,7 +26,7 @@ const proxyReloads = () => docker('logs', `${NAME}-proxy`).split('the config or 
 describeE2E("HTTPS with Let's Encrypt (pebble as the ACME server)", () => {
   let httpsPort: number;
   let pebble: Pebble;
-  let deployment: LocalApply;
+  let deployment: Deployment;
   let issuedRoot: string;
 
   /** Waits until the proxy serves a certificate for `name` that pebble issued; returns its serial. */
@@ -55,7 +55,7 @@ describeE2E("HTTPS with Let's Encrypt (pebble as the ACME server)", () => {
       // The acme test image has Debian's certbot; the product's default is certbot/certbot.
       tls: { mode: 'letsencrypt', email: 'alvin@wayshub.test', directoryUrl: pebble.directoryUrl, caFile: pebble.caFile, certbotImage: acmeImage },
     });
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-le-work-')), log });
+    deployment = await deployStack(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-le-work-')), log });
     await deployment.apply({ replicas: 2 });
   });
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import { LOAD_CONNECTIONS, Load, LoadReport, WebSocketSession, freePort, request, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -27,7 +27,7 @@ describeE2E('a proxy setting changed on a running deployment', () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-reload-'));
   let port: number;
   let base: WayshubSettingsInput;
-  let deployment: LocalApply;
+  let deployment: Deployment;
 
   /** Synthesizes these settings and applies them to the same deployment, like a new `cdktf deploy`. */
   async function deploy(settings: WayshubSettingsInput, edit?: (json: { resource: Record<string, Record<string, Record<string, unknown>>> }) => void) {
@@ -38,7 +38,7 @@ describeE2E('a proxy setting changed on a running deployment', () => {
       edit(json);
       fs.writeFileSync(file, JSON.stringify(json));
     }
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
+    deployment = await deployStack(stackDir, { workDir, log });
     return deployment.apply({ replicas: 2 });
   }
 

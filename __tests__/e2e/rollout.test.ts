@@ -21,7 +21,7 @@ import {
   stopLoads,
   waitFor,
 } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
 import { ROLLOUT_VARIANTS, buildAppVariants, ensureTestImages } from '../support/test-images';
@@ -53,14 +53,14 @@ describeE2E('a new app image rolls out on a running deployment', () => {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-rollout-'));
   let port: number;
   let base: WayshubSettingsInput;
-  let deployment: LocalApply;
+  let deployment: Deployment;
 
   /** Deploys these images of the frontend and the backend (the backend's stays as it was unless given). */
   let backendImage = `${REPO}:v1`;
   async function deploy(image: string, backend = backendImage) {
     backendImage = backend;
     const settings = { ...base, app: { ...base.app, image }, backend: { ...base.backend, image: backend } };
-    deployment = await LocalApply.fromStackDir(synthToDir(settings), { workDir, log });
+    deployment = await deployStack(synthToDir(settings), { workDir, log });
     return deployment.apply(VARS);
   }
 

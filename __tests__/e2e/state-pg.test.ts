@@ -9,7 +9,8 @@ import * as path from 'node:path';
 
 import { describeE2E, testPgConnStr } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
-import { LocalApply, rewriteForTerraformData } from '../support/local-apply';
+import { rewriteForTerraformData } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthDeployments } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -40,7 +41,7 @@ describeE2E(
     const terraformEnv = { PG_CONN_STR: conn };
     const dirs: Record<string, string> = {};
     const work: Record<string, string> = {};
-    const deployments: LocalApply[] = [];
+    const deployments: Deployment[] = [];
     const ports: Record<string, number> = {};
 
     beforeAll(async () => {
@@ -65,7 +66,7 @@ describeE2E(
       );
       for (const stack of STACKS) {
         work[stack] = fs.mkdtempSync(path.join(os.tmpdir(), `${stack}-`));
-        const deployment = await LocalApply.fromStackDir(dirs[stack], { workDir: work[stack], log, terraformEnv });
+        const deployment = await deployStack(dirs[stack], { workDir: work[stack], log, terraformEnv });
         deployments.push(deployment);
         await deployment.apply();
       }
@@ -108,7 +109,7 @@ describeE2E(
         },
       ];
       const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${stack}-`));
-      const local = await LocalApply.fromStackDir(synthDeployments(declared, {})[stack], { workDir, log });
+      const local = await deployStack(synthDeployments(declared, {})[stack], { workDir, log });
       deployments.push(local);
       const first = await local.apply();
       expect(fs.existsSync(path.join(workDir, 'terraform.tfstate'))).toBe(true);
@@ -125,7 +126,7 @@ describeE2E(
       expect(migrated.status).toBe(0);
       expect(psql(`SELECT data FROM ${schemaOf(stack)}.states WHERE name = 'default'`)).toContain(`${stack}-proxy`);
 
-      const moved = await LocalApply.fromStackDir(pgDir, { workDir, log, terraformEnv });
+      const moved = await deployStack(pgDir, { workDir, log, terraformEnv });
       // The same deployment (one work dir): it replaces the local one for the clean-up.
       deployments[deployments.indexOf(local)] = moved;
       const again = await moved.apply();

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PROXY_NODE_LABEL } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import { LoadReport, request, sleep, startLoads, stopLoads, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { buildAppVariants, ensureTestImages } from '../support/test-images';
 
@@ -51,7 +51,7 @@ describeE2E(
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-swarm-nodes-'));
     const app = `${NAME}-app`;
     const dockerHost = process.env.DOCKER_HOST;
-    let deployment: LocalApply;
+    let deployment: Deployment;
     const nodes: Record<number, string> = {};
 
     beforeAll(async () => {
@@ -80,7 +80,7 @@ describeE2E(
         app: { image: IMAGE, port: 3000, drainSeconds: 10 },
         proxy: { image: images.nginx, httpPort: PORT },
       };
-      deployment = await LocalApply.fromStackDir(synthToDir(settings), { workDir, log });
+      deployment = await deployStack(synthToDir(settings), { workDir, log });
       await deployment.apply({});
       await waitFor(
         'the site to answer on the manager',

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { PROXY_NODE_LABEL, WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import { LoadReport, expectNoFailures, freePort, request, sleep, startLoads, stopLoads, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ROLLOUT_VARIANTS, buildAppVariants, ensureTestImages } from '../support/test-images';
 
@@ -58,10 +58,10 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
   let initialized = false;
   let port: number;
   let base: WayshubSettingsInput;
-  let deployment: LocalApply;
+  let deployment: Deployment;
 
   async function deploy(settings: Partial<WayshubSettingsInput>, replicas = 3) {
-    deployment = await LocalApply.fromStackDir(synthToDir({ ...base, ...settings }), { workDir, log });
+    deployment = await deployStack(synthToDir({ ...base, ...settings }), { workDir, log });
     return deployment.apply({ replicas });
   }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import { LOAD_CONNECTIONS, Load, LoadReport, freePort, peerCertificate, request, sleep, waitFor } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
@@ -48,7 +48,7 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
   let httpPort: number;
   let httpsPort: number;
   let certs: { ca: string; cert: string; key: string };
-  let deployment: LocalApply;
+  let deployment: Deployment;
   let stackJson: string;
   let certDir: string;
   let workDir: string;
@@ -97,7 +97,7 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
     const stackDir = synthToDir(settings);
     stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-tls-work-'));
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
+    deployment = await deployStack(stackDir, { workDir, log });
     await deployment.apply({ replicas: 2 });
     // nginx is up once the HTTP redirect answers.
     for (let i = 0; i < 50 && (await request(httpPort, { host: DOMAIN }).catch(() => undefined)) === undefined; i++) await sleep(200);
@@ -231,7 +231,7 @@ describeE2E('HTTPS with certificate files, and a hardened proxy', () => {
     try {
       await sleep(1000);
       const tls = { mode: 'files' as const, certFile: path.join(certDir, 'site2.pem'), keyFile: path.join(certDir, 'site2.key') };
-      deployment = await LocalApply.fromStackDir(synthToDir({ ...settings, tls }), { workDir, log });
+      deployment = await deployStack(synthToDir({ ...settings, tls }), { workDir, log });
       await deployment.apply({ replicas: 2 });
       await waitFor('the new certificate to be served', 10_000, async () => (await serial()) !== before.serial);
       await sleep(1000);

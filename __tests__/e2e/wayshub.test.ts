@@ -11,7 +11,7 @@ import { STACK_LABEL } from '../../constructs/labels';
 import { NGINX_CONF_PATH, UpstreamMethod, renderNginxConfig } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, freePort, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';
-import { LocalApply } from '../support/local-apply';
+import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 import { replica, replicaNames as replicasOf } from '../support/replicas';
@@ -47,13 +47,13 @@ describeE2E('wayshub on a real Docker Engine', () => {
   let port: number;
   let images: { nginx: string; app: string };
   let settings: WayshubSettingsInput;
-  let deployment: LocalApply;
+  let deployment: Deployment;
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-e2e-'));
 
   /** Synthesizes the stack for these settings and applies it, like `cdktf deploy --var replicas=N`. */
   async function deploy(replicas: number, overrides: WayshubSettingsInput = {}) {
     const stackDir = synthToDir({ ...settings, ...overrides, proxy: { ...settings.proxy, ...overrides.proxy } });
-    deployment = await LocalApply.fromStackDir(stackDir, { workDir, log });
+    deployment = await deployStack(stackDir, { workDir, log });
     return deployment.apply({ replicas });
   }
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { request } from './http';
-import { LocalApply } from './local-apply';
+import { Deployment, deployStack } from './deploy';
 import { synthToDir } from './synth';
 
 export interface BackendDeploymentProps {
@@ -19,7 +19,7 @@ export interface BackendDeploymentProps {
 
 export class BackendDeployment {
   /** The local apply of the last deploy. */
-  deployment?: LocalApply;
+  deployment?: Deployment;
   /** cdk.tf.json of the last deploy, to check that no secret is in it. */
   stackJson = '';
   /** Applies that completed: as many migration runs. */
@@ -28,7 +28,7 @@ export class BackendDeployment {
   constructor(private readonly props: BackendDeploymentProps) {}
 
   /** The local apply of the last deploy; a test that calls it before any deploy is wrong. */
-  get last(): LocalApply {
+  get last(): Deployment {
     if (!this.deployment) throw new Error('BackendDeployment: nothing deployed yet');
     return this.deployment;
   }
@@ -36,7 +36,7 @@ export class BackendDeployment {
   async deploy(settings: WayshubSettingsInput, replicas: { replicas: number; backend_replicas: number }) {
     const stackDir = synthToDir(settings);
     this.stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
-    this.deployment = await LocalApply.fromStackDir(stackDir, { workDir: this.props.workDir, log: this.props.log });
+    this.deployment = await deployStack(stackDir, { workDir: this.props.workDir, log: this.props.log });
     const result = await this.deployment.apply({ ...this.props.secrets, ...replicas });
     this.applies++;
     return result;

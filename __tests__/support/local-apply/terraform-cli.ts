@@ -27,10 +27,14 @@ export interface TerraformState {
 }
 
 export class TerraformCli {
-  /** extraEnv: for Terraform alone, e.g. PG_CONN_STR for a pg backend. */
+  /**
+   * extraEnv: for Terraform alone, e.g. PG_CONN_STR for a pg backend. cliConfig: the CLI config
+   * file's text (a provider mirror); empty by default.
+   */
   constructor(
     private readonly dir: string,
     private readonly extraEnv: Readonly<Record<string, string>> = {},
+    private readonly cliConfig = '# empty: no plugin cache, no mirrors\n',
   ) {}
 
   private env(): NodeJS.ProcessEnv {
@@ -47,7 +51,7 @@ export class TerraformCli {
   }
 
   async init(): Promise<void> {
-    await fs.writeFile(path.join(this.dir, '.terraformrc'), '# empty: no plugin cache, no mirrors\n');
+    await fs.writeFile(path.join(this.dir, '.terraformrc'), this.cliConfig);
     await this.run(['init', '-input=false', '-no-color']);
   }
 
@@ -61,6 +65,23 @@ export class TerraformCli {
   async applyPlan(): Promise<void> {
     await this.run(['apply', '-input=false', '-no-color', PLAN_FILE]);
     await fs.rm(path.join(this.dir, PLAN_FILE), { force: true });
+  }
+
+  /** `terraform apply -auto-approve`: plans and applies in one step, as `cdktf deploy` does. */
+  async apply(vars: Vars): Promise<void> {
+    await this.run(['apply', '-auto-approve', '-input=false', '-no-color', ...varArgs(vars)]);
+  }
+
+  /** A fresh plan's changes: the address and actions of every instance that is not a no-op. */
+  async changes(vars: Vars): Promise<Array<{ address: string; actions: string[] }>> {
+    const plan = await this.plan(vars);
+    await fs.rm(path.join(this.dir, PLAN_FILE), { force: true });
+    const changes = isObject(plan) && Array.isArray(plan.resource_changes) ? plan.resource_changes : [];
+    return changes.flatMap((c) => {
+      if (!isObject(c) || typeof c.address !== 'string' || !isObject(c.change) || !Array.isArray(c.change.actions)) return [];
+      const actions = c.change.actions.map(String);
+      return actions.join() === 'no-op' || actions.join() === 'read' ? [] : [{ address: c.address, actions }];
+    });
   }
 
   async destroy(vars: Vars): Promise<void> {
