@@ -118,7 +118,7 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
       () => 'applied',
       (e: Error) => e.message,
     );
-    expect(refused).toMatch(/Error: Cycle: .*docker_network__network/);
+    expect(refused).toMatch(/Error: Cycle: .*docker_network(__|\.)network/);
     const { reports, seconds, error } = await underLoad(async () => {
       await deployment.destroy();
       await deploy({});
