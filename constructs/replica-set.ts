@@ -1,8 +1,6 @@
 // N identical app containers behind one DNS alias on a private network.
-import { createHash } from 'node:crypto';
-
 import { Construct } from 'constructs';
-import { DataResource, Fn, Op, TerraformCount, Token } from 'cdktf';
+import { Fn, Op, TerraformCount, Token } from 'cdktf';
 
 import { Container, Image, Network } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from './labels';
@@ -101,8 +99,6 @@ export class ReplicaSet extends Construct implements ReplicaPool {
   readonly image: Image;
   /** The counted `docker_container` resource. */
   readonly containers: Container;
-  /** Replaced whenever the replicas' config changes: its id names the replicas' revision. */
-  readonly revision: DataResource;
   /** Names of all replica containers (a Terraform splat, known after apply). */
   readonly containerNames: string[];
 
@@ -123,7 +119,8 @@ export class ReplicaSet extends Construct implements ReplicaPool {
     const drainSeconds = props.drainSeconds ?? 30;
     // The app learns its drain limit, e.g. to close WebSockets cleanly just before it is killed.
     const env = { ...props.env, [DRAIN_ENV]: String(drainSeconds) };
-    // Everything of a replica but its name: a change to any of it replaces the containers.
+    // Everything of a replica but its name. A change to most of it (image, env, networks,
+    // healthcheck: ForceNew in the provider) replaces the replicas; memory and restart are updated in place.
     const config = {
       image: this.image.imageId,
       restart: 'unless-stopped',
@@ -147,22 +144,14 @@ export class ReplicaSet extends Construct implements ReplicaPool {
     };
 
     // A rollout starts the new replicas before it removes the old ones, and Docker refuses two
-    // containers of one name: so the names carry a revision, a new one whenever the replicas'
-    // config changes (a new image above all), and the same one when only their count does.
-    this.revision = new DataResource(this, 'revision', {
-      triggersReplace: {
-        image: config.image,
-        env: config.env,
-        networks: config.networksAdvanced.map((n) => n.name),
-        // The rest holds no Terraform reference: its hash is enough.
-        settings: createHash('sha256')
-          .update(JSON.stringify({ ...config, image: undefined, env: undefined, networksAdvanced: this.alias }))
-          .digest('hex')
-          .slice(0, 16),
-      },
-    });
-    this.revision.overrideLogicalId(`${id}_revision`);
-    const name = `${props.namePrefix}-${Token.asString(Fn.substr(this.revision.id, 0, 6))}-${Token.asString(Op.add(count.index, 1))}`;
+    // containers of one name. So each replica is named when it is created, after the plan's time
+    // (`wayshub-app-261205004012-1`), and later plans leave the name alone (ignore_changes): a
+    // replacement (a new image, a new env, a replica the provider left tainted because it never
+    // became healthy) is created under a new name, and a scale-up names only the new replicas.
+    // A name taken from the config alone (a revision) would be the same on a retry with the same
+    // settings, and a tainted replica would block every later deploy on its name.
+    const created = Fn.formatdate('YYMMDDhhmmss', Fn.plantimestamp());
+    const name = `${props.namePrefix}-${created}-${Token.asString(Op.add(count.index, 1))}`;
 
     this.containers = new Container(this, 'container', {
       count,
@@ -173,7 +162,7 @@ export class ReplicaSet extends Construct implements ReplicaPool {
       // A new replica must be healthy before the deploy goes on and the old ones are removed.
       wait: true,
       waitTimeout: props.healthTimeoutSeconds ?? 60,
-      lifecycle: { createBeforeDestroy: true },
+      lifecycle: { createBeforeDestroy: true, ignoreChanges: ['name', 'hostname'] },
     });
     this.containers.overrideLogicalId(id);
 

@@ -64,8 +64,8 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
     await replicasAnswering(port, API, names('backend', 2), 20_000);
     await replicasAnswering(port, DOMAIN, names('app', 2), 20_000);
     for (let i = 0; i < 20; i++) {
-      expect((await request(port, { host: API })).body).toMatch(new RegExp(`^${NAME}-backend-[0-9a-f]{6}-\\d$`));
-      expect((await request(port, { host: DOMAIN })).body).toMatch(new RegExp(`^${NAME}-app-[0-9a-f]{6}-\\d$`));
+      expect((await request(port, { host: API })).body).toMatch(new RegExp(`^${NAME}-backend-\\d{12}-\\d$`));
+      expect((await request(port, { host: DOMAIN })).body).toMatch(new RegExp(`^${NAME}-app-\\d{12}-\\d$`));
     }
   });
 

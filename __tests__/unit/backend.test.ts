@@ -33,7 +33,7 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
     const backend = json.resource.docker_container.api;
     expect(backend.count).toBe('${var.backend_replicas}');
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-backend-${substr(terraform_data.api_revision.id, 0, 6)}-${(count.index + 1)}',
+      name: 'wayshub-backend-${formatdate("YYMMDDhhmmss", plantimestamp())}-${(count.index + 1)}',
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-backend'] }, { name: '${docker_network.db_network.name}' }],
       healthcheck: expect.objectContaining({ test: ['CMD-SHELL', expect.stringContaining('http://127.0.0.1:5000/')] }),
       capabilities: { drop: ['ALL'] },
@@ -172,8 +172,8 @@ describe('secret environment of the backend (WAYSHUB_BACKEND_SECRET_ENV)', () =>
     expect(json.resource.docker_container.api.env).toEqual(expect.arrayContaining(refs));
     expect(json.resource.docker_container.migrate.env).toEqual(expect.arrayContaining(refs));
     expect(json.resource.docker_container.app.env).not.toEqual(expect.arrayContaining([expect.stringMatching(/backend_secrets/)]));
-    // Three names, each in the replicas, in their revision (a new secret value replaces them) and in the migration job.
-    expect(text.match(/jsondecode\(var\.backend_secrets\)\[/g)?.length).toBe(9);
+    // Three names, each in the replicas (env is ForceNew: a new secret value replaces them) and in the migration job.
+    expect(text.match(/jsondecode\(var\.backend_secrets\)\[/g)?.length).toBe(6);
   });
 
   test("with WAYSHUB_DATABASE=off, DATABASE_URL of the backend's own database can be a secret", () => {

@@ -6,6 +6,8 @@ import { Container, DockerProvider, Image, Network } from '../../constructs/dock
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { synthStack, uploadedFiles } from '../support/synth';
 
+// The replicas' name: the stack, the tier, the plan's time (YYMMDDhhmmss) and the count index.
+const REPLICA_NAME = 'wayshub-app-${formatdate("YYMMDDhhmmss", plantimestamp())}-${(count.index + 1)}';
 describe('the default deployment', () => {
   const { text, json } = synthStack();
 
@@ -35,17 +37,17 @@ describe('the default deployment', () => {
     });
   });
 
-  test('runs "replicas" app containers named wayshub-app-1..N, counted by the variable', () => {
+  test('runs "replicas" app containers named wayshub-app-<created>-1..N, counted by the variable', () => {
     const app = json.resource.docker_container.app;
     expect(app.count).toBe('${var.replicas}');
-    expect(app.name).toBe('wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}');
+    expect(app.name).toBe(REPLICA_NAME);
     expect(app.hostname).toBe(app.name);
     expect(app.image).toBe('${docker_image.app_image.image_id}');
   });
 
   test('replicas share one DNS alias, publish no port, restart unless stopped, and have a healthcheck', () => {
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
+      name: REPLICA_NAME,
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub-app'] }],
       restart: 'unless-stopped',
       destroy_grace_seconds: 30,
@@ -163,7 +165,7 @@ describe('the default deployment', () => {
 
   test('replicas drop every capability, gain no privileges and rotate their logs', () => {
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
+      name: REPLICA_NAME,
       capabilities: { drop: ['ALL'] },
       security_opts: ['no-new-privileges:true'],
       log_driver: 'json-file',
@@ -255,7 +257,7 @@ describe('settings reach the resources', () => {
       app: { port: 5000, memoryMb: 256, env: { NODE_ENV: 'production', API: 'x' }, healthcheck: ['CMD', 'node', '/app/health.js'] },
     });
     expect(text).toHaveResourceWithProperties(Container, {
-      name: 'wayshub-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}',
+      name: REPLICA_NAME,
       memory: 256,
       env: ['API=x', 'NODE_ENV=production', 'WAYSHUB_DRAIN_SECONDS=30'],
       healthcheck: expect.objectContaining({ test: ['CMD', 'node', '/app/health.js'] }),
@@ -280,7 +282,7 @@ describe('settings reach the resources', () => {
 
   test('a stack name prefixes every Docker object', () => {
     const { json } = synthStack({ name: 'alvin' });
-    expect(json.resource.docker_container.app.name).toBe('alvin-app-${substr(terraform_data.app_revision.id, 0, 6)}-${(count.index + 1)}');
+    expect(json.resource.docker_container.app.name).toBe(REPLICA_NAME.replace('wayshub-', 'alvin-'));
     expect(json.resource.docker_container.proxy.name).toBe('alvin-proxy');
     expect(json.resource.docker_network.network.name).toBe('alvin-net');
     expect(uploadedFiles(json)['/etc/nginx/wayshub/upstreams.conf']).toContain('upstream alvin_app {');
@@ -292,20 +294,16 @@ describe('a new image rolls out: new replicas first, healthy, then the old ones 
   const app = json.resource.docker_container.app;
 
   test('the replicas are created before the ones they replace are destroyed, and each must be healthy', () => {
-    expect(app.lifecycle).toEqual({ create_before_destroy: true });
+    expect(app.lifecycle).toEqual({ create_before_destroy: true, ignore_changes: ['name', 'hostname'] });
     expect(app.wait).toBe(true);
     expect(app.wait_timeout).toBe(60);
   });
 
-  test("their names carry a revision that changes with the image or any of the replicas' settings, not with their count", () => {
-    const revision = json.resource.terraform_data.app_revision as { triggers_replace: { image: string; env: string[]; networks: string[]; settings: string } };
-    expect(revision.triggers_replace.image).toBe('${docker_image.app_image.image_id}');
-    expect(revision.triggers_replace.networks).toEqual(['${docker_network.network.name}']);
-    const changed = (input: WayshubSettingsInput) => (synthStack(input).json.resource.terraform_data.app_revision as typeof revision).triggers_replace;
-    expect(changed({ app: { memoryMb: 256 } }).settings).not.toBe(revision.triggers_replace.settings);
-    expect(changed({ app: { env: { TZ: 'Asia/Jakarta' } } }).env).toEqual(['TZ=Asia/Jakarta', 'WAYSHUB_DRAIN_SECONDS=30']);
-    expect(changed({ app: { drainSeconds: 5 } }).env).toEqual(['WAYSHUB_DRAIN_SECONDS=5']);
-    expect(changed({ replicas: 7 })).toEqual(revision.triggers_replace);
+  test('each is named when it is created, so that a replacement, even of a tainted replica with the same settings, never takes an old name', () => {
+    // The plan's time, and later plans leave the name alone: only a new replica gets a new name.
+    expect(app.name).toBe(REPLICA_NAME);
+    expect(app.hostname).toBe(app.name);
+    expect(json.resource.terraform_data).toBeUndefined();
   });
 
   test('a new replica has healthTimeoutSeconds to become healthy', () => {
