@@ -76,6 +76,9 @@ export interface ReverseProxyProps {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** The loader's env variable that holds the time of the plan that created it. */
+const PLANNED_AT = 'WAYSHUB_PLANNED_AT';
+
 export class ReverseProxy extends Construct {
   readonly image: Image;
   readonly container: Container;
@@ -145,10 +148,16 @@ export class ReverseProxy extends Construct {
       ...ROTATED_LOGS,
       labels,
       dependsOn: letsEncrypt ? [letsEncrypt.container] : undefined,
+      // When this loader was planned, kept in its env (the provider never reads env back, and
+      // later plans leave it alone): nginx's verdict counts only in the deploy that ran it. A
+      // refused config fails that deploy, but not every later plan of an unchanged loader, so an
+      // unrelated change (more replicas) still plans and applies.
+      env: [`${PLANNED_AT}=${Fn.plantimestamp()}`],
       lifecycle: {
+        ignoreChanges: ['env'],
         postcondition: [
           {
-            condition: '${self.exit_code == 0}',
+            condition: `\${self.exit_code == 0 || !contains(self.env, format("${PLANNED_AT}=%s", plantimestamp()))}`,
             errorMessage: `nginx refused the new config, and the running proxy keeps the one it has; see nginx's message with: docker logs ${props.name}-config`,
           },
         ],

@@ -11,6 +11,7 @@ import { describeE2E } from '../support/e2e-gate';
 import { LOAD_CONNECTIONS, Load, LoadReport, WebSocketSession, freePort, request, waitFor } from '../support/http';
 import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
+import { replicaNames } from '../support/replicas';
 import { ensureTestImages } from '../support/test-images';
 
 const NAME = 'e2ereload';
@@ -30,7 +31,11 @@ describeE2E('a proxy setting changed on a running deployment', () => {
   let deployment: Deployment;
 
   /** Synthesizes these settings and applies them to the same deployment, like a new `cdktf deploy`. */
-  async function deploy(settings: WayshubSettingsInput, edit?: (json: { resource: Record<string, Record<string, Record<string, unknown>>> }) => void) {
+  async function deploy(
+    settings: WayshubSettingsInput,
+    edit?: (json: { resource: Record<string, Record<string, Record<string, unknown>>> }) => void,
+    replicas = 2,
+  ) {
     const stackDir = synthToDir(settings);
     if (edit) {
       const file = path.join(stackDir, 'cdk.tf.json');
@@ -39,7 +44,7 @@ describeE2E('a proxy setting changed on a running deployment', () => {
       fs.writeFileSync(file, JSON.stringify(json));
     }
     deployment = await deployStack(stackDir, { workDir, log });
-    return deployment.apply({ replicas: 2 });
+    return deployment.apply({ replicas });
   }
 
   beforeAll(async () => {
@@ -115,13 +120,14 @@ describeE2E('a proxy setting changed on a running deployment', () => {
     const bad = 'this_is_not_an_nginx_directive on;';
     // No setting can produce a config nginx refuses (they are validated), so the test edits the
     // synthesized sites.conf, as a bug in the renderer would.
-    const failed = await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } }, (json) => {
+    const refusedConfig = (json: { resource: Record<string, Record<string, Record<string, unknown>>> }) => {
       const loader = json.resource.docker_container.proxy_config_loader;
       const uploads = loader.upload as Array<{ file: string; content: string }>;
       const sites = uploads.find((u) => u.file.endsWith('/sites.conf'));
       if (!sites) throw new Error('no sites.conf upload');
       sites.content = `${bad}\n${sites.content}`;
-    }).then(
+    };
+    const failed = await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } }, refusedConfig).then(
       () => 'applied',
       (e: Error) => e.message,
     );
@@ -138,6 +144,14 @@ describeE2E('a proxy setting changed on a running deployment', () => {
     expect(docker('exec', `${NAME}-proxy`, 'cat', '/etc/nginx/wayshub/sites.conf')).not.toContain(bad);
     expect((await request(port, { host: DOMAIN, method: 'POST', body: upload })).status).toBe(200);
     expect((await request(port, { host: DOMAIN, method: 'POST', body: Buffer.alloc(2560 * 1024, 'x') })).status).toBe(413);
+
+    // An unrelated change with the refused config still in place plans and applies (nginx's
+    // verdict counts in the deploy that ran the loader; before, every later plan stopped on it):
+    // a third replica, and the proxy still has its last good config.
+    await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } }, refusedConfig, 3);
+    expect(replicaNames(NAME)).toHaveLength(3);
+    expect(docker('exec', `${NAME}-proxy`, 'cat', '/etc/nginx/wayshub/sites.conf')).not.toContain(bad);
+    expect(reloads()).toBe(before.reloads);
 
     // The next good deploy converges.
     await deploy({ ...base, serverAliases: [ALIAS], proxy: { ...base.proxy, maxBodySize: '3m' } });

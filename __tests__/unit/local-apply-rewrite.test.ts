@@ -299,7 +299,7 @@ describe('a postcondition on exit_code', () => {
 
   test('any other use of exit_code is refused', () => {
     expect(() => rewriteWithGraph(job('${self.exit_code < 2}'))).toThrow(
-      'local-apply: docker_container.job: only a postcondition "${self.exit_code == 0}" with a plain error_message is implemented for exit_code',
+      'local-apply: docker_container.job: only a postcondition "${self.exit_code == 0}" (or the same in the apply that created it) with a plain error_message is implemented for exit_code',
     );
   });
 });

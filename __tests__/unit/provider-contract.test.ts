@@ -59,6 +59,10 @@ describe('each contract row catches what it describes', () => {
     'capabilities-as-stored': (r) => {
       r.docker_container.proxy.capabilities = { drop: ['ALL'], add: ['CHOWN', 'NET_BIND_SERVICE'] };
     },
+    'exit-code-checked-once': (r) => {
+      const loader = r.docker_container.proxy_config_loader as { lifecycle: { postcondition: Array<{ condition: string }> } };
+      loader.lifecycle.postcondition[0].condition = '${self.exit_code == 0}';
+    },
     'replaceable-name': (r) => {
       r.docker_container.app.name = 'wayshub-app';
     },

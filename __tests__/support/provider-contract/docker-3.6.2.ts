@@ -107,6 +107,21 @@ export const DOCKER_PROVIDER_3_6_2: readonly ContractRow[] = [
     },
   },
   {
+    id: 'exit-code-checked-once',
+    resource: 'docker_container',
+    provider:
+      '`exit_code` is read back into the state and stays there; Terraform checks a postcondition on it again at every plan of an unchanged container, so one failed run fails every later plan',
+    source: 'resource_docker_container_funcs.go:691; resource_docker_container.go:117',
+    check: ({ body }) => {
+      const conditions = list(lifecycle(body).postcondition).map((c) => text(obj(c).condition));
+      const replacedEveryApply = JSON.stringify(body.env ?? []).includes('timestamp()}') && !list(lifecycle(body).ignore_changes).includes('env');
+      const once = (c: string) => c.includes('plantimestamp()') && list(lifecycle(body).ignore_changes).includes('env');
+      return !replacedEveryApply && conditions.some((c) => c.includes('self.exit_code') && !once(c))
+        ? 'checks exit_code after its run on every later plan too: one failed run would fail them all'
+        : undefined;
+    },
+  },
+  {
     id: 'replaceable-name',
     resource: 'docker_container',
     provider:
