@@ -21,7 +21,7 @@ import {
   stopLoads,
   waitFor,
 } from '../support/http';
-import { Deployment, deployStack } from '../support/deploy';
+import { Deployment, deployStack, onRealProvider } from '../support/deploy';
 import { replicaNames } from '../support/replicas';
 import { synthToDir } from '../support/synth';
 import { ROLLOUT_VARIANTS, buildAppVariants, ensureTestImages } from '../support/test-images';
@@ -36,6 +36,9 @@ const DRAIN_SECONDS = 10;
 const log = (line: string) => process.stderr.write(`  [rollout] ${line}\n`);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
+// The image id a container runs: the provider creates containers from docker_image's id, the
+// local apply from its name, so the id is what both have in common.
+const runs = (container: string, image: string) => docker('inspect', '-f', '{{.Image}}', container) === docker('image', 'inspect', '-f', '{{.Id}}', image);
 const proxyLogs = (seconds: number) => {
   const logs = spawnSync('docker', ['logs', '--since', `${seconds}s`, `${NAME}-proxy`], { encoding: 'utf8' });
   return `${logs.stdout}\n${logs.stderr}`;
@@ -122,7 +125,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     const v2 = replicaNames(NAME);
     expect(v2).toHaveLength(3);
     expect(v2.filter((name) => v1.includes(name))).toEqual([]);
-    for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
+    for (const name of v2) expect(runs(name, `${REPO}:v2`)).toBe(true);
     expect(proxyId()).toBe(proxy);
     // Once nginx has asked DNS again (every second), only v2 answers.
     const seen = new Set<string>();
@@ -130,7 +133,13 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     expect([...seen].every((name) => v2.includes(name))).toBe(true);
   });
 
-  test('an image that never becomes healthy: the deploy fails naming the replica and what to run, and v2 keeps serving', async () => {
+  // How each engine says that a new replica never became healthy: the provider in its own words
+  // (resource_docker_container_funcs.go:573), the local apply naming the replica and what to run.
+  const notHealthy = onRealProvider()
+    ? /container failed to be in healthy state[\s\S]*docker_container\.app\[\d\]/
+    : new RegExp(`${NAME}-app-\\d{12}-1 is not healthy after 20 s .*its healthcheck last said: .*; see: docker logs ${NAME}-app-\\d{12}-1`);
+
+  test('an image that never becomes healthy: the deploy fails naming the replica, v2 keeps serving, a retry fails the same way, and a good image converges', async () => {
     const v2 = replicaNames(NAME);
     const loads = startLoads(port, DOMAIN);
     const ws = await WebSocketSession.open(port, DOMAIN, '/ws');
@@ -153,17 +162,28 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     expect(webSocket.closedAfterMs).toBeUndefined();
     expect(webSocket.echoed).toBeGreaterThanOrEqual(webSocket.sent - 1);
     log(`the failed deploy said: ${failed.split('\n')[0]}`);
-    expect(failed).toMatch(
-      new RegExp(`${NAME}-app-[0-9a-f]{6}-1 is not healthy after 20 s .*its healthcheck last said: .*; see: docker logs ${NAME}-app-[0-9a-f]{6}-1`),
-    );
+    expect(failed).toMatch(notHealthy);
     expectNoFailures(reports);
     for (const name of v2) expect(docker('inspect', '-f', '{{.State.Running}}', name)).toBe('true');
 
-    // The next deploy of a good image converges: the bad replica and the old v2 ones go.
+    // The same deploy again fails the same way: the replica left tainted does not block its
+    // replacement on its name (before, every retry stopped at "Conflict. The container name ...
+    // is already in use"), and v2 still serves.
+    const retried = await deploy(`${REPO}:bad`).then(
+      () => 'applied',
+      (e: Error) => e.message,
+    );
+    log(`the same deploy again said: ${retried.split('\n')[0]}`);
+    expect(retried).not.toMatch(/already in use/);
+    expect(retried).toMatch(notHealthy);
+    for (const name of v2) expect(docker('inspect', '-f', '{{.State.Running}}', name)).toBe('true');
+
+    // The next deploy of a good image converges with no manual step: the bad replicas and the
+    // old v2 ones go.
     await deploy(`${REPO}:v2`);
     const now = replicaNames(NAME);
     expect(now).toHaveLength(3);
-    for (const name of now) expect(docker('inspect', '-f', '{{.Config.Image}} {{.State.Health.Status}}', name)).toBe(`${REPO}:v2 healthy`);
+    for (const name of now) expect([runs(name, `${REPO}:v2`), docker('inspect', '-f', '{{.State.Health.Status}}', name)]).toEqual([true, 'healthy']);
   });
 
   test('the backend rolls out the same way at api.<domain>, and the frontend replicas are not touched', async () => {
@@ -190,7 +210,7 @@ describeE2E('a new app image rolls out on a running deployment', () => {
     const v2 = replicaNames(NAME, 'backend');
     expect(v2).toHaveLength(2);
     expect(v2.filter((name) => v1.includes(name))).toEqual([]);
-    for (const name of v2) expect(docker('inspect', '-f', '{{.Config.Image}}', name)).toBe(`${REPO}:v2`);
+    for (const name of v2) expect(runs(name, `${REPO}:v2`)).toBe(true);
     expect(replicaNames(NAME).map((name) => docker('inspect', '-f', '{{.Id}}', name))).toEqual(frontend);
   });
 

@@ -380,15 +380,38 @@ async function lastHealthOutput(id: string): Promise<string> {
   return output ? JSON.stringify(output.slice(0, 300)) : 'nothing yet';
 }
 
+/**
+ * A container created and started that never became healthy. The provider has set its id by
+ * then (resource_docker_container_funcs.go:424, the wait at :542-575), so Terraform keeps it,
+ * tainted: the local apply taints its terraform_data the same way.
+ */
+export class NotHealthyError extends Error {
+  constructor(
+    message: string,
+    /** `docker_container.app[0]` */
+    readonly address: string,
+  ) {
+    super(message);
+  }
+}
+
 async function waitHealthy(spec: ContainerSpec, id: string, timeoutSeconds: number): Promise<void> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const state = await inspectContainer(id);
-    if (state.health === 'healthy' || (state.health === undefined && state.running)) return;
+    if (state.health === 'healthy') return;
+    if (state.health === undefined) {
+      // The provider's own words (resource_docker_container_funcs.go:551).
+      throw new NotHealthyError(
+        `local-apply: ${spec.address}: you have supplied a 'wait' argument, but the container does not have a healthcheck defined`,
+        spec.address,
+      );
+    }
     if (Date.now() > deadline || !state.running) {
-      throw new Error(
-        `local-apply: ${spec.address}: ${spec.name} is not healthy after ${timeoutSeconds} s (${state.status}/${state.health ?? 'no healthcheck'}); ` +
+      throw new NotHealthyError(
+        `local-apply: ${spec.address}: ${spec.name} is not healthy after ${timeoutSeconds} s (${state.status}/${state.health}); ` +
           `its healthcheck last said: ${await lastHealthOutput(id)}; see: docker logs ${spec.name}\nlast logs:\n${await logsTail(id, 30)}`,
+        spec.address,
       );
     }
     await sleep(250);

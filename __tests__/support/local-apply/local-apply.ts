@@ -12,14 +12,14 @@ import { mkdirSync, mkdtempSync, promises as fs, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ContainerRef, Desired, LABELS, Log, converge, teardown } from './converge';
+import { ContainerRef, Desired, LABELS, Log, NotHealthyError, converge, teardown } from './converge';
 import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupportedType } from './docker-spec';
 import { JsonObject, isObject, parseJson, sha256 } from './json-value';
 import { plannedActions, resourceOf } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
 import { isSwarmManager } from './docker-cli';
 import { SwarmDesired, convergeServices, createSwarmObjects, removeSurplus, teardownSwarm } from './swarm-converge';
-import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
+import { DockerResourceInfo, RewriteResult, dataNameOf, rewriteWithGraph } from './tf-rewrite';
 
 export interface LocalApplyOptions {
   /** Where the rewritten stack and its Terraform state live; a new temp dir by default. */
@@ -138,7 +138,16 @@ export class LocalApply {
       await createSwarmObjects(swarm, this.deployment, this.log);
       await convergeServices({ ...swarm, services: first }, this.deployment, this.log);
     };
-    const containers = await converge({ ...desired, beforeContainers, forgotten: await this.forgotten() }, this.deployment, this.log);
+    const containers = await converge({ ...desired, beforeContainers, forgotten: await this.forgotten() }, this.deployment, this.log).catch(
+      async (e: unknown) => {
+        if (e instanceof NotHealthyError) {
+          // As Terraform keeps the provider's container that never became healthy: tainted.
+          const [, type, name, index] = /^(\w+)\.([\w-]+)(\[\d+\])?$/.exec(e.address) ?? [];
+          if (type) await this.tf.taint(`terraform_data.${dataNameOf(type, name)}${index ?? ''}`);
+        }
+        throw e;
+      },
+    );
     if (usesSwarm) await convergeServices({ ...swarm, services: swarm.services.filter((s) => !first.includes(s)) }, this.deployment, this.log);
     if (manager) await removeSurplus(swarm, this.deployment, this.log);
     this.log(`engine converged: ${seconds(t1)}`);

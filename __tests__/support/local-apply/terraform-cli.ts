@@ -88,6 +88,11 @@ export class TerraformCli {
     await this.run(['destroy', '-auto-approve', '-input=false', '-no-color', ...varArgs(vars)]);
   }
 
+  /** `terraform taint`: the next plan replaces the object. */
+  async taint(address: string): Promise<void> {
+    await this.run(['taint', '-no-color', address]);
+  }
+
   /** `terraform state rm`: Terraform forgets the object and leaves it where it is. */
   async stateRm(address: string): Promise<void> {
     await this.run(['state', 'rm', '-no-color', address]);
