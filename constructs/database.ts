@@ -1,7 +1,7 @@
 // The backend's MySQL database: its own internal network (only the backend joins it), a named
 // volume for the data that survives every apply, and the one-shot migration job.
 import { Construct } from 'constructs';
-import { DataResource, Fn, ITerraformDependable, Token, TerraformVariable } from 'cdktf';
+import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } from 'cdktf';
 
 import { Container, Network, Volume } from './docker';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
@@ -58,6 +58,8 @@ export class Database extends Construct {
   readonly network: Network;
   readonly volume: Volume;
   readonly container: Container;
+  /** The image and password hash the database was created with (Terraform keeps them as they were). */
+  readonly createdWith: DataResource;
   /** Host name of the database on its network. */
   readonly host: string;
   /** The environment a backend container needs to reach the database (password by reference). */
@@ -78,6 +80,13 @@ export class Database extends Construct {
     this.volume.overrideLogicalId('db_data');
 
     const password = props.password.stringValue;
+    // What the database was created with, kept as it was (ignore_changes) and compared at plan:
+    // a new image or db_password stops the plan with one line, before anything changes. The
+    // password only as its hash (the state has the password itself in the container's env).
+    const wanted = { image: props.image, password: Fn.sha256(password) };
+    this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
+    this.createdWith.overrideLogicalId('db_created_with');
+    const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input as never, key));
     this.container = new Container(this, 'container', {
       name: this.host,
       hostname: this.host,
@@ -99,7 +108,15 @@ export class Database extends Construct {
       // The backend replicas depend on the database through the migration job, so Terraform would
       // replace it create-before-destroy, under the same name, which Docker refuses: a new image
       // or db_password is refused at plan instead (README, "Changing the database").
-      lifecycle: { preventDestroy: !props.allowDestroy },
+      lifecycle: {
+        preventDestroy: !props.allowDestroy,
+        precondition: [
+          {
+            condition: Op.and(Op.eq(kept('image'), wanted.image), Op.eq(kept('password'), wanted.password)),
+            errorMessage: `The database image or db_password changed since ${this.host} was created, and the database is never replaced by a deploy (MySQL keeps the password it was created with); see "Changing the database" in the README for the steps.`,
+          },
+        ],
+      },
     });
     this.container.overrideLogicalId('db');
 

@@ -137,6 +137,26 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
     stack.applies--; // that apply did not complete
   });
 
+  test('a new db_password or database image is refused at plan with one line; the database and its rows stay as they were', async () => {
+    const db = docker('inspect', '-f', '{{.Id}}', `${NAME}-db`);
+    const refused =
+      /The database image or db_password changed since e2edb-db was created, and the database is never replaced by a deploy .*see "Changing the database" in the README/;
+    const newPassword = await stack.deploy({ ...settings }, { replicas: 1, backend_replicas: 1 }, { db_password: 'a-new-password-e2e' }).then(
+      () => 'applied',
+      (e: Error) => e.message,
+    );
+    log(`a new db_password: ${newPassword.split('\n').find((l) => l.includes('changed since')) ?? newPassword}`);
+    expect(newPassword).toMatch(refused);
+    expect(newPassword).not.toContain('a-new-password-e2e');
+    const newImage = await deploy(1, { database: { ...settings.database, image: `${settings.database?.image ?? ''}-renamed` } }).then(
+      () => 'applied',
+      (e: Error) => e.message,
+    );
+    expect(newImage).toMatch(refused);
+    expect(docker('inspect', '-f', '{{.Id}}', `${NAME}-db`)).toBe(db);
+    expect((await api('GET', 'rows')).json).toEqual([expect.objectContaining({ value: 'hello from alvin.xyz' })]);
+  });
+
   test('destroy refuses to delete the data until allowed, then leaves nothing', async () => {
     await deploy(1);
     await expect(stack.last.destroy({ volumes: true })).rejects.toThrow(/prevent_destroy/);

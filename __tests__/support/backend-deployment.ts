@@ -33,11 +33,12 @@ export class BackendDeployment {
     return this.deployment;
   }
 
-  async deploy(settings: WayshubSettingsInput, replicas: { replicas: number; backend_replicas: number }) {
+  /** Synthesizes and applies; `secrets` replaces some of the deployment's secrets for this deploy. */
+  async deploy(settings: WayshubSettingsInput, replicas: { replicas: number; backend_replicas: number }, secrets: Readonly<Record<string, string>> = {}) {
     const stackDir = synthToDir(settings);
     this.stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
     this.deployment = await deployStack(stackDir, { workDir: this.props.workDir, log: this.props.log });
-    const result = await this.deployment.apply({ ...this.props.secrets, ...replicas });
+    const result = await this.deployment.apply({ ...this.props.secrets, ...secrets, ...replicas });
     this.applies++;
     return result;
   }

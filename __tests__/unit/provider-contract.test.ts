@@ -16,9 +16,10 @@ const STACKS: ReadonlyArray<[string, WayshubSettingsInput]> = [
   ['Swarm with TLS files and an encrypted network', swarm({ WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY, WAYSHUB_SWARM_ENCRYPT: 'on' })],
 ];
 
-// The one known break: with database.allowDestroy the database has no prevent_destroy, so a new
-// image or db_password is not refused at plan and fails at apply on the name (README, "Changing
-// the database"). That setting is for stacks about to be destroyed.
+// The one known break: with database.allowDestroy the database has no prevent_destroy, so a
+// change that replaces it other than its image or password (those are refused at plan by its
+// precondition) fails at apply on the name (README, "Changing the database"). That setting is
+// for stacks about to be destroyed.
 const KNOWN: Record<string, RegExp[]> = {
   'settings from code: name, replicas, limits, env and capabilities': [
     /^docker_container\.db is created before it is destroyed under a fixed name \(alvin-db\)/,
