@@ -6,9 +6,8 @@ import { promises as fs, mkdirSync, mkdtempSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ApplyResult, DestroyOptions, JsonObject } from './local-apply';
+import { ApplyResult, JsonObject } from './local-apply';
 import { ContainerRef } from './local-apply/converge';
-import { runDocker } from './local-apply/docker-cli';
 import { TerraformCli, Vars } from './local-apply/terraform-cli';
 
 export interface ProviderApplyOptions {
@@ -91,25 +90,14 @@ export class ProviderApply {
   }
 
   /**
-   * `terraform destroy`. With { volumes: true } (a test's cleanup) the data is let go too: the
-   * volumes and what prevent_destroy guards are forgotten first and removed by name after.
+   * `terraform destroy`, as `cdktf destroy` runs it: it removes the volumes too, and fails,
+   * removing nothing, where prevent_destroy guards something (as the local apply's destroy
+   * does, which keeps volumes unless asked: { volumes } changes nothing here).
    */
-  async destroy(opts: DestroyOptions = {}): Promise<void> {
+  async destroy(): Promise<void> {
     if (!this.initialized && !(await exists(path.join(this.workDir, 'terraform.tfstate')))) return;
     await this.init();
-    const guarded = (address: string) => {
-      const [type, name] = address.replace(/\[\d+\]$/, '').split('.');
-      const body = (this.json.resource as Record<string, Record<string, { lifecycle?: { prevent_destroy?: boolean } }>>)[type]?.[name];
-      return body?.lifecycle?.prevent_destroy === true;
-    };
-    const letGo = opts.volumes ? (await this.tf.state()).resources.filter((r) => r.type === 'docker_volume' || guarded(r.address)) : [];
-    for (const r of letGo) await this.tf.stateRm(r.address);
     await this.tf.destroy(this.lastVars);
-    // Containers first: a volume in use can't be removed.
-    const names = (type: string) =>
-      letGo.filter((r) => (r.type === 'docker_volume') === (type === 'volume')).flatMap((r) => (typeof r.values.name === 'string' ? [r.values.name] : []));
-    for (const name of names('container')) await runDocker(['rm', '--force', name]);
-    for (const name of names('volume')) await runDocker(['volume', 'rm', '--force', name]);
     if (this.ownsWorkDir) await fs.rm(this.workDir, { recursive: true, force: true });
   }
 
