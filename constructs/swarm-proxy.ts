@@ -147,7 +147,7 @@ export class SwarmProxy extends Construct {
           readOnly: true,
           // Where nginx writes at run time (official image: /var/cache/nginx, Debian: /var/lib/nginx).
           // No tmpfs size: provider 3.6.2 panics on `tmpfs_options.size_bytes` (an int read as
-          // int64, resource_docker_service_structures.go:841). Their pages count against the
+          // int64, resource_docker_service_structures.go:841; provider issue #563, open). Their pages count against the
           // task's memory limit below, which bounds them all together.
           mounts: ['/tmp', '/run', '/var/cache/nginx', '/var/lib/nginx'].map((target) => ({ type: 'tmpfs', target })),
           capDrop: ['ALL'],
