@@ -17,7 +17,7 @@ import { DockerSpec, EvaluatedInstance, assertImplemented, buildSpec, isSupporte
 import { JsonObject, isObject, parseJson, sha256 } from './json-value';
 import { plannedActions, resourceOf } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
-import { isSwarmManager } from './docker-cli';
+import { exists, isSwarmManager } from './docker-cli';
 import { SwarmDesired, convergeServices, createSwarmObjects, removeSurplus, teardownSwarm } from './swarm-converge';
 import { DockerResourceInfo, RewriteResult, dataNameOf, rewriteWithGraph } from './tf-rewrite';
 
@@ -141,9 +141,17 @@ export class LocalApply {
     const containers = await converge({ ...desired, beforeContainers, forgotten: await this.forgotten() }, this.deployment, this.log).catch(
       async (e: unknown) => {
         if (e instanceof NotHealthyError) {
-          // As Terraform keeps the provider's container that never became healthy: tainted.
-          const [, type, name, index] = /^(\w+)\.([\w-]+)(\[\d+\])?$/.exec(e.address) ?? [];
-          if (type) await this.tf.taint(`terraform_data.${dataNameOf(type, name)}${index ?? ''}`);
+          // As Terraform keeps the provider's container that never became healthy: tainted. The
+          // provider creates a resource's instances in parallel; the harness stopped at the first
+          // failure, so the ones it never created are tainted too (Terraform's state holds them).
+          const notCreated: string[] = [];
+          for (const c of desired.containers) if (!(await exists('container', c.name))) notCreated.push(c.address);
+          for (const address of new Set([e.address, ...notCreated])) {
+            const [, type, name, index] = /^(\w+)\.([\w-]+)(\[\d+\])?$/.exec(address) ?? [];
+            if (!type) continue;
+            await this.tf.taint(`terraform_data.${dataNameOf(type, name)}${index ?? ''}`);
+            this.log(`tainted ${address} (${address === e.address ? 'never became healthy' : 'never created'})`);
+          }
         }
         throw e;
       },
