@@ -131,9 +131,12 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
 
   test('a failing migration stops the deploy with its message', async () => {
     const failing = { database: { ...settings.database, migrateCommand: ['node', '/app/backend.js', 'migrate', '--fail'] } };
-    await expect(deploy(1, failing)).rejects.toThrow(
-      'The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=e2edb-migrate-)',
+    // Terraform wraps its diagnostics at 80 columns: compared with single spaces.
+    const failed = await deploy(1, failing).then(
+      () => 'applied',
+      (e: Error) => e.message.replace(/\s+/g, ' '),
     );
+    expect(failed).toContain('The migration job failed; see its output with: docker logs $(docker ps -lq --filter name=e2edb-migrate-)');
     stack.applies--; // that apply did not complete
   });
 
@@ -143,14 +146,14 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
       /The database image or db_password changed since e2edb-db was created, and the database is never replaced by a deploy .*see "Changing the database" in the README/;
     const newPassword = await stack.deploy({ ...settings }, { replicas: 1, backend_replicas: 1 }, { db_password: 'a-new-password-e2e' }).then(
       () => 'applied',
-      (e: Error) => e.message,
+      (e: Error) => e.message.replace(/\s+/g, ' '),
     );
-    log(`a new db_password: ${newPassword.split('\n').find((l) => l.includes('changed since')) ?? newPassword}`);
+    log(`a new db_password: ${/The database image[^.]*\./.exec(newPassword)?.[0] ?? newPassword}`);
     expect(newPassword).toMatch(refused);
     expect(newPassword).not.toContain('a-new-password-e2e');
     const newImage = await deploy(1, { database: { ...settings.database, image: `${settings.database?.image ?? ''}-renamed` } }).then(
       () => 'applied',
-      (e: Error) => e.message,
+      (e: Error) => e.message.replace(/\s+/g, ' '),
     );
     expect(newImage).toMatch(refused);
     expect(docker('inspect', '-f', '{{.Id}}', `${NAME}-db`)).toBe(db);
