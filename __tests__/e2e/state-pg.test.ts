@@ -9,12 +9,17 @@ import * as path from 'node:path';
 
 import { describeE2E, testPgConnStr } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
-import { rewriteForTerraformData } from '../support/local-apply';
-import { Deployment, deployStack } from '../support/deploy';
+import { LocalApply, rewriteForTerraformData } from '../support/local-apply';
+import { Deployment } from '../support/deploy';
 import { synthDeployments } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
 
 const log = (line: string) => process.stderr.write(`  [state-pg] ${line}\n`);
+// Always the local apply, even where the real provider is configured: these tests run Terraform
+// themselves on the work dirs the local apply writes (main.tf.json with terraform_data, the pg
+// backend's schemas and lock) and `npm run plan` there; what they prove is Terraform's pg backend
+// and our plan scripts, which do not depend on the docker provider.
+const deployStack = (stackDir: string, opts: Parameters<typeof LocalApply.fromStackDir>[1]): Promise<Deployment> => LocalApply.fromStackDir(stackDir, opts);
 const STACKS = ['e2epg-staging', 'e2epg-production'];
 const schemaOf = (stack: string) => stack.replace(/-/g, '_');
 
