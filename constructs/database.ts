@@ -86,7 +86,7 @@ export class Database extends Construct {
     const wanted = { image: props.image, password: Fn.sha256(password) };
     this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
     this.createdWith.overrideLogicalId('db_created_with');
-    const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input as never, key));
+    const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input, key));
     this.container = new Container(this, 'container', {
       name: this.host,
       hostname: this.host,

@@ -8,6 +8,7 @@ import { Network, Service } from './docker';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from './labels';
 import { ReplicaPool, ReplicaSetProps } from './replica-set';
 import { DRAIN_ENV, defaultHealthcheck } from './settings';
+import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 // No build context: a build happens on one node, and every node must pull the image. No health
 // timeout: the converge timeout bounds the wait.
@@ -67,7 +68,7 @@ export class ReplicaService extends Construct implements ReplicaPool {
           labels,
           healthcheck: { test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral), ...TASK_HEALTHCHECK },
           // Time to finish the requests in flight after SIGTERM; Swarm has taken the task out of DNS before.
-          stopGracePeriod: `${drainSeconds}s`,
+          stopGracePeriod: serviceDuration(drainSeconds),
           capDrop: ['ALL'],
           capAdd: props.addCapabilities?.length ? [...props.addCapabilities] : undefined,
         },
@@ -84,8 +85,8 @@ export class ReplicaService extends Construct implements ReplicaPool {
       // One task at a time, the new one healthy before the old one stops (a task with a
       // healthcheck counts as running only once healthy); a new task that fails, or fails within
       // the monitor window after, rolls the whole service back.
-      updateConfig: { parallelism: 1, delay: '2s', order: 'start-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
-      rollbackConfig: { parallelism: 1, delay: '0s', order: 'start-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
+      updateConfig: { parallelism: 1, delay: '2s', order: 'start-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
+      rollbackConfig: { parallelism: 1, delay: '0s', order: 'start-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
       // The deploy waits until every task runs, and fails when Swarm rolled the update back.
       convergeConfig: { delay: '1s', timeout: '10m' },
     });

@@ -9,6 +9,7 @@ import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseProps, 
 import { Network, Secret, Service } from './docker';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from './labels';
 import { DATABASE_NODE_LABEL } from './settings';
+import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 /** Where the task reads the password (MYSQL_PASSWORD_FILE). */
 export const DB_PASSWORD_FILE = '/run/secrets/db-password';
@@ -84,7 +85,7 @@ export class SwarmDatabase extends Construct {
           mounts: [{ type: 'volume', source: this.volumeName, target: DB_DATA_PATH }],
           labels,
           healthcheck: { test: (props.healthcheck ?? DEFAULT_DB_HEALTHCHECK).map(terraformLiteral), ...DB_HEALTH_TIMING },
-          stopGracePeriod: `${props.stopGraceSeconds ?? 60}s`,
+          stopGracePeriod: serviceDuration(props.stopGraceSeconds ?? 60),
         },
         // By id, as Docker stores it and the provider reads it back (see SwarmProxy).
         networksAdvanced: [{ name: this.network.id }],
@@ -96,8 +97,8 @@ export class SwarmDatabase extends Construct {
       mode: { replicated: { replicas: 1 } },
       endpointSpec: { mode: 'dnsrr' },
       // Two servers on one data directory would corrupt it: the old task stops first.
-      updateConfig: { parallelism: 1, order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
-      rollbackConfig: { parallelism: 1, order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
+      updateConfig: { parallelism: 1, order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
+      rollbackConfig: { parallelism: 1, order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
       // The migrations run only once the database answers its healthcheck.
       convergeConfig: { delay: '1s', timeout: '5m' },
     });

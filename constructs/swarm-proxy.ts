@@ -13,6 +13,7 @@ import { Config, Network, Secret, Service } from './docker';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from './labels';
 import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../nginx/render';
 import { PROXY_NODE_LABEL } from './settings';
+import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 const CERT_PATH = `${CONF_DIR}/tls/fullchain.pem`;
 const KEY_PATH = `${CONF_DIR}/tls/privkey.pem`;
@@ -154,7 +155,7 @@ export class SwarmProxy extends Construct {
           capAdd: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
           // SIGQUIT is nginx's graceful stop: the requests in flight are finished.
           stopSignal: 'SIGQUIT',
-          stopGracePeriod: `${grace}s`,
+          stopGracePeriod: serviceDuration(grace),
         },
         // Each site's first name also leads to the proxy from inside the network.
         // By id: Docker stores a service's network by id, and the provider reads that back into
@@ -170,8 +171,8 @@ export class SwarmProxy extends Construct {
       endpointSpec: { mode: 'dnsrr', ports },
       // A node's port can't be bound twice, so each node's old task stops before its new one
       // starts: one node at a time, and a task that fails (a config nginx refuses) rolls back.
-      updateConfig: { parallelism: 1, delay: '5s', order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: '0' },
-      rollbackConfig: { parallelism: 1, delay: '0s', order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: '0' },
+      updateConfig: { parallelism: 1, delay: '5s', order: 'stop-first', failureAction: 'rollback', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
+      rollbackConfig: { parallelism: 1, delay: '0s', order: 'stop-first', failureAction: 'pause', monitor: '10s', maxFailureRatio: NO_FAILURES_TOLERATED },
       // No converge_config: the provider refuses it beside mode.global (ConflictsWith,
       // resource_docker_service.go:782), so the deploy does not wait for the proxy's tasks.
     });

@@ -13,6 +13,7 @@ const STACKS: ReadonlyArray<[string, WayshubSettingsInput]> = [
   ...MATRIX,
   ['Swarm', swarm({})],
   ['Swarm with the backend and MySQL', swarm({ WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1.0' })],
+  ['Swarm with a drain limit of a minute', { engine: 'swarm', app: { drainSeconds: 60 } }],
   ['Swarm with TLS files and an encrypted network', swarm({ WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY, WAYSHUB_SWARM_ENCRYPT: 'on' })],
 ];
 
@@ -47,6 +48,9 @@ describe('each contract row catches what it describes', () => {
     },
     'service-network-by-id': (r) => {
       (r.docker_service.app.task_spec as { networks_advanced: Array<{ name: string }> }).networks_advanced[0].name = '${docker_network.network.name}';
+    },
+    'service-values-as-read': (r) => {
+      (r.docker_service.app.update_config as Record<string, unknown>).max_failure_ratio = '0';
     },
     'container-stop-grace': (r) => {
       delete r.docker_container.db.destroy_grace_seconds;

@@ -3,7 +3,11 @@
 // each row with the file and line. `check` looks at one synthesized resource and says how the
 // provider would break it, or nothing. The e2e tests prove the same rows on the provider itself
 // where one is installed (WAYSHUB_PROVIDER_MIRROR); this table is what CI can check without it.
+import { serviceDuration } from '../../../constructs/service-values';
 import { JsonObject, isObject } from '../local-apply/json-value';
+
+/** Service attributes that hold a duration the provider reads back. */
+const DURATIONS = new Set(['delay', 'monitor', 'window', 'stop_grace_period', 'interval', 'timeout', 'start_period']);
 
 export interface ContractResource {
   /** `docker_service.proxy` */
@@ -62,6 +66,29 @@ export const DOCKER_PROVIDER_3_6_2: readonly ContractRow[] = [
       const names = list(obj(body.task_spec).networks_advanced).map((n) => obj(n).name);
       const byName = names.filter((n) => typeof n !== 'string' || !/^\$\{docker_network\.[\w-]+\.id\}$/.test(n));
       return byName.length ? `names its network as ${byName.map(text).join(', ')}: every plan would replace the service` : undefined;
+    },
+  },
+  {
+    id: 'service-values-as-read',
+    resource: 'docker_service',
+    provider:
+      'durations are read back as Go prints them, shortened (60 s is "1m"), and `max_failure_ratio` with one decimal ("0.0"): any other spelling shows as a change on every plan',
+    source: 'resource_docker_service_structures.go:76-91, 445-466, 1306-1315',
+    check: ({ body }) => {
+      const found: string[] = [];
+      const walk = (v: unknown, key: string, path: string): void => {
+        if (path === 'converge_config') return; // not read back
+        if (Array.isArray(v)) v.forEach((x, i) => walk(x, key, `${path}[${i}]`));
+        else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, k, path ? `${path}.${k}` : k);
+        else if (typeof v === 'string') {
+          const seconds = /^(\d+)s$/.exec(v);
+          if (DURATIONS.has(key) && seconds && serviceDuration(Number(seconds[1])) !== v)
+            found.push(`${path} = ${v} (read back as ${serviceDuration(Number(seconds[1]))})`);
+          if (key === 'max_failure_ratio' && !/^\d+\.\d$/.test(v)) found.push(`${path} = ${v} (read back with one decimal)`);
+        }
+      };
+      walk(body, '', '');
+      return found.length ? `writes ${found.join(', ')}: every plan would show a change` : undefined;
     },
   },
   {
