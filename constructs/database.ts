@@ -1,5 +1,7 @@
 // The backend's MySQL database: its own internal network (only the backend joins it), a named
 // volume for the data that survives every apply, and the one-shot migration job.
+import { createHash } from 'node:crypto';
+
 import { Construct } from 'constructs';
 import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } from 'cdktf';
 
@@ -80,14 +82,7 @@ export class Database extends Construct {
     this.volume.overrideLogicalId('db_data');
 
     const password = props.password.stringValue;
-    // What the database was created with, kept as it was (ignore_changes) and compared at plan:
-    // a new image or db_password stops the plan with one line, before anything changes. The
-    // password only as its hash (the state has the password itself in the container's env).
-    const wanted = { image: props.image, password: Fn.sha256(password) };
-    this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
-    this.createdWith.overrideLogicalId('db_created_with');
-    const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input, key));
-    this.container = new Container(this, 'container', {
+    const config = {
       name: this.host,
       hostname: this.host,
       image: props.image,
@@ -105,15 +100,28 @@ export class Database extends Construct {
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels,
-      // The backend replicas depend on the database through the migration job, so Terraform would
-      // replace it create-before-destroy, under the same name, which Docker refuses: a new image
-      // or db_password is refused at plan instead (README, "Changing the database").
+    };
+    // A deploy never replaces the database. The backend replicas depend on it through the
+    // migration job, so Terraform would replace it create-before-destroy, under the same name,
+    // which Docker refuses; and MySQL keeps the password it was created with. So what it was
+    // created with is kept (ignore_changes) and compared at plan: a new image, db_password or any
+    // other setting of the container stops the plan with one line, before anything changes. The
+    // password only as its hash (the state has the password itself in the container's env).
+    const wanted = {
+      image: props.image,
+      password: Fn.sha256(password),
+      settings: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+    };
+    this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
+    this.createdWith.overrideLogicalId('db_created_with');
+    const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input, key));
+    this.container = new Container(this, 'container', {
+      ...config,
       lifecycle: {
-        preventDestroy: !props.allowDestroy,
         precondition: [
           {
-            condition: Op.and(Op.eq(kept('image'), wanted.image), Op.eq(kept('password'), wanted.password)),
-            errorMessage: `The database image or db_password changed since ${this.host} was created, and the database is never replaced by a deploy (MySQL keeps the password it was created with); see "Changing the database" in the README for the steps.`,
+            condition: Op.and(Op.and(Op.eq(kept('image'), wanted.image), Op.eq(kept('password'), wanted.password)), Op.eq(kept('settings'), wanted.settings)),
+            errorMessage: `The database image, db_password or container settings changed since ${this.host} was created, and the database is never replaced by a deploy (MySQL keeps the password it was created with); see "Changing the database" in the README for the steps.`,
           },
         ],
       },

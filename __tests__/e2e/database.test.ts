@@ -143,7 +143,7 @@ describeE2E('frontend, backend and MySQL with migrations', () => {
   test('a new db_password or database image is refused at plan with one line; the database and its rows stay as they were', async () => {
     const db = docker('inspect', '-f', '{{.Id}}', `${NAME}-db`);
     const refused =
-      /The database image or db_password changed since e2edb-db was created, and the database is never replaced by a deploy .*see "Changing the database" in the README/;
+      /The database image, db_password or container settings changed since e2edb-db was created, and the database is never replaced by a deploy .*see "Changing the database" in the README/;
     const newPassword = await stack.deploy({ ...settings }, { replicas: 1, backend_replicas: 1 }, { db_password: 'a-new-password-e2e' }).then(
       () => 'applied',
       (e: Error) => e.message.replace(/\s+/g, ' '),

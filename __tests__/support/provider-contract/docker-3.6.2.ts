@@ -156,7 +156,9 @@ export const DOCKER_PROVIDER_3_6_2: readonly ContractRow[] = [
     source: 'resource_docker_container.go:38-43',
     check: ({ address, body, stack }) => {
       if (typeof body.name === 'string' && body.name.includes('${')) return undefined;
-      if (lifecycle(body).prevent_destroy === true) return undefined; // a replacement is refused at plan
+      // A replacement refused at plan: by prevent_destroy, or by a precondition that compares
+      // what the container was created with (kept by a terraform_data) with what is declared.
+      if (lifecycle(body).prevent_destroy === true || JSON.stringify(lifecycle(body).precondition ?? []).includes('_created_with.input')) return undefined;
       const firstCreated = createBeforeDestroy(stack);
       return firstCreated.has(address) ? `is created before it is destroyed under a fixed name (${text(body.name)}): every replacement would fail` : undefined;
     },
