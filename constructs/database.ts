@@ -110,7 +110,20 @@ export class Database extends Construct {
     const wanted = {
       image: props.image,
       password: Fn.sha256(password),
-      settings: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+      // The rest, without tokens (their text changes from one synth to the next): the names
+      // as they are, the password as its own entry above.
+      settings: createHash('sha256')
+        .update(
+          JSON.stringify({
+            ...config,
+            image: undefined,
+            env: config.env.filter((e) => !e.startsWith('MYSQL_PASSWORD=')),
+            networksAdvanced: [{ name: `${props.name}-db-net`, aliases: [this.host] }],
+            volumes: [{ volumeName: `${props.name}-db-data`, containerPath: DB_DATA_PATH }],
+          }),
+        )
+        .digest('hex')
+        .slice(0, 16),
     };
     this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
     this.createdWith.overrideLogicalId('db_created_with');

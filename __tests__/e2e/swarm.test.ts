@@ -191,10 +191,17 @@ describeE2E('Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm', () => {
   test('a config change rolls the proxy to a new Docker config; the failures of its stop-first gap are counted', async () => {
     const before = runningTasks(proxy);
     const configs = docker('service', 'inspect', '-f', '{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}', proxy);
-    const { reports, seconds, error } = await underLoad(() =>
-      deploy({ app: { ...base.app, image: `${REPO}:v2` }, proxy: { ...base.proxy, maxBodySize: '1m' } }),
-    );
-    log(`proxy rolled in ${seconds.toFixed(1)} s`);
+    // The provider can't wait for a global service (converge_config conflicts with mode.global),
+    // so the deploy returns while the proxy's new task may still be starting: the load runs until
+    // the new task does.
+    const { reports, seconds, error } = await underLoad(async () => {
+      await deploy({ app: { ...base.app, image: `${REPO}:v2` }, proxy: { ...base.proxy, maxBodySize: '1m' } });
+      await waitFor('the new proxy task', 60_000, () => {
+        const now = runningTasks(proxy);
+        return now.length === 1 && now.join() !== before.join();
+      });
+    });
+    log(`proxy rolled in ${seconds.toFixed(1)} s (the deploy, then the new task running)`);
     if (error) throw error;
     const after = runningTasks(proxy);
     expect(after).toHaveLength(1);
