@@ -200,6 +200,24 @@ describe('the database', () => {
   const { json, text } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1' }));
   const containers = json.resource.docker_container;
 
+  test('is never replaced by a deploy: what it was created with is kept and compared at plan, the same from one synth to the next', () => {
+    const createdWith = (input: Parameters<typeof synthStack>[0] = {}) =>
+      synthStack({ domain: 'alvin.xyz', ...input, backend: { image: 'wayshub-backend:1', ...input?.backend } }).json.resource.terraform_data.db_created_with;
+    const first = createdWith();
+    expect(first).toEqual({
+      input: { image: 'mysql:8.0', password: '${sha256(var.db_password)}', settings: expect.stringMatching(/^[0-9a-f]{16}$/) },
+      lifecycle: { ignore_changes: ['input'] },
+    });
+    // A new synth (new token numbers), or a change elsewhere, keeps it; a database setting does not.
+    expect(createdWith({ replicas: 5, backend: { image: 'wayshub-backend:2' } })).toEqual(first);
+    expect((createdWith({ database: { databaseName: 'other' } }).input as { settings: string }).settings).not.toBe(
+      (first.input as { settings: string }).settings,
+    );
+    const precondition = (containers.db.lifecycle as { precondition: Array<{ condition: string; error_message: string }> }).precondition[0];
+    expect(precondition.condition).toContain('terraform_data.db_created_with.input.settings == ');
+    expect(precondition.error_message).toMatch(/^The database image, db_password or container settings changed since wayshub-db was created/);
+  });
+
   test('is on with the backend: MySQL 8.0 on a named volume, waited for until healthy', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-db',
