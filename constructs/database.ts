@@ -60,7 +60,7 @@ export class Database extends Construct {
   readonly network: Network;
   readonly volume: Volume;
   readonly container: Container;
-  /** The image and password hash the database was created with (Terraform keeps them as they were). */
+  /** The image, password hash and settings hash the database was created with (Terraform keeps them as they were). */
   readonly createdWith: DataResource;
   /** Host name of the database on its network. */
   readonly host: string;

@@ -19,7 +19,7 @@ import { plannedActions, resourceOf } from './plan-order';
 import { TerraformCli, TerraformState, Vars } from './terraform-cli';
 import { exists, isSwarmManager } from './docker-cli';
 import { SwarmDesired, convergeServices, createSwarmObjects, removeSurplus, teardownSwarm } from './swarm-converge';
-import { DockerResourceInfo, RewriteResult, dataNameOf, rewriteWithGraph } from './tf-rewrite';
+import { DockerResourceInfo, RewriteResult, rewriteWithGraph } from './tf-rewrite';
 
 export interface LocalApplyOptions {
   /** Where the rewritten stack and its Terraform state live; a new temp dir by default. */
@@ -147,9 +147,9 @@ export class LocalApply {
           const notCreated: string[] = [];
           for (const c of desired.containers) if (!(await exists('container', c.name))) notCreated.push(c.address);
           for (const address of new Set([e.address, ...notCreated])) {
-            const [, type, name, index] = /^(\w+)\.([\w-]+)(\[\d+\])?$/.exec(address) ?? [];
-            if (!type) continue;
-            await this.tf.taint(`terraform_data.${dataNameOf(type, name)}${index ?? ''}`);
+            const info = this.rewrite.resources.find((r) => r.address === resourceOf(address));
+            if (!info) continue;
+            await this.tf.taint(`terraform_data.${info.dataName}${address.slice(info.address.length)}`);
             this.log(`tainted ${address} (${address === e.address ? 'never became healthy' : 'never created'})`);
           }
         }
