@@ -3,7 +3,7 @@
 // migration job) when a backend is set, and the edge (nginx, with HTTPS when asked). Last, the
 // outputs a user reads after deploy.
 import { Construct } from 'constructs';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Op, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 
 import { ApiTier } from './api-tier';
 import { DockerProvider, Network } from './docker';
@@ -35,7 +35,15 @@ export class WayshubStack extends TerraformStack {
     const s = settings;
     const labels = { [STACK_LABEL]: s.name };
 
-    new DockerProvider(this, 'docker', { host: s.dockerHost });
+    // A pull request's plan holds no Docker credentials: it plans with -refresh=false and this set
+    // to false (npm run plan -- --no-refresh), so the provider never pings the host.
+    const daemonCheck = new TerraformVariable(this, 'docker_daemon_check', {
+      type: 'bool',
+      default: true,
+      description: 'false only for a plan with -refresh=false that must not reach the Docker host (a pull request plan).',
+    });
+    daemonCheck.overrideLogicalId('docker_daemon_check');
+    new DockerProvider(this, 'docker', { host: s.dockerHost, disableDockerDaemonCheck: Op.not(daemonCheck.booleanValue) });
     const swarm = s.engine === 'swarm';
     this.network = new Network(this, 'network', {
       name: `${s.name}-net`,
