@@ -43,6 +43,8 @@ pg_isready -q -h 127.0.0.1 || { echo "postgres-up: the server does not answer on
 if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != 1 ]; then
   printf "CREATE ROLE %s LOGIN PASSWORD '%s';\n" "$user" "$password" | as_postgres psql -q -v ON_ERROR_STOP=1 >/dev/null || exit 1
 fi
+# The state's owner makes the plan roles of pull requests (scripts/pg-plan-role.sql).
+as_postgres psql -q -v ON_ERROR_STOP=1 -c "ALTER ROLE $user CREATEROLE" >/dev/null || exit 1
 if [ "$(as_postgres psql -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]; then
   as_postgres createdb -O "$user" "$database" || exit 1
 fi
