@@ -1,12 +1,15 @@
 // Shared state in PostgreSQL (WAYSHUB_STATE=pg) for two environments of one app, on a real
 // PostgreSQL server (scripts/postgres-up.sh) with Terraform's own pg backend: each stack's state
-// in its own schema, Terraform's lock between two applies of one stack, and the connection
-// string's password nowhere in what is written.
+// in its own schema, Terraform's lock between two applies of one stack, the connection
+// string's password nowhere in what is written, a pull request's plan role that can't write, and
+// a deploy that applies only the plan its pull request showed.
 import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { readReviewRecords } from '../../review/plan-comment';
 import { describeE2E, testPgConnStr } from '../support/e2e-gate';
 import { freePort, request, waitFor } from '../support/http';
 import { LocalApply, rewriteForTerraformData } from '../support/local-apply';
@@ -21,6 +24,7 @@ const log = (line: string) => process.stderr.write(`  [state-pg] ${line}\n`);
 // and our plan scripts, which do not depend on the docker provider.
 const deployStack = (stackDir: string, opts: Parameters<typeof LocalApply.fromStackDir>[1]): Promise<Deployment> => LocalApply.fromStackDir(stackDir, opts);
 const STACKS = ['e2epg-staging', 'e2epg-production'];
+const ROOT = path.join(__dirname, '..', '..');
 const schemaOf = (stack: string) => stack.replace(/-/g, '_');
 
 function psql(sql: string): string {
@@ -183,7 +187,7 @@ describeE2E(
       // and text), then npm run plan-comment. Here on the stack as the local apply gave it to
       // Terraform (the docker provider can't be downloaded here), with its state in PostgreSQL.
       const env = { ...process.env, PG_CONN_STR: conn, TF_VAR_replicas: '3', CHECKPOINT_DISABLE: '1' };
-      const npm = (...args: string[]) => spawnSync('npm', ['run', '-s', ...args], { cwd: path.join(__dirname, '..', '..'), env, encoding: 'utf8' });
+      const npm = (...args: string[]) => spawnSync('npm', ['run', '-s', ...args], { cwd: ROOT, env, encoding: 'utf8' });
       const planned = npm('plan', '--', '--lock-timeout', '30s', work[STACKS[1]]);
       expect(planned.stderr).toContain(`plan: ${path.basename(work[STACKS[1]])}: planned`);
       expect(planned.status).toBe(0);
@@ -203,22 +207,109 @@ describeE2E(
       expect(conn.includes(password)).toBe(true);
     });
 
-    test('a deploy plans again and applies only what was reviewed: another plan is refused, the same one applied', () => {
+    test("a pull request's plan role reads the state and takes the lock, and can't write the state or read another environment's", () => {
       const dir = work[STACKS[1]];
-      const root = path.join(__dirname, '..', '..');
-      const npm = (replicas: string, ...args: string[]) =>
-        spawnSync('npm', ['run', '-s', ...args], { cwd: root, env: { ...process.env, PG_CONN_STR: conn, TF_VAR_replicas: replicas }, encoding: 'utf8' });
-      expect(npm('3', 'plan', '--', dir).status).toBe(0);
-      const reviewed = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2epg-reviewed-')), 'plan.summary.json');
-      fs.copyFileSync(path.join(dir, 'plan.summary.json'), reviewed);
-      expect(fs.readFileSync(reviewed, 'utf8')).not.toContain(password);
+      const schema = schemaOf(STACKS[1]);
+      const role = 'e2epg_plan_production';
+      const rolePassword = crypto.randomBytes(18).toString('hex');
+      // As the README says: the state's owner makes the role, with the script the README names.
+      const made = spawnSync(
+        'psql',
+        [
+          '-X',
+          '-q',
+          '-d',
+          conn,
+          '-v',
+          `schema=${schema}`,
+          '-v',
+          `role=${role}`,
+          '-v',
+          `password=${rolePassword}`,
+          '-f',
+          path.join(ROOT, 'scripts', 'pg-plan-role.sql'),
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(made.stderr).toBe('');
+      expect(made.status).toBe(0);
+      const planConn = new URL(conn);
+      planConn.username = role;
+      planConn.password = rolePassword;
+      const env = {
+        ...process.env,
+        PG_CONN_STR: planConn.toString(),
+        PG_SKIP_SCHEMA_CREATION: 'true',
+        PG_SKIP_TABLE_CREATION: 'true',
+        PG_SKIP_INDEX_CREATION: 'true',
+        WAYSHUB_REVIEW_KEY: 'e2e-review-key',
+        TF_VAR_replicas: '3',
+      };
+      const stateOf = (s: string) => psql(`SELECT md5(data) FROM ${schemaOf(s)}.states WHERE name = 'default'`);
+      const before = { production: stateOf(STACKS[1]), staging: stateOf(STACKS[0]) };
+      try {
+        // What the pull request's job runs: a plan, with Terraform's lock, and no Docker credentials.
+        const planned = spawnSync('npm', ['run', '-s', 'plan', '--', '--no-refresh', '--lock-timeout', '30s', dir], { cwd: ROOT, env, encoding: 'utf8' });
+        expect(planned.stderr).toMatch(/planned against state serial \d+, with a keyed hash of each change/);
+        expect(planned.status).toBe(0);
+        expect(JSON.parse(fs.readFileSync(path.join(dir, 'plan.summary.json'), 'utf8'))).toMatchObject({ refreshed: false, counts: { create: 1 } });
+
+        // What unreviewed code could try with the same credentials: each is refused by PostgreSQL.
+        const terraform = (...args: string[]) => spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
+        const applied = terraform('apply', '-no-color', '-input=false', 'plan.tfplan');
+        const pulled = terraform('state', 'pull');
+        const statePath = path.join(dir, 'pulled.tfstate');
+        fs.writeFileSync(
+          statePath,
+          pulled.stdout.replace(/"serial": (\d+)/, (_m, n: string) => `"serial": ${Number(n) + 1}`),
+        );
+        const pushed = terraform('state', 'push', '-force', statePath);
+        const asPlanRole = (sql: string) => spawnSync('psql', ['-X', '-q', '-tA', '-d', planConn.toString(), '-c', sql], { encoding: 'utf8' });
+        const deleted = asPlanRole(`DELETE FROM ${schema}.states`);
+        const other = asPlanRole(`SELECT data FROM ${schemaOf(STACKS[0])}.states`);
+        log(
+          `plan role: apply exit ${applied.status} (${/permission denied[^\n]*/.exec(applied.stdout + applied.stderr)?.[0] ?? '?'}); state push exit ${pushed.status}; ` +
+            `DELETE: ${deleted.stderr.trim()}; staging's state: ${other.stderr.trim()}`,
+        );
+        expect(applied.status).not.toBe(0);
+        expect(applied.stdout + applied.stderr).toContain('permission denied for table states');
+        expect(pulled.status).toBe(0);
+        expect(pushed.status).not.toBe(0);
+        expect(deleted.stderr).toContain('permission denied for table states');
+        expect(other.stderr).toContain(`permission denied for schema ${schemaOf(STACKS[0])}`);
+        expect({ production: stateOf(STACKS[1]), staging: stateOf(STACKS[0]) }).toEqual(before);
+      } finally {
+        // Terraform keeps the state it could not write next to the config: it holds secrets.
+        for (const f of ['errored.tfstate', 'pulled.tfstate']) fs.rmSync(path.join(dir, f), { force: true });
+        psql(
+          `REVOKE ALL ON ${schema}.states FROM ${role}; REVOKE USAGE ON SCHEMA ${schema} FROM ${role}; REVOKE CONNECT ON DATABASE ${new URL(conn).pathname.slice(1)} FROM ${role}; DROP ROLE ${role}`,
+        );
+      }
+    });
+
+    test('a deploy applies exactly the plan its pull request showed: another plan is refused, and so is a second PR planned against the same old state', () => {
+      const dir = work[STACKS[1]];
+      const env = (replicas: string) => ({ ...process.env, PG_CONN_STR: conn, TF_VAR_replicas: replicas, WAYSHUB_REVIEW_KEY: 'e2e-review-key' });
+      const npm = (replicas: string, ...args: string[]) => spawnSync('npm', ['run', '-s', ...args], { cwd: ROOT, env: env(replicas), encoding: 'utf8' });
+      // Two pull requests, each planned against the state as it is now; what reaches the deploy
+      // is what their comments carry (npm run reviewed-plan reads it back from GitHub).
+      const review = (commit: string): string => {
+        expect(npm('3', 'plan', '--', '--no-refresh', dir).status).toBe(0);
+        const comment = npm('3', 'plan-comment', '--', '--commit', commit, dir).stdout;
+        expect(comment).not.toContain(password);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'e2epg-reviewed-')), 'reviewed.json');
+        fs.writeFileSync(file, JSON.stringify(readReviewRecords(comment)));
+        return file;
+      };
+      const first = review('1111111111111111111111111111111111111111');
+      const second = review('2222222222222222222222222222222222222222');
 
       // Someone changed the inputs between review and deploy: 4 replicas, not 3.
-      const other = npm('4', 'plan', '--', '--reviewed', reviewed, dir);
+      const other = npm('4', 'plan', '--', '--reviewed', first, dir);
       log(
         `a plan other than the reviewed one: exit ${other.status}; ${other.stderr
           .split('\n')
-          .filter((l) => l.includes('differs') || l.startsWith('  '))
+          .filter((l) => l.startsWith('  '))
           .join(' | ')}`,
       );
       expect(other.status).toBe(1);
@@ -226,12 +317,20 @@ describeE2E(
       // (The harness's Terraform sees each container as its terraform_data copy.)
       expect(other.stderr).toMatch(/planned now, not reviewed: create terraform_data\.docker_container__app\[3\]/);
 
-      const same = npm('3', 'plan', '--', '--reviewed', reviewed, dir);
+      // The first PR's deploy: the same plan, so it applies.
+      const same = npm('3', 'plan', '--', '--reviewed', first, dir);
+      expect(same.stderr).not.toContain('differs');
       expect(same.status).toBe(0);
       const applied = npm('3', 'apply', '--', dir);
       expect(applied.status).toBe(0);
       expect(applied.stderr).toMatch(/Apply complete! Resources: 1 added/);
       expect(psql(`SELECT data FROM ${schemaOf(STACKS[1])}.states WHERE name = 'default'`)).toContain(`"index_key": 2`);
+
+      // The second PR was reviewed against the state before that apply: refused, with why.
+      const stale = npm('3', 'plan', '--', '--reviewed', second, dir);
+      log(`the second PR's deploy: exit ${stale.status}; ${stale.stderr.split('\n').find((l) => l.includes('state changed')) ?? ''}`);
+      expect(stale.status).toBe(1);
+      expect(stale.stderr).toMatch(/the state changed since the review \(serial (\d+) reviewed, (\d+) now\): something was applied in between/);
     });
   },
   { postgres: true },

@@ -1,7 +1,8 @@
 // The pieces the GitHub workflows call, run here as the workflows run them: the comment is put on
-// the PR once and edited afterwards (against a small stand-in for GitHub's REST API), the deploy
-// key and the pinned host key are written for ssh, and the workflows pass actionlint while a
-// broken one does not.
+// the PR once and edited afterwards, the deploy finds the plan its PR showed (both against a
+// small stand-in for GitHub's REST API), the deploy key and the pinned host key are written for
+// ssh, and the workflows pass actionlint while a broken one does not; and what the workflows
+// promise about trust: plan credentials only on PRs, secrets per step, actions pinned.
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -9,7 +10,11 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { PLAN_COMMENT_MARKER } from '../../review/plan-comment';
+import * as yaml from 'js-yaml';
+
+import { PLAN_COMMENT_MARKER, renderPlanComment } from '../../review/plan-comment';
+import { ReviewRecord, planDifferences, summarizePlan } from '../../review/terraform-plan';
+import { planJson, replicaRollout } from '../support/plan-json';
 
 const ROOT = path.join(__dirname, '..', '..');
 const tsx = (script: string, args: string[], env: Record<string, string> = {}) =>
@@ -144,5 +149,145 @@ describe('npm run lint:workflows', () => {
     const r = await tsx('lint-workflows.ts', [bad]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${bad}:6:`);
+  });
+});
+
+describe('npm run reviewed-plan: the deploy finds the plan its pull request showed', () => {
+  const MERGE = 'a'.repeat(40);
+  const HEAD = 'b'.repeat(40);
+  let server: http.Server;
+  let pulls: object[];
+  let comments: { id: number; body: string }[];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer test-token') return res.writeHead(401).end('{"message":"Bad credentials"}');
+      if (req.url === `/repos/alvin/wayshub-edge/commits/${MERGE}/pulls`) return res.writeHead(200).end(JSON.stringify(pulls));
+      if (req.url?.startsWith('/repos/alvin/wayshub-edge/issues/12/comments')) return res.writeHead(200).end(JSON.stringify(comments));
+      return res.writeHead(404).end('{"message":"Not Found"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const KEY = 'review-key';
+  const summary = summarizePlan(planJson(replicaRollout('app', 2, { from: 'sha256:a', to: 'sha256:b', planTime: '2026-12-05T10:00:00Z' })), {
+    key: KEY,
+    state: { lineage: 'l-1', serial: 4 },
+  });
+  const commentFor = (commit: string) => renderPlanComment([{ stack: 'wayshub-staging', summary }], { commit });
+  const out = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-reviewed-')), 'reviewed.json');
+  const env = () => ({
+    GITHUB_TOKEN: 'test-token',
+    GITHUB_REPOSITORY: 'alvin/wayshub-edge',
+    GITHUB_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  const merged = { number: 12, merged_at: '2026-12-05T10:30:00Z', merge_commit_sha: MERGE, head: { sha: HEAD } };
+
+  test('writes the records of the comment on the merged PR, for npm run plan -- --reviewed', async () => {
+    pulls = [merged];
+    comments = [
+      { id: 1, body: 'LGTM' },
+      { id: 2, body: commentFor(HEAD) },
+    ];
+    const file = out();
+    const r = await tsx('reviewed-plan.ts', ['--commit', MERGE, '--out', file], env());
+    expect(r.stderr.trim()).toBe(`reviewed-plan: the plan reviewed on #12 (wayshub-staging) is in ${file}`);
+    expect(r.status).toBe(0);
+    const records = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, ReviewRecord>;
+    expect(planDifferences(records['wayshub-staging'], summary)).toEqual([]);
+  });
+
+  test.each([
+    [
+      'a commit pushed to main without a pull request',
+      () => [],
+      () => commentFor(HEAD),
+      `${MERGE} is not the merge of a pull request, so nobody reviewed its plan: change main through pull requests`,
+    ],
+    [
+      'a comment for an older push than the one merged',
+      () => [merged],
+      () => commentFor('c'.repeat(40)),
+      `the plan of wayshub-staging on #12 is for ${'c'.repeat(40)}, but ${HEAD} was merged: its last push was never planned; re-run its Plan workflow, then this deploy`,
+    ],
+    [
+      'a comment without records (the plan failed)',
+      () => [merged],
+      () => renderPlanComment([{ stack: 'wayshub-staging', error: 'Error: boom' }], { commit: HEAD }),
+      'the plan comment of #12 holds no reviewed plan (a plan failed, or ran without WAYSHUB_REVIEW_KEY): re-run its Plan workflow, then this deploy',
+    ],
+  ])('refuses %s, with one line and exit 1', async (_what, thePulls, body, line) => {
+    pulls = thePulls();
+    comments = [{ id: 2, body: body() }];
+    const file = out();
+    const r = await tsx('reviewed-plan.ts', ['--commit', MERGE, '--out', file], env());
+    expect(r.stderr.trim()).toBe(`reviewed-plan: ${line}`);
+    expect(r.status).toBe(1);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
+
+describe('the workflows: trust split, secrets per step, actions pinned', () => {
+  interface Step {
+    uses?: string;
+    run?: string;
+    env?: Record<string, string>;
+    with?: Record<string, unknown>;
+    if?: string;
+    id?: string;
+  }
+  interface Job {
+    env?: Record<string, string>;
+    environment?: string;
+    steps?: Step[];
+    if?: string;
+    needs?: string[];
+  }
+  const workflow = (name: string) =>
+    yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'workflows', name), 'utf8')) as { env?: object; jobs: Record<string, Job> };
+  const files = fs.readdirSync(path.join(ROOT, '.github', 'workflows'));
+
+  test.each(files)('%s: every action is pinned to a commit, and secrets reach steps only, never a job or the workflow', (file) => {
+    const wf = workflow(file);
+    expect(JSON.stringify(wf.env ?? {})).not.toContain('secrets.');
+    for (const [name, job] of Object.entries(wf.jobs)) {
+      expect([name, JSON.stringify(job.env ?? {})]).not.toEqual([name, expect.stringContaining('secrets.')]);
+      for (const step of job.steps ?? []) if (step.uses && !step.uses.startsWith('./')) expect(step.uses).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    }
+  });
+
+  test('a pull request plan holds no deploy credential: no SSH key, no state-writing connection, no Docker refresh', () => {
+    const text = fs.readFileSync(path.join(ROOT, '.github', 'workflows', 'plan.yml'), 'utf8');
+    for (const credential of ['SSH_PRIVATE_KEY', 'secrets.PG_CONN_STR', 'ssh-setup']) expect(text).not.toContain(credential);
+    const plan = workflow('plan.yml').jobs.plan;
+    const step = plan.steps?.find((s) => s.id === 'plan');
+    expect(step?.run).toContain('--no-refresh');
+    expect(step?.env?.PG_CONN_STR).toBe('${{ secrets.PG_PLAN_CONN_STR }}');
+    expect(plan.environment).toBe('plan-${{ matrix.env }}');
+  });
+
+  test('a failed plan fails the check after its artifact is kept, and the comment job runs anyway', () => {
+    const wf = workflow('plan.yml');
+    const steps = wf.jobs.plan.steps ?? [];
+    const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact@'));
+    expect(upload?.if).toBe('always()');
+    expect(upload?.with?.['retention-days']).toBeLessThanOrEqual(7);
+    expect(steps[steps.length - 1]).toMatchObject({ if: "steps.plan.outcome != 'success'", run: expect.stringContaining('exit 1') });
+    expect(wf.jobs.comment.if).toContain('!cancelled()');
+    expect(wf.jobs.comment.needs).toEqual(['pending', 'plan']);
+  });
+
+  test('the deploy checks the reviewed plan before it applies, with the deploy credentials given per step', () => {
+    const steps = (workflow('deploy-stack.yml').jobs.run.steps ?? []).map((s) => s.run ?? s.uses ?? '');
+    const at = (needle: string) => steps.findIndex((s) => s.includes(needle));
+    expect(at('npm run reviewed-plan')).toBeGreaterThan(-1);
+    expect(at('npm run reviewed-plan')).toBeLessThan(at('--reviewed reviewed.json'));
+    expect(at('--reviewed reviewed.json')).toBeLessThan(at('npm run apply'));
+  });
+
+  test('Dependabot keeps the pins current', () => {
+    const config = yaml.load(fs.readFileSync(path.join(ROOT, '.github', 'dependabot.yml'), 'utf8')) as { updates: { 'package-ecosystem': string }[] };
+    expect(config.updates.map((u) => u['package-ecosystem'])).toEqual(expect.arrayContaining(['github-actions', 'npm']));
   });
 });
