@@ -55,6 +55,18 @@ export interface PlanOptions {
   refresh: boolean;
 }
 
+/**
+ * The provider lock file, committed at the project's root (README: "The provider lock file"):
+ * copied into the stack before init, which then refuses a provider whose checksum it lacks.
+ */
+const LOCK_FILE = path.join(__dirname, '..', '.terraform.lock.hcl');
+
+function initArgs(dir: string): string[] {
+  if (!fs.existsSync(LOCK_FILE)) return ['init', '-input=false', '-no-color'];
+  fs.copyFileSync(LOCK_FILE, path.join(dir, '.terraform.lock.hcl'));
+  return ['init', '-input=false', '-no-color', '-lockfile=readonly'];
+}
+
 /** The state's version (lineage and serial) as Terraform reads it; undefined before the first apply. */
 function stateVersion(dir: string): StateVersion | undefined {
   const r = terraform(dir, ['state', 'pull']);
@@ -70,7 +82,7 @@ export function planStack(dir: string, options: PlanOptions): boolean {
   // Without a refresh the provider needs no Docker host at all; the variable turns its ping off.
   const env: Record<string, string> = options.refresh ? {} : { TF_VAR_docker_daemon_check: 'false' };
   const steps: string[][] = [
-    ['init', '-input=false', '-no-color'],
+    initArgs(dir),
     ['plan', '-input=false', '-no-color', `-lock-timeout=${options.lockTimeout}`, ...(options.refresh ? [] : ['-refresh=false']), '-out=plan.tfplan'],
   ];
   for (const args of steps) {
@@ -130,7 +142,7 @@ export function applyStack(dir: string, lockTimeout: string): boolean {
   const stack = path.basename(path.resolve(dir));
   if (!fs.existsSync(path.join(dir, 'plan.tfplan'))) fail(`${dir} has no plan.tfplan: run npm run plan first`);
   for (const args of [
-    ['init', '-input=false', '-no-color'],
+    initArgs(dir),
     ['apply', '-input=false', '-no-color', `-lock-timeout=${lockTimeout}`, 'plan.tfplan'],
   ]) {
     console.error(`apply: ${stack}: terraform ${args[0]} ...`);
