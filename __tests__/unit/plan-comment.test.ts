@@ -39,7 +39,7 @@ describe('the plan comment of one stack', () => {
   test('a first deploy: counts, each new resource with the names it sets, no warning', () => {
     const md = render(stack('wayshub', 'create'));
     golden('create', md);
-    expect(md).toContain('### `wayshub`: 5 to add, 0 to change, 0 to replace, 0 to destroy');
+    expect(md).toContain('### `wayshub`: 4 to add, 0 to change, 0 to replace, 0 to destroy');
     expect(md).not.toContain('[!CAUTION]');
   });
 
@@ -99,7 +99,7 @@ describe('the comment as a whole', () => {
       PLAN_COMMENT_MARKER,
       '## Terraform plan for `9f8e7d6c5b4a`',
       '',
-      '- `wayshub-staging`: 0 to add, 0 to change, 4 to replace, 0 to destroy',
+      '- `wayshub-staging`: 0 to add, 0 to change, 3 to replace, 0 to destroy',
       '- `wayshub-production`: no changes',
       '',
     ]);
@@ -108,7 +108,7 @@ describe('the comment as a whole', () => {
   test('a plan over 65,000 characters is cut, visibly, with the job log named, and the comment stays under the limit', () => {
     const big = stack('wayshub', 'create');
     const line = '      + label = "a-long-label-value-to-fill-the-plan"\n';
-    big.planText = `${big.planText ?? ''}${line.repeat(3000)}Plan: 5 to add, 0 to change, 0 to destroy.\n`;
+    big.planText = `${big.planText ?? ''}${line.repeat(3000)}Plan: 4 to add, 0 to change, 0 to destroy.\n`;
     expect(big.planText.length).toBeGreaterThan(150_000);
     const md = render(big, stack('wayshub-production', 'update'));
     expect(md.length).toBeLessThan(COMMENT_LIMIT);
@@ -116,7 +116,7 @@ describe('the comment as a whole', () => {
       /… [\d,]+ more characters of this plan are cut here \(a comment holds at most 65,000\)\. The whole plan is in the job log: https:\/\/github\.com\/alvin\/wayshub-edge\/actions\/runs\/42/,
     );
     // Both stacks' summaries are whole; only the plan text is cut.
-    expect(md).toContain('### `wayshub`: 5 to add, 0 to change, 0 to replace, 0 to destroy');
+    expect(md).toContain('### `wayshub`: 4 to add, 0 to change, 0 to replace, 0 to destroy');
     expect(md).toContain('| 🔧 update in place | `docker_container.db` (the database)');
     expect(md.match(/<\/details>/g)).toHaveLength(2);
   });
