@@ -141,10 +141,7 @@ function reviewedFor(file: string, dir: string): PlanSummary | ReviewRecord {
 export function applyStack(dir: string, lockTimeout: string): boolean {
   const stack = path.basename(path.resolve(dir));
   if (!fs.existsSync(path.join(dir, 'plan.tfplan'))) fail(`${dir} has no plan.tfplan: run npm run plan first`);
-  for (const args of [
-    initArgs(dir),
-    ['apply', '-input=false', '-no-color', `-lock-timeout=${lockTimeout}`, 'plan.tfplan'],
-  ]) {
+  for (const args of [initArgs(dir), ['apply', '-input=false', '-no-color', `-lock-timeout=${lockTimeout}`, 'plan.tfplan']]) {
     console.error(`apply: ${stack}: terraform ${args[0]} ...`);
     const r = terraform(dir, args);
     process.stderr.write(maskSecrets(r.output, ENV_SECRETS));
