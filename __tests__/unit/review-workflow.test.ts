@@ -94,6 +94,17 @@ describe('npm run upsert-comment', () => {
     expect(r.stderr).toMatch(/upsert-comment: GET .* answered 401: \{"message":"Bad credentials"\}/);
   });
 
+  test('a comment over the limit GitHub takes is refused before anything is sent', async () => {
+    const big = path.join(path.dirname(file), 'big.md');
+    fs.writeFileSync(big, `${PLAN_COMMENT_MARKER}\n${'x'.repeat(70_000)}\n`);
+    const r = await tsx('upsert-comment.ts', [big], env());
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'upsert-comment: the comment has 70036 characters; GitHub takes at most 65,536: write it with npm run plan-comment, which cuts it',
+    );
+    expect(calls).toEqual([]);
+  });
+
   test('a text that is not a plan comment is refused, and nothing is sent', async () => {
     const other = path.join(path.dirname(file), 'other.md');
     fs.writeFileSync(other, 'hello\n');
