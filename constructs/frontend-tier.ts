@@ -47,7 +47,7 @@ export class FrontendTier extends Construct {
       count: this.replicasVariable.numberValue,
       ...replicaPropsOf(app),
       network: props.network,
-      // The frontend finds the API through this (see the README for wayshub-frontend's edit).
+      // The frontend finds the API through this (see docs/full-wayshub.md for wayshub-frontend's edit).
       env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
       labels: props.labels,
     };

@@ -1,5 +1,5 @@
 // What `npm run prepare-apps` knows about checkouts of the two wayshub apps: the two edits the
-// README asks for, which lock file matches package.json, and the postcss that Node 17+ can't
+// docs/full-wayshub.md asks for, which lock file matches package.json, and the postcss that Node 17+ can't
 // load. Pure functions on file contents; scripts/prepare-apps.ts reads and writes the files.
 
 /** An edit's outcome: the new text, the same text (already done), or why it was left alone. */

@@ -56,7 +56,7 @@ export interface PlanOptions {
 }
 
 /**
- * The provider lock file, committed at the project's root (README: "The provider lock file"):
+ * The provider lock file, committed at the project's root (docs/review.md: "Set-up on GitHub"):
  * copied into the stack before init, which then refuses a provider whose checksum it lacks.
  */
 const LOCK_FILE = path.join(__dirname, '..', '.terraform.lock.hcl');

@@ -1,6 +1,6 @@
 // npm run prepare-apps -- [--node 18] [--dry-run] ../wayshub-frontend ../wayshub-backend
 //
-// Applies to checkouts of the two wayshub apps the edits the README asks for, and shows each
+// Applies to checkouts of the two wayshub apps the edits docs/full-wayshub.md asks for, and shows each
 // change as a diff: the frontend's API address read from REACT_APP_API_URL, the backend's
 // production database config read from DATABASE_URL, and with --node 17 or newer the lock-file
 // fix that lets create-react-app 4 build there. Running it again changes nothing. What it does not
@@ -59,7 +59,7 @@ function editFile(dir: string, file: string, edit: (text: string) => Edit, dryRu
   const before = fs.readFileSync(full, 'utf8');
   const result = edit(before);
   if (result.status === 'unknown') {
-    say(`  ${file}: left alone: ${result.why}; make the README's edit by hand`);
+    say(`  ${file}: left alone: ${result.why}; make the edit by hand as docs/full-wayshub.md shows`);
     return false;
   }
   if (result.status === 'done') {
@@ -171,7 +171,7 @@ function main(args: readonly string[]): number {
     complete = (app === 'frontend' ? prepareFrontend(dir, options) : prepareBackend(dir, options)) && complete;
   }
   if (!complete) {
-    process.stderr.write('prepare-apps: some edits were left alone (above); make them by hand as the README shows\n');
+    process.stderr.write('prepare-apps: some edits were left alone (above); make them by hand as docs/full-wayshub.md shows\n');
     return 1;
   }
   return 0;

@@ -6,7 +6,7 @@
 # Writes ~/.ssh/wayshub_deploy, ~/.ssh/known_hosts and a config that uses only them.
 set -euo pipefail
 : "${SSH_PRIVATE_KEY:?ssh-setup: SSH_PRIVATE_KEY is not set (a secret of the GitHub environment)}"
-: "${SSH_KNOWN_HOSTS:?ssh-setup: SSH_KNOWN_HOSTS is not set (the pinned host key; see the README)}"
+: "${SSH_KNOWN_HOSTS:?ssh-setup: SSH_KNOWN_HOSTS is not set (the pinned host key; see docs/review.md)}"
 if ! grep -qE '^[^ #]+ (ssh-ed25519|ecdsa-sha2-nistp256|ssh-rsa) [A-Za-z0-9+/=]+' <<<"$SSH_KNOWN_HOSTS"; then
   echo "ssh-setup: SSH_KNOWN_HOSTS holds no known_hosts line; allowed: lines like 'host ssh-ed25519 AAAA...'" >&2
   exit 2

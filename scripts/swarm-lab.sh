@@ -3,7 +3,7 @@
 # more than one node: N Docker Engines, each in its own network namespace with its own
 # containerd, joined on a bridge, then one manager and N-1 workers. Needs root, dockerd and
 # containerd (Debian's docker.io). Nothing here is for a real cluster: there, each node is a
-# machine and you run `docker swarm init` / `join` as the README shows.
+# machine and you run `docker swarm init` / `join` as docs/swarm.md shows.
 #
 #   bash scripts/swarm-lab.sh up [N]     # N nodes (3): sockets /run/swlab<i>/docker.sock
 #   bash scripts/swarm-lab.sh load IMAGE # copies a local image to every node (no registry)

@@ -199,7 +199,7 @@ describeE2E('the wayshub apps built as the README says, from checkouts with the 
       const result = await prepareApps(dir);
       expect(result.code).toBe(1);
       expect(result.stdout).toContain('src/config/api.js: left alone: expected one line like baseURL: "http://localhost:5000/api/v1", found 0');
-      expect(result.stderr.trim()).toBe('prepare-apps: some edits were left alone (above); make them by hand as the README shows');
+      expect(result.stderr.trim()).toBe('prepare-apps: some edits were left alone (above); make them by hand as docs/full-wayshub.md shows');
       expect(fileHashes(dir)).toEqual(before);
 
       const bad = await prepareApps('--node', 'eighteen', dir, os.tmpdir());
