@@ -20,6 +20,7 @@ fs.mkdirSync(CONTEXT);
 fs.writeFileSync(path.join(CONTEXT, 'Dockerfile'), 'FROM scratch\n');
 
 const env = (vars: Record<string, string>): WayshubSettingsInput => withEnvironment({}, vars);
+const swarm = (vars: Record<string, string>): WayshubSettingsInput => env({ WAYSHUB_ENGINE: 'swarm', ...vars });
 const backend = { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1.0' };
 
 export const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
@@ -76,6 +77,10 @@ export const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
       proxy: { maxBodySize: '1m', keepalive: 64, securityHeaders: false, hstsMaxAgeSeconds: 0 },
     },
   ],
+  ['Swarm', swarm({})],
+  ['Swarm with the backend and MySQL', swarm(backend)],
+  ['Swarm with a drain limit of a minute', { engine: 'swarm', app: { drainSeconds: 60 } }],
+  ['Swarm with TLS files and an encrypted network', swarm({ WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY, WAYSHUB_SWARM_ENCRYPT: 'on' })],
 ];
 
 /** Removes the fixture files (afterAll of a test file that used the matrix). */

@@ -3,19 +3,14 @@
 // row that fails here is a deploy or a `cdktf diff` that would break for users.
 import { WayshubSettingsInput, withEnvironment } from '../../constructs/settings';
 import { DOCKER_PROVIDER_3_6_2, contractResources, contractViolations } from '../support/provider-contract/docker-3.6.2';
-import { CERT, KEY, MATRIX, removeFixtures } from '../support/settings-matrix';
+import { MATRIX, removeFixtures } from '../support/settings-matrix';
 import { synthStack } from '../support/synth';
 
 afterAll(removeFixtures);
 
 const swarm = (vars: Record<string, string>): WayshubSettingsInput => withEnvironment({}, { WAYSHUB_ENGINE: 'swarm', ...vars });
-const STACKS: ReadonlyArray<[string, WayshubSettingsInput]> = [
-  ...MATRIX,
-  ['Swarm', swarm({})],
-  ['Swarm with the backend and MySQL', swarm({ WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1.0' })],
-  ['Swarm with a drain limit of a minute', { engine: 'swarm', app: { drainSeconds: 60 } }],
-  ['Swarm with TLS files and an encrypted network', swarm({ WAYSHUB_TLS: 'files', WAYSHUB_TLS_CERT: CERT, WAYSHUB_TLS_KEY: KEY, WAYSHUB_SWARM_ENCRYPT: 'on' })],
-];
+// The matrix has the container engine and Swarm cases alike.
+const STACKS = MATRIX;
 
 describe('every synthesized stack keeps the provider contract', () => {
   test.each(STACKS)('%s', (_name, input) => {

@@ -1,6 +1,7 @@
 // The whole cdk.tf.json of one deployment per combination of settings, as reviewed snapshots.
 // A refactor that is meant to change nothing must leave every one of them as it is; a change
 // that is meant to change the output shows up here, whole, for review.
+import { WayshubSettingsInput, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
 
 import { MATRIX, fixtures, removeFixtures } from '../support/settings-matrix';
@@ -11,5 +12,31 @@ describe('every settings combination synthesizes the reviewed cdk.tf.json', () =
   test.each(MATRIX)('%s', (_name, input) => {
     const { text } = synthStack(input);
     expect(JSON.parse(text.split(fixtures).join('<fixtures>'))).toMatchSnapshot();
+  });
+});
+
+describe('a setting written in main.ts or given as its WAYSHUB_ variable synthesizes the same bytes', () => {
+  test.each<[string, Record<string, string>, WayshubSettingsInput]>([
+    [
+      'a consistent hash',
+      { WAYSHUB_LB_METHOD: 'hash:$request_uri:consistent' },
+      { proxy: { loadBalancing: { method: 'hash', key: '$request_uri', consistent: true } } },
+    ],
+    ['a rate limit', { WAYSHUB_RATE_LIMIT: '10r/s:20' }, { proxy: { rateLimit: { rate: '10r/s', burst: 20 } } }],
+    [
+      'aliases and a port',
+      { WAYSHUB_SERVER_ALIASES: 'www.alvin.xyz', WAYSHUB_HTTP_PORT: '8080' },
+      { serverAliases: ['www.alvin.xyz'], proxy: { httpPort: 8080 } },
+    ],
+    [
+      'the backend on Swarm',
+      { WAYSHUB_ENGINE: 'swarm', WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1.0' },
+      { engine: 'swarm', backend: { image: 'wayshub-backend:1.0' } },
+    ],
+  ])('%s', (_what, vars, code) => {
+    const fromEnvironment = synthStack(withEnvironment({}, vars)).text;
+    expect(synthStack(code).text).toBe(fromEnvironment);
+    // And the setting matters: the default synthesizes something else.
+    expect(synthStack({}).text).not.toBe(fromEnvironment);
   });
 });
