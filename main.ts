@@ -8,7 +8,7 @@
 //   { env: 'production', settings: { domain: 'alvin.xyz', replicas: 3 } },
 import { App } from 'cdktf';
 
-import { addDeployments, resolveDeployments } from './constructs/deployments';
+import { addDeployments, resolveDeployments } from './constructs/stack/deployments';
 import { SettingsError } from './constructs/settings';
 
 try {

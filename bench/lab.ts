@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { CONF_DIR, NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
 import { freePort } from '../__tests__/support/http';
 import { Deployment, deployStack } from '../__tests__/support/deploy';
-import { STACK_LABEL } from '../constructs/labels';
+import { STACK_LABEL } from '../constructs/docker/labels';
 import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
 import { ensureTestImages } from '../__tests__/support/test-images';

@@ -10,7 +10,7 @@ import { App } from 'cdktf';
 
 import { WayshubSettingsInput, resolveSettings } from '../constructs/settings';
 import { parseLoadBalancing } from '../constructs/settings/proxy';
-import { WayshubStack } from '../constructs/wayshub-stack';
+import { WayshubStack } from '../constructs/stack/wayshub-stack';
 import { NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
 
 /** The guide's deployment: the task's own example domain, defaults for everything else. */

@@ -161,7 +161,7 @@ const ACTIONS: Record<string, Action | undefined> = {
   'no-op': 'none',
 };
 
-/** The label every resource of the stack carries (constructs/labels.ts). */
+/** The label every resource of the stack carries (constructs/docker/labels.ts). */
 const ROLE_LABEL = 'wayshub.role';
 const DATABASE_IMAGE = /(^|\/)(mysql|mariadb|postgres|mongo)(:|@|$)/;
 const DATABASE_ENV = /^(MYSQL_ROOT_PASSWORD|MYSQL_DATABASE|MARIADB_ROOT_PASSWORD|POSTGRES_PASSWORD|POSTGRES_DB)(_FILE)?=/;

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
-import { STACK_LABEL } from '../../constructs/labels';
+import { STACK_LABEL } from '../../constructs/docker/labels';
 import { NGINX_CONF_PATH, UpstreamMethod, renderNginxConfig } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, freePort, replicasAnswering, request, sleep, waitFor, webSocketEcho } from '../support/http';

@@ -2,7 +2,7 @@
 // planned (`<stack>-app-261205004012-1`), so tests look them up instead of spelling them out.
 import { execFileSync } from 'node:child_process';
 
-import { STACK_LABEL } from '../../constructs/labels';
+import { STACK_LABEL } from '../../constructs/docker/labels';
 
 /** The part of a replica's name that says when it was planned: YYMMDDhhmmss (UTC). */
 export const REPLICA_STAMP = /(\d{12})/;

@@ -5,9 +5,9 @@ import * as path from 'node:path';
 
 import { App, Testing } from 'cdktf';
 
-import { DeploymentProps, addDeployments, resolveDeployments } from '../../constructs/deployments';
+import { DeploymentProps, addDeployments, resolveDeployments } from '../../constructs/stack/deployments';
 import { WayshubSettingsInput, resolveSettings } from '../../constructs/settings';
-import { WayshubStack } from '../../constructs/wayshub-stack';
+import { WayshubStack } from '../../constructs/stack/wayshub-stack';
 
 export interface Synthesized {
   stack: WayshubStack;

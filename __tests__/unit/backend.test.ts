@@ -1,6 +1,6 @@
 // The optional backend (wayshub-backend) at api.<domain>, with its own replica count.
 import { SettingsError, resolveSettings, withEnvironment } from '../../constructs/settings';
-import { Container } from '../../constructs/docker';
+import { Container } from '../../constructs/docker/provider';
 import { synthStack, uploadedFiles } from '../support/synth';
 
 describe('without a backend image', () => {

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { resolveDeployments } from '../../constructs/deployments';
+import { resolveDeployments } from '../../constructs/stack/deployments';
 import { synthDeployments } from '../support/synth';
 
 const TWO = [

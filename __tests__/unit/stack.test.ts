@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Container, DockerProvider, Image, Network } from '../../constructs/docker';
+import { Container, DockerProvider, Image, Network } from '../../constructs/docker/provider';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { synthStack, uploadedFiles } from '../support/synth';
 

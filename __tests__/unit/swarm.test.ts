@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Config, Network, Service } from '../../constructs/docker';
+import { Config, Network, Service } from '../../constructs/docker/provider';
 import { SettingsError, resolveSettings, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
 import { currentService, serviceCreateArgs, serviceSpec, serviceUpdateArgs } from '../support/local-apply/swarm-spec';

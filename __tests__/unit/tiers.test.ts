@@ -2,10 +2,10 @@
 // names a user types (TF_VAR_*, --var) stay the same wherever a tier sits.
 import { TerraformStack, Testing } from 'cdktf';
 
-import { ApiTier } from '../../constructs/api-tier';
-import { Network } from '../../constructs/docker';
-import { EdgeTier } from '../../constructs/edge-tier';
-import { FrontendTier } from '../../constructs/frontend-tier';
+import { ApiTier } from '../../constructs/tiers/api-tier';
+import { Network } from '../../constructs/docker/provider';
+import { EdgeTier } from '../../constructs/tiers/edge-tier';
+import { FrontendTier } from '../../constructs/tiers/frontend-tier';
 import { resolveSettings } from '../../constructs/settings';
 import { TerraformJson } from '../support/synth';
 

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { ACME_DIRECTORIES, SettingsError, WayshubSettingsInput, resolveSettings, withEnvironment } from '../../constructs/settings';
-import { Container, Volume } from '../../constructs/docker';
+import { Container, Volume } from '../../constructs/docker/provider';
 import { synthStack, uploadedFiles } from '../support/synth';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-pem-'));

@@ -3,7 +3,7 @@
 // each row with the file and line. `check` looks at one synthesized resource and says how the
 // provider would break it, or nothing. The e2e tests prove the same rows on the provider itself
 // where one is installed (WAYSHUB_PROVIDER_MIRROR); this table is what CI can check without it.
-import { serviceDuration } from '../../../constructs/service-values';
+import { serviceDuration } from '../../../constructs/engines/swarm/service-values';
 import { JsonObject, isObject } from '../local-apply/json-value';
 
 /** Service attributes that hold a duration the provider reads back. */

@@ -3,7 +3,7 @@
 import { Construct } from 'constructs';
 import { TerraformVariable } from 'cdktf';
 
-import { MAX_REPLICAS } from './settings';
+import { MAX_REPLICAS } from '../settings';
 
 export interface ReplicaCountVariableProps {
   /** The count when the deploy gives none. */

@@ -6,7 +6,7 @@
 // variables of each stack, asked for only when that stack is planned or deployed.
 import { App } from 'cdktf';
 
-import { ENV_VARS, SettingsError, WayshubSettings, WayshubSettingsInput, resolveSettings, withEnvironment } from './settings';
+import { ENV_VARS, SettingsError, WayshubSettings, WayshubSettingsInput, resolveSettings, withEnvironment } from '../settings';
 import { StateKind, stateKindFrom, useStateBackend } from './state-backend';
 import { WayshubStack } from './wayshub-stack';
 

@@ -9,10 +9,10 @@ import path from 'node:path';
 import { Construct } from 'constructs';
 import { Fn, Token } from 'cdktf';
 
-import { Config, Network, Secret, Service } from './docker';
-import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from './labels';
-import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../nginx/render';
-import { PROXY_NODE_LABEL } from './settings';
+import { Config, Network, Secret, Service } from '../../docker/provider';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from '../../docker/labels';
+import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../../../nginx/render';
+import { PROXY_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 const CERT_PATH = `${CONF_DIR}/tls/fullchain.pem`;

@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
-import { Container, Image, Network, Volume } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from './labels';
+import { Container, Image, Network, Volume } from '../../docker/provider';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
-import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, TlsConfig, renderNginxConfig } from '../nginx/render';
+import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, TlsConfig, renderNginxConfig } from '../../../nginx/render';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;

@@ -2,13 +2,13 @@
 // Let's Encrypt when asked. One site (server block and upstream) per replica set.
 import { Construct } from 'constructs';
 
-import { Network } from './docker';
-import { LetsEncrypt } from './lets-encrypt';
-import { ReplicaPool } from './replica-set';
-import { ProxyTls, ReverseProxy } from './reverse-proxy';
-import { SiteConfig } from '../nginx/render';
-import { Engine, ProxySettings, TlsSettings } from './settings';
-import { SwarmProxy } from './swarm-proxy';
+import { Network } from '../docker/provider';
+import { LetsEncrypt } from '../engines/containers/lets-encrypt';
+import { ReplicaPool } from '../engines/containers/replica-set';
+import { ProxyTls, ReverseProxy } from '../engines/containers/reverse-proxy';
+import { SiteConfig } from '../../nginx/render';
+import { Engine, ProxySettings, TlsSettings } from '../settings';
+import { SwarmProxy } from '../engines/swarm/swarm-proxy';
 
 /** One site of the edge: the names it answers to and the replicas behind them. */
 export interface EdgeSite {

@@ -4,8 +4,8 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
-import { Container, Network, Volume } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from './labels';
+import { Container, Network, Volume } from '../../docker/provider';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 
 /** Where nginx and certbot see the shared volumes. */
 export const ACME_WEBROOT = '/var/www/acme';

@@ -4,14 +4,14 @@ import { Construct } from 'constructs';
 import { dependable } from 'cdktf';
 
 import { BackendSecrets } from './backend-secrets';
-import { Database, MigrationJob } from './database';
-import { Image, Network } from './docker';
-import { containerEnv } from './labels';
+import { Database, MigrationJob } from '../engines/containers/database';
+import { Image, Network } from '../docker/provider';
+import { containerEnv } from '../docker/labels';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet, replicaPropsOf } from './replica-set';
-import { ReplicaService } from './replica-service';
-import { BackendSettings, DatabaseSettings, Engine, SwarmSettings } from './settings';
-import { SwarmDatabase } from './swarm-database';
+import { ReplicaSet, replicaPropsOf } from '../engines/containers/replica-set';
+import { ReplicaService } from '../engines/swarm/replica-service';
+import { BackendSettings, DatabaseSettings, Engine, SwarmSettings } from '../settings';
+import { SwarmDatabase } from '../engines/swarm/swarm-database';
 
 export interface ApiTierProps {
   /** Prefix of the Docker object names: `<name>-backend-1`, `<name>-db`, `<name>-migrate`. */

@@ -5,10 +5,10 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
-import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseProps, databaseClientEnv } from './database';
-import { Network, Secret, Service } from './docker';
-import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from './labels';
-import { DATABASE_NODE_LABEL } from './settings';
+import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseProps, databaseClientEnv } from '../containers/database';
+import { Network, Secret, Service } from '../../docker/provider';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { DATABASE_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 /** Where the task reads the password (MYSQL_PASSWORD_FILE). */

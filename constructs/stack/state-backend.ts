@@ -5,7 +5,7 @@
 import { Construct } from 'constructs';
 import { PgBackend } from 'cdktf';
 
-import { SettingsError } from './settings';
+import { SettingsError } from '../settings';
 
 export type StateKind = 'local' | 'pg';
 export const STATE_KINDS: readonly StateKind[] = ['local', 'pg'];

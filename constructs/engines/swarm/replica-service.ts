@@ -4,10 +4,10 @@
 // themselves when new tasks fail, and tasks of a lost node are started on the others.
 import { Construct } from 'constructs';
 
-import { Network, Service } from './docker';
-import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from './labels';
-import { ReplicaPool, ReplicaSetProps } from './replica-set';
-import { DRAIN_ENV, defaultHealthcheck } from './settings';
+import { Network, Service } from '../../docker/provider';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { ReplicaPool, ReplicaSetProps } from '../containers/replica-set';
+import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 // No build context: a build happens on one node, and every node must pull the image. No health

@@ -2,9 +2,9 @@
 import { Construct } from 'constructs';
 import { Fn, Op, TerraformCount, Token } from 'cdktf';
 
-import { Container, Image, Network } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from './labels';
-import { AppSettings, DRAIN_ENV, defaultHealthcheck } from './settings';
+import { Container, Image, Network } from '../../docker/provider';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { AppSettings, DRAIN_ENV, defaultHealthcheck } from '../../settings';
 
 /** What the proxy needs of a set of replicas: the DNS name of all of them, and their port. */
 export interface ReplicaPool {

@@ -5,15 +5,15 @@
 import { Construct } from 'constructs';
 import { Op, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 
-import { ApiTier } from './api-tier';
-import { DockerProvider, Network } from './docker';
-import { EdgeSite, EdgeTier, publicUrl } from './edge-tier';
-import { FrontendTier } from './frontend-tier';
-import { ReplicaService } from './replica-service';
-import { SwarmDatabase } from './swarm-database';
-import { SwarmProxy } from './swarm-proxy';
-import { STACK_LABEL, labelBlocks } from './labels';
-import { WayshubSettings } from './settings';
+import { ApiTier } from '../tiers/api-tier';
+import { DockerProvider, Network } from '../docker/provider';
+import { EdgeSite, EdgeTier, publicUrl } from '../tiers/edge-tier';
+import { FrontendTier } from '../tiers/frontend-tier';
+import { ReplicaService } from '../engines/swarm/replica-service';
+import { SwarmDatabase } from '../engines/swarm/swarm-database';
+import { SwarmProxy } from '../engines/swarm/swarm-proxy';
+import { STACK_LABEL, labelBlocks } from '../docker/labels';
+import { WayshubSettings } from '../settings';
 
 export class WayshubStack extends TerraformStack {
   readonly network: Network;

@@ -1,11 +1,11 @@
 // The frontend tier: wayshub-frontend's replicas and the `replicas` variable that counts them.
 import { Construct } from 'constructs';
 
-import { Network } from './docker';
+import { Network } from '../docker/provider';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet, replicaPropsOf } from './replica-set';
-import { ReplicaService } from './replica-service';
-import { AppSettings, Engine } from './settings';
+import { ReplicaSet, replicaPropsOf } from '../engines/containers/replica-set';
+import { ReplicaService } from '../engines/swarm/replica-service';
+import { AppSettings, Engine } from '../settings';
 
 export interface FrontendTierProps {
   /** Prefix of the container names: `<name>-app-1` .. `<name>-app-N`. */

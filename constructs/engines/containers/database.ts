@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } from 'cdktf';
 
-import { Container, Network, Volume } from './docker';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from './labels';
+import { Container, Network, Volume } from '../../docker/provider';
+import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
 
 export const DB_PORT = 3306;
 /** Where MySQL keeps its files, on the data volume. */
