@@ -5,6 +5,7 @@ export { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 export { Container } from '@cdktf/provider-docker/lib/container';
 export { Image } from '@cdktf/provider-docker/lib/image';
 export { Network } from '@cdktf/provider-docker/lib/network';
+export type { NetworkConfig } from '@cdktf/provider-docker/lib/network';
 export { Volume } from '@cdktf/provider-docker/lib/volume';
 // Swarm mode (WAYSHUB_ENGINE=swarm).
 export { Service } from '@cdktf/provider-docker/lib/service';

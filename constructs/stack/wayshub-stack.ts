@@ -9,9 +9,7 @@ import { ApiTier } from '../tiers/api-tier';
 import { DockerProvider, Network } from '../docker/provider';
 import { EdgeSite, EdgeTier, publicUrl } from '../tiers/edge-tier';
 import { FrontendTier } from '../tiers/frontend-tier';
-import { ReplicaService } from '../engines/swarm/replica-service';
-import { SwarmDatabase } from '../engines/swarm/swarm-database';
-import { SwarmProxy } from '../engines/swarm/swarm-proxy';
+import { engineFor } from '../engines';
 import { STACK_LABEL, labelBlocks } from '../docker/labels';
 import { WayshubSettings } from '../settings';
 
@@ -44,15 +42,8 @@ export class WayshubStack extends TerraformStack {
     });
     daemonCheck.overrideLogicalId('docker_daemon_check');
     new DockerProvider(this, 'docker', { host: s.dockerHost, disableDockerDaemonCheck: Op.not(daemonCheck.booleanValue) });
-    const swarm = s.engine === 'swarm';
-    this.network = new Network(this, 'network', {
-      name: `${s.name}-net`,
-      // With Swarm, one network over every node; attachable, so that a plain container can join it to debug.
-      driver: swarm ? 'overlay' : 'bridge',
-      attachable: swarm || undefined,
-      options: swarm && s.swarm.encryptNetwork ? { encrypted: 'true' } : undefined,
-      labels: labelBlocks(labels),
-    });
+    const engine = engineFor(s.engine, s.swarm);
+    this.network = new Network(this, 'network', { name: `${s.name}-net`, ...engine.network, labels: labelBlocks(labels) });
     this.network.overrideLogicalId('network');
 
     const apiName = s.backend && `${s.backend.subdomain}.${s.domain}`;
@@ -62,8 +53,7 @@ export class WayshubStack extends TerraformStack {
         backend: s.backend,
         database: s.database,
         network: this.network,
-        engine: s.engine,
-        swarm: s.swarm,
+        engine,
         labels,
       });
       this.apiUrl = `${publicUrl(apiName, s.proxy, s.tls)}api/v1`;
@@ -74,37 +64,26 @@ export class WayshubStack extends TerraformStack {
       replicas: s.replicas,
       network: this.network,
       apiUrl: this.apiUrl,
-      engine: s.engine,
+      engine,
       labels,
     });
 
     const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas }];
     if (this.api && apiName) sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas });
-    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine: s.engine, labels });
+    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine, labels });
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });
     output('url', this.url, 'Where the site answers.');
-    const frontend = this.frontend.replicas;
-    const proxy = this.edge.proxy;
-    if (frontend instanceof ReplicaService) output('service_name', frontend.serviceName, 'The app service.');
-    else output('replica_names', frontend.containerNames, 'App replica containers.');
-    output('network_name', this.network.name, 'The private network.');
-    if (proxy instanceof SwarmProxy) output('proxy_service', proxy.serviceName, 'The nginx proxy service.');
-    else output('proxy_name', proxy.container.name, 'The nginx proxy container.');
+    const outputs = [
+      ...this.frontend.replicas.outputs('', 'App'),
+      { name: 'network_name', value: this.network.name, description: 'The private network.' },
+      ...this.edge.proxy.outputs(),
+    ];
     if (this.api && this.apiUrl) {
-      output('api_url', this.apiUrl, 'Where the API answers.');
-      const backend = this.api.replicas;
-      if (backend instanceof ReplicaService) output('backend_service_name', backend.serviceName, 'The backend service.');
-      else output('backend_replica_names', backend.containerNames, 'Backend replica containers.');
+      outputs.push({ name: 'api_url', value: this.apiUrl, description: 'Where the API answers.' }, ...this.api.replicas.outputs('backend_', 'Backend'));
+      outputs.push(...(this.api.database?.outputs() ?? []));
     }
-    const database = this.api?.database;
-    if (database instanceof SwarmDatabase) {
-      output('database_service', database.service.name, 'The MySQL service, on the node labelled wayshub.database=true.');
-      output('database_volume', database.volumeName, 'The volume with the database files, on that node.');
-    } else if (database) {
-      output('database_container', database.container.name, 'The MySQL container.');
-      output('database_volume', database.volume.name, 'The volume with the database files.');
-    }
+    for (const o of outputs) output(o.name, o.value, o.description);
   }
 }

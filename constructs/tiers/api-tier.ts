@@ -4,14 +4,13 @@ import { Construct } from 'constructs';
 import { dependable } from 'cdktf';
 
 import { BackendSecrets } from './backend-secrets';
-import { Database, MigrationJob } from '../engines/containers/database';
-import { Image, Network } from '../docker/provider';
+import { MigrationJob } from '../engines/containers/database';
+import { Network } from '../docker/provider';
 import { containerEnv } from '../docker/labels';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet, replicaPropsOf } from '../engines/containers/replica-set';
-import { ReplicaService } from '../engines/swarm/replica-service';
-import { BackendSettings, DatabaseSettings, Engine, SwarmSettings } from '../settings';
-import { SwarmDatabase } from '../engines/swarm/swarm-database';
+import { CONTAINERS } from '../engines/containers/engine';
+import { DatabaseServer, DeploymentEngine, Replicas, replicaPropsOf } from '../engines/engine';
+import { BackendSettings, DatabaseSettings } from '../settings';
 
 export interface ApiTierProps {
   /** Prefix of the Docker object names: `<name>-backend-1`, `<name>-db`, `<name>-migrate`. */
@@ -26,15 +25,11 @@ export interface ApiTierProps {
   /** The private network the proxy reaches the replicas on. */
   readonly network: Network;
   /**
-   * Plain containers, or Swarm services (the database pinned to its node).
+   * What runs the replicas and the database: containers on one host, or Swarm services (the
+   * database pinned to its node) (engineFor).
    * @default containers
    */
-  readonly engine?: Engine;
-  /**
-   * Swarm options (with `engine: 'swarm'`).
-   * @default the database network not encrypted
-   */
-  readonly swarm?: SwarmSettings;
+  readonly engine?: DeploymentEngine;
   /**
    * Docker labels of every object of the tier.
    * @default none
@@ -46,10 +41,10 @@ export class ApiTier extends Construct {
   /** The `backend_replicas` variable. */
   readonly replicasVariable: ReplicaCountVariable;
   readonly secrets: BackendSecrets;
-  /** The replica containers, or with Swarm the service. */
-  readonly replicas: ReplicaSet | ReplicaService;
-  /** The MySQL container, or with Swarm the service. */
-  readonly database?: Database | SwarmDatabase;
+  /** The replicas, as the engine runs them. */
+  readonly replicas: Replicas;
+  /** MySQL, as the engine runs it. */
+  readonly database?: DatabaseServer;
   readonly migration?: MigrationJob;
 
   constructor(scope: Construct, id: string, props: ApiTierProps) {
@@ -60,12 +55,17 @@ export class ApiTier extends Construct {
     // The environment the stack sets; the user's backend.env may not name any of it.
     const env = ['NODE_ENV=production', ...this.secrets.env];
 
-    const swarm = props.engine === 'swarm';
+    const engine = props.engine ?? CONTAINERS;
     if (db && this.secrets.dbPassword) {
-      const dbProps = { name: props.name, image: db.image, databaseName: db.databaseName, user: db.user, password: this.secrets.dbPassword, labels };
-      this.database = swarm
-        ? new SwarmDatabase(this, 'database', { ...dbProps, encryptNetwork: props.swarm?.encryptNetwork })
-        : new Database(this, 'database', { ...dbProps, allowDestroy: db.allowDestroy });
+      this.database = engine.database(this, 'database', {
+        name: props.name,
+        image: db.image,
+        databaseName: db.databaseName,
+        user: db.user,
+        password: this.secrets.dbPassword,
+        labels,
+        allowDestroy: db.allowDestroy,
+      });
       env.push(...this.database.clientEnv);
     }
 
@@ -80,40 +80,24 @@ export class ApiTier extends Construct {
       labels,
     };
     const extraNetworks = this.database ? [this.database.network] : undefined;
-    if (swarm) {
-      const service = new ReplicaService(this, 'api', { name: `${props.name}-backend`, ...replicas, extraNetworks });
-      service.service.lifecycle = { precondition: this.secrets.preconditions };
-      this.replicas = service;
-    } else {
-      const set = new ReplicaSet(this, 'api', { namePrefix: `${props.name}-backend`, ...replicas, extraNetworks });
-      // The image is one resource planned on every deploy: the right place to check the secrets.
-      set.image.lifecycle = { precondition: this.secrets.preconditions };
-      this.replicas = set;
-    }
+    this.replicas = engine.replicas(this, 'api', { name: `${props.name}-backend`, ...replicas, extraNetworks });
+    // A resource planned on every deploy: the right place to check the secrets.
+    this.replicas.checkedOn.lifecycle = { precondition: this.secrets.preconditions };
 
     if (this.database && db) {
-      let image: string;
-      if (this.replicas instanceof ReplicaSet) image = this.replicas.image.imageId;
-      else {
-        // Tasks pull the image on their nodes; the job, a plain container, needs it on the manager.
-        const migrationImage = new Image(this, 'migrate_image', { name: backend.image, keepLocally: true });
-        migrationImage.overrideLogicalId('migrate_image');
-        image = migrationImage.imageId;
-      }
       this.migration = new MigrationJob(this, 'migration', {
         name: props.name,
-        image,
+        image: this.replicas.jobImage(this, backend.image),
         command: db.migrateCommand,
         // The backend's whole environment: migrations run the backend's own code and config.
         env: containerEnv(backend.env, env),
         // With Swarm, the job joins the database's attachable overlay network from the manager.
         network: this.database.network,
-        database: this.database instanceof SwarmDatabase ? this.database.service : this.database.container,
+        database: this.database.server,
         labels,
       });
       // The migration needs the backend's image, so the dependency is added afterwards.
-      const replicasResource = this.replicas instanceof ReplicaService ? this.replicas.service : this.replicas.containers;
-      replicasResource.dependsOn = [dependable(this.migration.container)];
+      this.replicas.runs.dependsOn = [dependable(this.migration.container)];
     }
   }
 }

@@ -3,12 +3,10 @@
 import { Construct } from 'constructs';
 
 import { Network } from '../docker/provider';
-import { LetsEncrypt } from '../engines/containers/lets-encrypt';
-import { ReplicaPool } from '../engines/containers/replica-set';
-import { ProxyTls, ReverseProxy } from '../engines/containers/reverse-proxy';
+import { CONTAINERS } from '../engines/containers/engine';
+import { DeploymentEngine, Proxy, ReplicaPool } from '../engines/engine';
 import { SiteConfig } from '../../nginx/render';
-import { Engine, ProxySettings, TlsSettings } from '../settings';
-import { SwarmProxy } from '../engines/swarm/swarm-proxy';
+import { ProxySettings, TlsSettings } from '../settings';
 
 /** One site of the edge: the names it answers to and the replicas behind them. */
 export interface EdgeSite {
@@ -30,10 +28,10 @@ export interface EdgeTierProps {
   readonly network: Network;
   readonly sites: readonly EdgeSite[];
   /**
-   * Plain containers, or a Swarm service (no Let's Encrypt there).
+   * What runs the proxy: a container (and certbot), or a Swarm service (no Let's Encrypt there) (engineFor).
    * @default containers
    */
-  readonly engine?: Engine;
+  readonly engine?: DeploymentEngine;
   /**
    * Docker labels of every object of the tier.
    * @default none
@@ -49,34 +47,12 @@ export function publicUrl(host: string, proxy: Pick<ProxySettings, 'httpPort' | 
 }
 
 export class EdgeTier extends Construct {
-  /** The nginx container, or with Swarm the nginx service. */
-  readonly proxy: ReverseProxy | SwarmProxy;
-  /** The certbot container and its volumes, in Let's Encrypt mode. */
-  readonly letsEncrypt?: LetsEncrypt;
+  /** nginx, as the engine runs it (with certbot beside it for Let's Encrypt). */
+  readonly proxy: Proxy;
 
   constructor(scope: Construct, id: string, props: EdgeTierProps) {
     super(scope, id);
     const { proxy: p, tls, labels } = props;
-
-    if (props.engine === 'swarm' && tls.mode === 'letsencrypt') throw new Error("EdgeTier: Let's Encrypt is not implemented with Swarm");
-    this.letsEncrypt =
-      tls.mode === 'letsencrypt'
-        ? new LetsEncrypt(this, 'letsencrypt', {
-            name: props.name,
-            domains: props.sites.flatMap((site) => site.serverNames),
-            email: tls.email,
-            directoryUrl: tls.directoryUrl,
-            caFile: tls.caFile,
-            image: tls.certbotImage,
-            network: props.network,
-            labels,
-          })
-        : undefined;
-
-    const proxyTls: ProxyTls | undefined =
-      tls.mode === 'files'
-        ? { kind: 'files', certFile: tls.certFile, keyFile: tls.keyFile }
-        : this.letsEncrypt && { kind: 'letsencrypt', letsEncrypt: this.letsEncrypt };
 
     // Every site gets the same proxy features.
     const site = ({ key, serverNames, replicas }: EdgeSite): SiteConfig => ({
@@ -98,8 +74,10 @@ export class EdgeTier extends Construct {
       },
     });
 
-    // What both kinds of proxy take the same way.
-    const common = {
+    this.proxy = (props.engine ?? CONTAINERS).edge(this, 'proxy', {
+      prefix: props.name,
+      tls,
+      domains: props.sites.flatMap((s) => s.serverNames),
       name: `${props.name}-proxy`,
       image: p.image,
       network: props.network,
@@ -110,14 +88,6 @@ export class EdgeTier extends Construct {
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       labels,
       sites: props.sites.map(site),
-    };
-    if (props.engine === 'swarm') {
-      this.proxy = new SwarmProxy(this, 'proxy', { ...common, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
-      return;
-    }
-    this.proxy = new ReverseProxy(this, 'proxy', {
-      ...common,
-      tls: proxyTls,
     });
   }
 }

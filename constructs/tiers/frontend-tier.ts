@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 
 import { Network } from '../docker/provider';
 import { ReplicaCountVariable } from './replica-count';
-import { ReplicaSet, replicaPropsOf } from '../engines/containers/replica-set';
-import { ReplicaService } from '../engines/swarm/replica-service';
-import { AppSettings, Engine } from '../settings';
+import { CONTAINERS } from '../engines/containers/engine';
+import { DeploymentEngine, Replicas, replicaPropsOf } from '../engines/engine';
+import { AppSettings } from '../settings';
 
 export interface FrontendTierProps {
   /** Prefix of the container names: `<name>-app-1` .. `<name>-app-N`. */
@@ -22,10 +22,10 @@ export interface FrontendTierProps {
    */
   readonly apiUrl?: string;
   /**
-   * Plain containers, or a Swarm service.
+   * What runs the replicas: containers on one host, or a Swarm service (engineFor).
    * @default containers
    */
-  readonly engine?: Engine;
+  readonly engine?: DeploymentEngine;
   /**
    * Docker labels of every replica.
    * @default none
@@ -36,8 +36,8 @@ export interface FrontendTierProps {
 export class FrontendTier extends Construct {
   /** The `replicas` variable. */
   readonly replicasVariable: ReplicaCountVariable;
-  /** The replica containers, or with Swarm the service. */
-  readonly replicas: ReplicaSet | ReplicaService;
+  /** The replicas, as the engine runs them. */
+  readonly replicas: Replicas;
 
   constructor(scope: Construct, id: string, props: FrontendTierProps) {
     super(scope, id);
@@ -51,9 +51,6 @@ export class FrontendTier extends Construct {
       env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
       labels: props.labels,
     };
-    this.replicas =
-      props.engine === 'swarm'
-        ? new ReplicaService(this, 'app', { name: `${props.name}-app`, ...replicas })
-        : new ReplicaSet(this, 'app', { namePrefix: `${props.name}-app`, ...replicas });
+    this.replicas = (props.engine ?? CONTAINERS).replicas(this, 'app', { name: `${props.name}-app`, ...replicas });
   }
 }

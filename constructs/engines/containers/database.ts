@@ -7,6 +7,7 @@ import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } 
 
 import { Container, Network, Volume } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { DatabaseServer, StackOutput } from '../engine';
 
 export const DB_PORT = 3306;
 /** Where MySQL keeps its files, on the data volume. */
@@ -55,7 +56,7 @@ export interface DatabaseProps {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-export class Database extends Construct {
+export class Database extends Construct implements DatabaseServer {
   /** `internal: true`: no way out, and nobody but the backend in. */
   readonly network: Network;
   readonly volume: Volume;
@@ -142,6 +143,17 @@ export class Database extends Construct {
     this.container.overrideLogicalId('db');
 
     this.clientEnv = databaseClientEnv(props, this.host);
+  }
+
+  get server(): Container {
+    return this.container;
+  }
+
+  outputs(): StackOutput[] {
+    return [
+      { name: 'database_container', value: this.container.name, description: 'The MySQL container.' },
+      { name: 'database_volume', value: this.volume.name, description: 'The volume with the database files.' },
+    ];
   }
 }
 

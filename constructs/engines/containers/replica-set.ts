@@ -1,98 +1,16 @@
 // N identical app containers behind one DNS alias on a private network.
 import { Construct } from 'constructs';
-import { Fn, Op, TerraformCount, Token } from 'cdktf';
+import { Fn, Op, TerraformCount, TerraformResource, Token } from 'cdktf';
 
-import { Container, Image, Network } from '../../docker/provider';
+import { Container, Image } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
-import { AppSettings, DRAIN_ENV, defaultHealthcheck } from '../../settings';
+import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
+import { Replicas, ReplicasProps, StackOutput } from '../engine';
 
-/** What the proxy needs of a set of replicas: the DNS name of all of them, and their port. */
-export interface ReplicaPool {
-  readonly alias: string;
-  readonly port: number;
-}
+/** The container engine's replicas: named `<namePrefix>-<planned>-<n>`, found by the alias `<namePrefix>`. */
+export type ReplicaSetProps = Omit<ReplicasProps, 'name'> & { readonly namePrefix: string };
 
-export interface ReplicaSetProps {
-  /** Container names are `<namePrefix>-1` .. `<namePrefix>-N`; the DNS alias is `<namePrefix>`. */
-  readonly namePrefix: string;
-  /** How many replicas: a number or a Terraform token such as a variable's `numberValue`. */
-  readonly count: number;
-  /** Image reference; with `buildContext`, the tag of the image built from it. */
-  readonly image: string;
-  /**
-   * Absolute path of a directory with a Dockerfile, built on the Docker host at deploy time.
-   * @default none: `image` must already exist on the Docker host
-   */
-  readonly buildContext?: string;
-  /** The private network the replicas join. */
-  readonly network: Network;
-  /** Port the app listens on inside each container. */
-  readonly port: number;
-  /**
-   * Docker healthcheck `test`.
-   * @default a GET of `http://127.0.0.1:<port>/` with curl, wget, node or bash; any answer below 500 passes
-   */
-  readonly healthcheck?: readonly string[];
-  /**
-   * Memory limit per replica in MiB.
-   * @default no limit
-   */
-  readonly memoryMb?: number;
-  /**
-   * Extra environment of every replica.
-   * @default none
-   */
-  readonly env?: Readonly<Record<string, string>>;
-  /**
-   * Environment entries (`KEY=value`) that carry Terraform references, such as a sensitive
-   * variable: synthesized as references, never as values, and not escaped.
-   * @default none
-   */
-  readonly terraformEnv?: readonly string[];
-  /**
-   * More networks each replica joins (after `network`), e.g. the database's.
-   * @default none
-   */
-  readonly extraNetworks?: readonly Network[];
-  /**
-   * Linux capabilities the app needs back after all are dropped, e.g. `NET_BIND_SERVICE`.
-   * @default none
-   */
-  readonly addCapabilities?: readonly string[];
-  /**
-   * Seconds a replica being removed has to finish its requests after SIGTERM, before it is killed.
-   * @default 30
-   */
-  readonly drainSeconds?: number;
-  /**
-   * Seconds a new replica has to become healthy before the deploy fails (the old ones stay).
-   * @default 60
-   */
-  readonly healthTimeoutSeconds?: number;
-  /**
-   * Docker labels of every replica (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
-}
-
-/** What a replica set takes from an app's settings as they are: image, port, healthcheck, limits. */
-export function replicaPropsOf(
-  app: AppSettings,
-): Pick<ReplicaSetProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
-  return {
-    image: app.image,
-    buildContext: app.buildContext,
-    port: app.port,
-    healthcheck: app.healthcheck,
-    memoryMb: app.memoryMb,
-    addCapabilities: app.addCapabilities,
-    drainSeconds: app.drainSeconds,
-    healthTimeoutSeconds: app.healthTimeoutSeconds,
-  };
-}
-
-export class ReplicaSet extends Construct implements ReplicaPool {
+export class ReplicaSet extends Construct implements Replicas {
   /** DNS alias shared by all replicas on the network: the one name the proxy needs. */
   readonly alias: string;
   readonly port: number;
@@ -168,5 +86,23 @@ export class ReplicaSet extends Construct implements ReplicaPool {
 
     // A counted resource is referenced as a list through a splat.
     this.containerNames = Token.asList(`\${${this.containers.fqn}[*].name}`);
+  }
+
+  get runs(): TerraformResource {
+    return this.containers;
+  }
+
+  /** The image: one resource planned on every deploy. */
+  get checkedOn(): TerraformResource {
+    return this.image;
+  }
+
+  /** The replicas' own image, already on the host. */
+  jobImage(): string {
+    return this.image.imageId;
+  }
+
+  outputs(prefix: string, what: string): StackOutput[] {
+    return [{ name: `${prefix}replica_names`, value: this.containerNames, description: `${what} replica containers.` }];
   }
 }

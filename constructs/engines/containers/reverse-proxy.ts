@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
-import { Container, Image, Network, Volume } from '../../docker/provider';
+import { Container, Image, Volume } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
-import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, TlsConfig, renderNginxConfig } from '../../../nginx/render';
+import { CONF_DIR, NGINX_CONF_PATH, NginxFile, TlsConfig, renderNginxConfig } from '../../../nginx/render';
+import { Proxy, ProxyProps, StackOutput } from '../engine';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
@@ -25,61 +26,18 @@ const UPLOADED_VERSION = '/wayshub-version';
 export type ProxyTls =
   { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string } | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
 
-export interface ReverseProxyProps {
-  /** Container name, e.g. `wayshub-proxy`. */
-  readonly name: string;
-  /** nginx image reference (1.27.3 or newer). */
-  readonly image: string;
-  /** The private network shared with the replicas. */
-  readonly network: Network;
-  /** Sites and their upstreams. */
-  readonly sites: readonly SiteConfig[];
+export interface ReverseProxyProps extends ProxyProps {
   /**
    * HTTPS; with it, HTTP redirects to HTTPS.
    * @default HTTP only
    */
   readonly tls?: ProxyTls;
-  /**
-   * Host port published for the proxy's port 80.
-   * @default 80
-   */
-  readonly httpPort?: number;
-  /**
-   * Host port published for the proxy's port 443 (with `tls`).
-   * @default 443
-   */
-  readonly httpsPort?: number;
-  /**
-   * `Strict-Transport-Security` max-age with `tls`; 0 turns it off.
-   * @default 31536000 (one year)
-   */
-  readonly hstsMaxAgeSeconds?: number;
-  /**
-   * Security headers, rate limit, trusted real-IP sources.
-   * @default security headers on, nothing else
-   */
-  readonly hardening?: HardeningConfig;
-  /**
-   * Memory limit in MiB.
-   * @default 256
-   */
-  readonly memoryMb?: number;
-  /**
-   * Seconds the proxy has to finish its requests when it is replaced or destroyed.
-   * @default 30
-   */
-  readonly drainSeconds?: number;
-  /**
-   * Docker labels of the container (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** The loader's env variable that holds the time of the plan that created it. */
 const PLANNED_AT = 'WAYSHUB_PLANNED_AT';
 
-export class ReverseProxy extends Construct {
+export class ReverseProxy extends Construct implements Proxy {
   readonly image: Image;
   readonly container: Container;
   /** The volume that holds the nginx config, read-only in the proxy. */
@@ -199,6 +157,10 @@ export class ReverseProxy extends Construct {
       dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : [])],
     });
     this.container.overrideLogicalId(id);
+  }
+
+  outputs(): StackOutput[] {
+    return [{ name: 'proxy_name', value: this.container.name, description: 'The nginx proxy container.' }];
   }
 }
 

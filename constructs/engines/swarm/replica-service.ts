@@ -3,10 +3,12 @@
 // once it is healthy, updates start the new task before stopping the old one and roll back by
 // themselves when new tasks fail, and tasks of a lost node are started on the others.
 import { Construct } from 'constructs';
+import { TerraformResource } from 'cdktf';
 
-import { Network, Service } from '../../docker/provider';
+import { Image, Network, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
-import { ReplicaPool, ReplicaSetProps } from '../containers/replica-set';
+import { ReplicaSetProps } from '../containers/replica-set';
+import { Replicas, StackOutput } from '../engine';
 import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
@@ -32,7 +34,7 @@ export type ReplicaServiceProps = Omit<ReplicaSetProps, 'namePrefix' | 'buildCon
 /** Health probe timing of a task: a task is in DNS once healthy, and a failing one is seen in ~25 s. */
 const TASK_HEALTHCHECK = { interval: '5s', timeout: '3s', startPeriod: '10s', retries: 3 } as const;
 
-export class ReplicaService extends Construct implements ReplicaPool {
+export class ReplicaService extends Construct implements Replicas {
   /** `tasks.<name>`: Swarm's DNS answers it with the address of every healthy task. */
   readonly alias: string;
   readonly port: number;
@@ -91,5 +93,24 @@ export class ReplicaService extends Construct implements ReplicaPool {
       convergeConfig: { delay: '1s', timeout: '10m' },
     });
     this.service.overrideLogicalId(id);
+  }
+
+  get runs(): TerraformResource {
+    return this.service;
+  }
+
+  get checkedOn(): TerraformResource {
+    return this.service;
+  }
+
+  /** Tasks pull the image on their nodes; a plain container on the manager needs it there too. */
+  jobImage(scope: Construct, image: string): string {
+    const migrationImage = new Image(scope, 'migrate_image', { name: image, keepLocally: true });
+    migrationImage.overrideLogicalId('migrate_image');
+    return migrationImage.imageId;
+  }
+
+  outputs(prefix: string, what: string): StackOutput[] {
+    return [{ name: `${prefix}service_name`, value: this.serviceName, description: `The ${what.toLowerCase()} service.` }];
   }
 }

@@ -10,6 +10,7 @@ import { Network, Secret, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DATABASE_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
+import { DatabaseServer, StackOutput } from '../engine';
 
 /** Where the task reads the password (MYSQL_PASSWORD_FILE). */
 export const DB_PASSWORD_FILE = '/run/secrets/db-password';
@@ -27,7 +28,7 @@ export type SwarmDatabaseProps = Omit<DatabaseProps, 'allowDestroy'> & {
   readonly stopGraceSeconds?: number;
 };
 
-export class SwarmDatabase extends Construct {
+export class SwarmDatabase extends Construct implements DatabaseServer {
   /** Internal and attachable: the backend's tasks and the migration job, nobody else. */
   readonly network: Network;
   readonly passwordSecret: Secret;
@@ -105,5 +106,16 @@ export class SwarmDatabase extends Construct {
     this.service.overrideLogicalId('db');
 
     this.clientEnv = databaseClientEnv(props, this.host);
+  }
+
+  get server(): Service {
+    return this.service;
+  }
+
+  outputs(): StackOutput[] {
+    return [
+      { name: 'database_service', value: this.service.name, description: 'The MySQL service, on the node labelled wayshub.database=true.' },
+      { name: 'database_volume', value: this.volumeName, description: 'The volume with the database files, on that node.' },
+    ];
   }
 }

@@ -9,66 +9,26 @@ import path from 'node:path';
 import { Construct } from 'constructs';
 import { Fn, Token } from 'cdktf';
 
-import { Config, Network, Secret, Service } from '../../docker/provider';
+import { Config, Secret, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from '../../docker/labels';
-import { CONF_DIR, HardeningConfig, NGINX_CONF_PATH, NginxFile, SiteConfig, renderNginxConfig } from '../../../nginx/render';
+import { CONF_DIR, NGINX_CONF_PATH, NginxFile, renderNginxConfig } from '../../../nginx/render';
+import { Proxy, ProxyProps, StackOutput } from '../engine';
 import { PROXY_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 const CERT_PATH = `${CONF_DIR}/tls/fullchain.pem`;
 const KEY_PATH = `${CONF_DIR}/tls/privkey.pem`;
 
-export interface SwarmProxyProps {
-  /** Service name, e.g. `wayshub-proxy`; the configs are `<name>-<hash>-<n>`. */
-  readonly name: string;
-  /** nginx image reference (1.27.3 or newer), pullable on every proxy node. */
-  readonly image: string;
-  /** The overlay network shared with the app services. */
-  readonly network: Network;
-  readonly sites: readonly SiteConfig[];
+/** Names are the service's (`<name>-<hash>-<n>` for its configs); the ports are published on each proxy node. */
+export interface SwarmProxyProps extends ProxyProps {
   /**
    * HTTPS with the user's certificate files, given to the proxy as Docker secrets.
    * @default HTTP only
    */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
-  /**
-   * Port published on each proxy node for the proxy's port 80.
-   * @default 80
-   */
-  readonly httpPort?: number;
-  /**
-   * Port published on each proxy node for port 443 (with `tls`).
-   * @default 443
-   */
-  readonly httpsPort?: number;
-  /**
-   * `Strict-Transport-Security` max-age with `tls`; 0 turns it off.
-   * @default 31536000 (one year)
-   */
-  readonly hstsMaxAgeSeconds?: number;
-  /**
-   * Security headers, rate limit, trusted real-IP sources.
-   * @default security headers on, nothing else
-   */
-  readonly hardening?: HardeningConfig;
-  /**
-   * Memory limit in MiB.
-   * @default 256
-   */
-  readonly memoryMb?: number;
-  /**
-   * Seconds an old proxy task has to finish its requests after SIGQUIT (nginx's graceful stop).
-   * @default 30
-   */
-  readonly drainSeconds?: number;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
-export class SwarmProxy extends Construct {
+export class SwarmProxy extends Construct implements Proxy {
   readonly service: Service;
   /** One Docker config per nginx file. */
   readonly configs: readonly Config[];
@@ -177,5 +137,9 @@ export class SwarmProxy extends Construct {
       // resource_docker_service.go:782), so the deploy does not wait for the proxy's tasks.
     });
     this.service.overrideLogicalId(id);
+  }
+
+  outputs(): StackOutput[] {
+    return [{ name: 'proxy_service', value: this.serviceName, description: 'The nginx proxy service.' }];
   }
 }

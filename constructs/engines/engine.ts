@@ -1,0 +1,216 @@
+// What the tiers need from an engine, whatever runs it: replicas behind one DNS name, the proxy
+// in front of them, a database. One implementation per engine (containers/engine.ts for one
+// Docker host, swarm/engine.ts for Docker Swarm), chosen once per stack by engineFor
+// (./index.ts): the tiers and the stack never ask which one they have.
+import { Construct } from 'constructs';
+import { ITerraformDependable, TerraformResource, TerraformVariable } from 'cdktf';
+
+import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
+import { Network, NetworkConfig } from '../docker/provider';
+import { AppSettings, Engine, TlsSettings } from '../settings';
+
+/** What the proxy needs of a set of replicas: the DNS name that finds them all, and their port. */
+export interface ReplicaPool {
+  readonly alias: string;
+  readonly port: number;
+}
+
+/** One Terraform output: the stack writes each in the order the tiers give them. */
+export interface StackOutput {
+  readonly name: string;
+  readonly value: unknown;
+  readonly description: string;
+}
+
+/** N copies of one app on the stack's network. */
+export interface ReplicasProps {
+  /** Names start with it (`wayshub-app`): the containers', or the service's. */
+  readonly name: string;
+  /** How many replicas: a number or a Terraform token such as a variable's `numberValue`. */
+  readonly count: number;
+  /** Image reference; with `buildContext`, the tag of the image built from it. */
+  readonly image: string;
+  /**
+   * Absolute path of a directory with a Dockerfile, built on the Docker host at deploy time.
+   * @default none: `image` must already exist on the Docker host
+   */
+  readonly buildContext?: string;
+  /** The private network the replicas join. */
+  readonly network: Network;
+  /** Port the app listens on inside each container. */
+  readonly port: number;
+  /**
+   * Docker healthcheck `test`.
+   * @default a GET of `http://127.0.0.1:<port>/` with curl, wget, node or bash; any answer below 500 passes
+   */
+  readonly healthcheck?: readonly string[];
+  /**
+   * Memory limit per replica in MiB.
+   * @default no limit
+   */
+  readonly memoryMb?: number;
+  /**
+   * Extra environment of every replica.
+   * @default none
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Environment entries (`KEY=value`) that carry Terraform references, such as a sensitive
+   * variable: synthesized as references, never as values, and not escaped.
+   * @default none
+   */
+  readonly terraformEnv?: readonly string[];
+  /**
+   * More networks each replica joins (after `network`), e.g. the database's.
+   * @default none
+   */
+  readonly extraNetworks?: readonly Network[];
+  /**
+   * Linux capabilities the app needs back after all are dropped, e.g. `NET_BIND_SERVICE`.
+   * @default none
+   */
+  readonly addCapabilities?: readonly string[];
+  /**
+   * Seconds a replica being removed has to finish its requests after SIGTERM, before it is killed.
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+  /**
+   * Seconds a new replica has to become healthy before the deploy fails (the old ones stay).
+   * @default 60
+   */
+  readonly healthTimeoutSeconds?: number;
+  /**
+   * Docker labels of every replica (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** What replicas take from an app's settings as they are: image, port, healthcheck, limits. */
+export function replicaPropsOf(
+  app: AppSettings,
+): Pick<ReplicasProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
+  return {
+    image: app.image,
+    buildContext: app.buildContext,
+    port: app.port,
+    healthcheck: app.healthcheck,
+    memoryMb: app.memoryMb,
+    addCapabilities: app.addCapabilities,
+    drainSeconds: app.drainSeconds,
+    healthTimeoutSeconds: app.healthTimeoutSeconds,
+  };
+}
+
+export interface Replicas extends ReplicaPool {
+  /** What runs them (the counted containers, or the service): what a migration job goes before. */
+  readonly runs: TerraformResource;
+  /** The resource planned on every deploy: where the tier's checks of its inputs go. */
+  readonly checkedOn: TerraformResource;
+  /** The image id of the app for a plain container on the deploying host (the migration job). */
+  jobImage(scope: Construct, image: string): string;
+  /** Its outputs, the backend's with `backend_` in front: `replica_names` or `service_name`. */
+  outputs(prefix: string, what: string): StackOutput[];
+}
+
+/** The proxy's props both engines take the same way. */
+export interface ProxyProps {
+  /** Container or service name, e.g. `wayshub-proxy`. */
+  readonly name: string;
+  /** nginx image reference (1.27.3 or newer). */
+  readonly image: string;
+  /** The private network shared with the replicas. */
+  readonly network: Network;
+  /** Sites and their upstreams. */
+  readonly sites: readonly SiteConfig[];
+  /**
+   * Host port published for the proxy's port 80.
+   * @default 80
+   */
+  readonly httpPort?: number;
+  /**
+   * Host port published for the proxy's port 443 (with TLS).
+   * @default 443
+   */
+  readonly httpsPort?: number;
+  /**
+   * `Strict-Transport-Security` max-age with TLS; 0 turns it off.
+   * @default 31536000 (one year)
+   */
+  readonly hstsMaxAgeSeconds?: number;
+  /**
+   * Security headers, rate limit, trusted real-IP sources.
+   * @default security headers on, nothing else
+   */
+  readonly hardening?: HardeningConfig;
+  /**
+   * Memory limit in MiB.
+   * @default 256
+   */
+  readonly memoryMb?: number;
+  /**
+   * Seconds the proxy has to finish its requests when it is replaced or destroyed.
+   * @default 30
+   */
+  readonly drainSeconds?: number;
+  /**
+   * Docker labels (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface Proxy {
+  /** The nginx config it serves, as rendered. */
+  readonly files: readonly NginxFile[];
+  outputs(): StackOutput[];
+}
+
+/** The edge: the proxy, and what its HTTPS needs. */
+export interface EdgeProps extends ProxyProps {
+  /** Prefix of the other objects' names: `<prefix>-certbot`. */
+  readonly prefix: string;
+  readonly tls: TlsSettings;
+  /** Every name the sites serve (the certificate's). */
+  readonly domains: readonly string[];
+}
+
+export interface DatabaseServerProps {
+  /** Prefix of the names: `<name>-db`, `<name>-db-data`. */
+  readonly name: string;
+  readonly image: string;
+  readonly databaseName: string;
+  readonly user: string;
+  /** The sensitive `db_password` variable. */
+  readonly password: TerraformVariable;
+  /**
+   * Whether a destroy may delete the data volume (one host only).
+   * @default false
+   */
+  readonly allowDestroy?: boolean;
+  /**
+   * Docker labels (the role label is added).
+   * @default none
+   */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface DatabaseServer {
+  /** `DB_HOST=…`, `DB_USER=…` and the rest: what the backend and its migrations connect with. */
+  readonly clientEnv: string[];
+  /** Its internal network, which the backend joins. */
+  readonly network: Network;
+  /** The container or service the migration job waits for. */
+  readonly server: ITerraformDependable;
+  outputs(): StackOutput[];
+}
+
+export interface DeploymentEngine {
+  readonly kind: Engine;
+  /** How the stack's network is made: a bridge on one host, an overlay across nodes. */
+  readonly network: Pick<NetworkConfig, 'driver' | 'attachable' | 'options'>;
+  replicas(scope: Construct, id: string, props: ReplicasProps): Replicas;
+  edge(scope: Construct, id: string, props: EdgeProps): Proxy;
+  database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer;
+}

@@ -1,0 +1,35 @@
+// The engine of Docker Swarm: replicas as a replicated service found by `tasks.<name>`, the proxy
+// as a global service with its config in Docker configs, MySQL as one task pinned to its node.
+import { Construct } from 'constructs';
+
+import { DatabaseServer, DatabaseServerProps, DeploymentEngine, EdgeProps, Proxy, Replicas, ReplicasProps } from '../engine';
+import { SwarmSettings } from '../../settings';
+import { ReplicaService } from './replica-service';
+import { SwarmDatabase } from './swarm-database';
+import { SwarmProxy } from './swarm-proxy';
+
+export class SwarmEngine implements DeploymentEngine {
+  readonly kind = 'swarm' as const;
+  /** One network over every node; attachable, so that a plain container can join it to debug. */
+  readonly network: DeploymentEngine['network'];
+
+  constructor(private readonly settings: SwarmSettings) {
+    this.network = { driver: 'overlay', attachable: true, options: settings.encryptNetwork ? { encrypted: 'true' } : undefined };
+  }
+
+  /** No build on the host (each node pulls the image) and no health timeout (Swarm's update config decides). */
+  replicas(scope: Construct, id: string, props: ReplicasProps): Replicas {
+    return new ReplicaService(scope, id, props);
+  }
+
+  edge(scope: Construct, id: string, props: EdgeProps): Proxy {
+    const tls = props.tls;
+    if (tls.mode === 'letsencrypt') throw new Error("EdgeTier: Let's Encrypt is not implemented with Swarm");
+    return new SwarmProxy(scope, id, { ...props, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
+  }
+
+  /** The data volume lives on the database node; a destroy never deletes it (allowDestroy is the container engine's). */
+  database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer {
+    return new SwarmDatabase(scope, id, { ...props, encryptNetwork: this.settings.encryptNetwork });
+  }
+}
