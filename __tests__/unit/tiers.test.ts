@@ -1,6 +1,11 @@
-// The tiers are constructs of their own: each one can be put in a stack of its own, and the
-// names a user types (TF_VAR_*, --var) stay the same wherever a tier sits.
+// The tiers are constructs of their own: each one can be put in a stack of its own. In an
+// AddressedStack (WayshubStack is one) the addresses and the names a user types (TF_VAR_*,
+// --var) are the stable ones wherever a tier sits, and two elements that would share one are
+// refused; in a plain TerraformStack two tiers are two of everything.
+import { DockerProvider } from '../../constructs/docker/provider';
 import { TerraformStack, Testing } from 'cdktf';
+
+import { AddressedStack } from '../../constructs/stack/addressed-stack';
 
 import { ApiTier } from '../../constructs/tiers/api-tier';
 import { Network } from '../../constructs/docker/provider';
@@ -12,7 +17,7 @@ import { TerraformJson } from '../support/synth';
 const settings = resolveSettings({ name: 'shop', domain: 'shop.xyz', backend: { image: 'shop-api:1', secretEnv: ['API_KEY'] } });
 
 function synth(build: (stack: TerraformStack, network: Network) => void): TerraformJson {
-  const stack = new TerraformStack(Testing.app(), 'tiers');
+  const stack = new AddressedStack(Testing.app(), 'tiers');
   build(stack, new Network(stack, 'network', { name: 'shop-net' }));
   return JSON.parse(Testing.synth(stack)) as TerraformJson;
 }
@@ -56,5 +61,51 @@ describe('a tier on its own', () => {
     const config = uploads.map((u) => u.content).join('\n');
     expect(config).toContain('upstream shop_app {');
     expect(config).toContain('upstream shop_docs {');
+  });
+});
+
+describe('two deployments in one stack', () => {
+  const both = (stack: TerraformStack) => {
+    new DockerProvider(stack, 'docker', {});
+    for (const env of ['staging', 'production']) {
+      const network = new Network(stack, `${env}-network`, { name: `${env}-net` });
+      const frontend = new FrontendTier(stack, `${env}-frontend`, { name: env, app: settings.app, replicas: 2, network });
+      new EdgeTier(stack, `${env}-edge`, {
+        name: env,
+        proxy: settings.proxy,
+        tls: settings.tls,
+        network,
+        sites: [{ key: 'app', serverNames: [`${env}.shop.xyz`], replicas: frontend.replicas }],
+      });
+    }
+  };
+
+  test('in a plain TerraformStack: two of everything, none merged', () => {
+    const stack = new TerraformStack(Testing.app(), 'both');
+    both(stack);
+    const json = JSON.parse(Testing.synth(stack)) as TerraformJson;
+    const count = (type: string) => Object.keys(json.resource[type] ?? {}).length;
+    expect({
+      containers: count('docker_container'),
+      images: count('docker_image'),
+      volumes: count('docker_volume'),
+      networks: count('docker_network'),
+    }).toEqual({
+      containers: 6, // each: the replicas, the proxy, its config loader
+      images: 4,
+      volumes: 2,
+      networks: 2,
+    });
+    expect(Object.keys(json.variable)).toHaveLength(2);
+    // Each replicas variable checks itself, under the name cdktf gave it.
+    for (const [name, variable] of Object.entries(json.variable) as [string, { validation: { condition: string }[] }][])
+      expect(variable.validation[0].condition).toBe(`\${var.${name} >= 1 && var.${name} <= 20 && floor(var.${name}) == var.${name}}`);
+  });
+
+  test('in an AddressedStack: refused with both paths, never merged silently', () => {
+    // The second frontend tier is refused as it is built: its replicas variable is the first one's name.
+    expect(() => both(new AddressedStack(Testing.app(), 'both'))).toThrow(
+      'production-frontend/replicas and staging-frontend/replicas would both be var.replicas in Terraform, and one would replace the other: give one of their constructs another id',
+    );
   });
 });

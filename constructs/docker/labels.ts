@@ -1,4 +1,5 @@
 // Small shared pieces of the constructs: Docker labels and Terraform-safe strings.
+import { Lazy, TerraformVariable } from 'cdktf';
 
 /** Label key that marks every Docker object of a stack, so it can be found (and cleaned up). */
 export const STACK_LABEL = 'wayshub.stack';
@@ -51,3 +52,16 @@ export function containerCapabilities(add: readonly string[] = []): { drop: stri
 
 /** No process in the container may gain privileges (setuid binaries, file capabilities). */
 export const NO_NEW_PRIVILEGES = ['no-new-privileges:true'];
+
+/**
+ * `var.<name>` of a variable, as the stack names it, for use inside an expression string (a
+ * validation or a precondition can't take a token there); resolved at synth.
+ */
+export function variableRef(variable: TerraformVariable): string {
+  return Lazy.stringValue({ produce: () => `var.${variable.friendlyUniqueId}` });
+}
+
+/** A variable's name as users type it (TF_VAR_<name>), for messages; resolved at synth. */
+export function variableName(variable: TerraformVariable): string {
+  return Lazy.stringValue({ produce: () => variable.friendlyUniqueId });
+}

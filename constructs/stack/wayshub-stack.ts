@@ -3,17 +3,19 @@
 // migration job) when a backend is set, and the edge (nginx, with HTTPS when asked). Last, the
 // outputs a user reads after deploy.
 import { Construct } from 'constructs';
-import { Op, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
+import { Op, TerraformOutput, TerraformVariable } from 'cdktf';
 
 import { ApiTier } from '../tiers/api-tier';
 import { DockerProvider, Network } from '../docker/provider';
 import { EdgeSite, EdgeTier, publicUrl } from '../tiers/edge-tier';
 import { FrontendTier } from '../tiers/frontend-tier';
 import { engineFor } from '../engines';
+import { AddressedStack } from './addressed-stack';
 import { STACK_LABEL, labelBlocks } from '../docker/labels';
 import { WayshubSettings } from '../settings';
 
-export class WayshubStack extends TerraformStack {
+/** One deployment's stack; its addresses come from AddressedStack. */
+export class WayshubStack extends AddressedStack {
   readonly network: Network;
   readonly frontend: FrontendTier;
   /** The backend, its secrets and its database, when a backend is set. */
@@ -40,11 +42,9 @@ export class WayshubStack extends TerraformStack {
       default: true,
       description: 'false only for a plan with -refresh=false that must not reach the Docker host (a pull request plan).',
     });
-    daemonCheck.overrideLogicalId('docker_daemon_check');
     new DockerProvider(this, 'docker', { host: s.dockerHost, disableDockerDaemonCheck: Op.not(daemonCheck.booleanValue) });
     const engine = engineFor(s.engine, s.swarm);
     this.network = new Network(this, 'network', { name: `${s.name}-net`, ...engine.network, labels: labelBlocks(labels) });
-    this.network.overrideLogicalId('network');
 
     const apiName = s.backend && `${s.backend.subdomain}.${s.domain}`;
     if (s.backend && apiName) {

@@ -4,6 +4,8 @@
 import { Construct } from 'constructs';
 import { TerraformCondition, TerraformVariable } from 'cdktf';
 
+import { variableName, variableRef } from '../docker/labels';
+
 export interface BackendSecretsProps {
   /**
    * Names of environment variables whose values come from the `backend_secrets` JSON variable.
@@ -33,7 +35,8 @@ export class BackendSecrets extends Construct {
   constructor(scope: Construct, id: string, props: BackendSecretsProps = {}) {
     super(scope, id);
     this.jwtPrivateKey = this.variable('jwt_private_key', 'JWT_PRIVATE_KEY of the backend (give it with TF_VAR_jwt_private_key).');
-    this.preconditions = [{ condition: '${length(var.jwt_private_key) >= 16}', errorMessage: 'jwt_private_key must be at least 16 characters.' }];
+    const jwt = variableRef(this.jwtPrivateKey);
+    this.preconditions = [{ condition: `\${length(${jwt}) >= 16}`, errorMessage: `${variableName(this.jwtPrivateKey)} must be at least 16 characters.` }];
     this.env = [`JWT_PRIVATE_KEY=${this.jwtPrivateKey.stringValue}`];
 
     const names = props.secretEnv ?? [];
@@ -44,25 +47,27 @@ export class BackendSecrets extends Construct {
         'backend_secrets',
         `Secret environment of the backend as a JSON object with the keys ${names.join(', ')} (give it with TF_VAR_backend_secrets='{"${names[0]}":"..."}').`,
       );
+      const secrets = variableRef(this.backendSecrets);
       this.preconditions.push({
         // sort() on both sides: keys() gives a list, a literal is a tuple, and those never compare equal.
-        condition: `\${sort(try(keys(jsondecode(var.backend_secrets)), [])) == sort(${JSON.stringify(names)}) && alltrue([for v in try(values(jsondecode(var.backend_secrets)), []) : can(tostring(v))])}`,
-        errorMessage: `backend_secrets must be a JSON object of strings with exactly these keys: ${names.join(', ')}.`,
+        condition: `\${sort(try(keys(jsondecode(${secrets})), [])) == sort(${JSON.stringify(names)}) && alltrue([for v in try(values(jsondecode(${secrets})), []) : can(tostring(v))])}`,
+        errorMessage: `${variableName(this.backendSecrets)} must be a JSON object of strings with exactly these keys: ${names.join(', ')}.`,
       });
       // try(): a bad value fails only the precondition, with its one message.
-      this.env.push(...names.map((name) => `${name}=\${try(tostring(jsondecode(var.backend_secrets)["${name}"]), "")}`));
+      this.env.push(...names.map((name) => `${name}=\${try(tostring(jsondecode(${secrets})["${name}"]), "")}`));
     }
 
     if (props.database) {
       this.dbPassword = this.variable('db_password', 'Password of the database user (give it with TF_VAR_db_password).');
-      this.preconditions.push({ condition: '${length(var.db_password) >= 12}', errorMessage: 'db_password must be at least 12 characters.' });
+      this.preconditions.push({
+        condition: `\${length(${variableRef(this.dbPassword)}) >= 12}`,
+        errorMessage: `${variableName(this.dbPassword)} must be at least 12 characters.`,
+      });
     }
   }
 
-  /** A sensitive string variable under the name the user gives it with TF_VAR_<id>. */
+  /** A sensitive string variable, named by the stack (in a WayshubStack: TF_VAR_<id>). */
   private variable(id: string, description: string): TerraformVariable {
-    const variable = new TerraformVariable(this, id, { type: 'string', sensitive: true, description });
-    variable.overrideLogicalId(id);
-    return variable;
+    return new TerraformVariable(this, id, { type: 'string', sensitive: true, description });
   }
 }

@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { TerraformVariable } from 'cdktf';
 
 import { MAX_REPLICAS } from '../settings';
+import { variableName, variableRef } from '../docker/labels';
 
 export interface ReplicaCountVariableProps {
   /** The count when the deploy gives none. */
@@ -18,14 +19,12 @@ export class ReplicaCountVariable extends TerraformVariable {
       type: 'number',
       default: props.default,
       description: `How many ${props.what} containers run behind the proxy (1 to ${MAX_REPLICAS}).`,
-      validation: [
-        {
-          condition: `\${var.${id} >= 1 && var.${id} <= ${MAX_REPLICAS} && floor(var.${id}) == var.${id}}`,
-          errorMessage: `${id} must be a whole number from 1 to ${MAX_REPLICAS}, got \${var.${id}}.`,
-        },
-      ],
     });
-    // The user types this name (`--var replicas=5`, TF_VAR_replicas), wherever the construct sits.
-    this.overrideLogicalId(id);
+    // The variable's own name, as the stack gives it (in a WayshubStack: the id, which users type).
+    const v = variableRef(this);
+    this.addValidation({
+      condition: `\${${v} >= 1 && ${v} <= ${MAX_REPLICAS} && floor(${v}) == ${v}}`,
+      errorMessage: `${variableName(this)} must be a whole number from 1 to ${MAX_REPLICAS}, got \${${v}}.`,
+    });
   }
 }

@@ -74,13 +74,11 @@ export class Database extends Construct implements DatabaseServer {
     this.host = `${props.name}-db`;
 
     this.network = new Network(this, 'network', { name: `${props.name}-db-net`, driver: 'bridge', internal: true, labels });
-    this.network.overrideLogicalId('db_network');
     this.volume = new Volume(this, 'volume', {
       name: `${props.name}-db-data`,
       labels,
       lifecycle: { preventDestroy: !props.allowDestroy },
     });
-    this.volume.overrideLogicalId('db_data');
 
     const password = props.password.stringValue;
     const config = {
@@ -127,7 +125,6 @@ export class Database extends Construct implements DatabaseServer {
         .slice(0, 16),
     };
     this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
-    this.createdWith.overrideLogicalId('db_created_with');
     const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input, key));
     this.container = new Container(this, 'container', {
       ...config,
@@ -140,7 +137,6 @@ export class Database extends Construct implements DatabaseServer {
         ],
       },
     });
-    this.container.overrideLogicalId('db');
 
     this.clientEnv = databaseClientEnv(props, this.host);
   }
@@ -189,7 +185,6 @@ export class MigrationJob extends Construct {
     // extends to what they depend on: the next run is created before the last one is removed,
     // so, as Docker refuses two containers of one name, each run has a name of its own.
     this.run = new DataResource(this, 'run', { triggersReplace: { at: Fn.timestamp() } });
-    this.run.overrideLogicalId('migrate_run');
     this.container = new Container(this, 'container', {
       name: `${props.name}-migrate-${Token.asString(Fn.substr(this.run.id, 0, 6))}`,
       image: props.image,
@@ -214,6 +209,5 @@ export class MigrationJob extends Construct {
         ],
       },
     });
-    this.container.overrideLogicalId('migrate');
   }
 }

@@ -51,9 +51,7 @@ export class LetsEncrypt extends Construct {
     super(scope, id);
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'certbot' });
     this.webroot = new Volume(this, 'webroot', { name: `${props.name}-acme-challenges`, labels });
-    this.webroot.overrideLogicalId('acme_challenges');
     this.certificates = new Volume(this, 'certificates', { name: `${props.name}-letsencrypt`, labels });
-    this.certificates.overrideLogicalId('letsencrypt');
 
     const env = [
       `WAYSHUB_DOMAINS=${props.domains.join(' ')}`,
@@ -86,7 +84,6 @@ export class LetsEncrypt extends Construct {
       ...ROTATED_LOGS,
       labels,
     });
-    this.container.overrideLogicalId('certbot');
   }
 }
 

@@ -31,7 +31,6 @@ export class ReplicaSet extends Construct implements Replicas {
       keepLocally: true,
       buildAttribute: props.buildContext ? { context: terraformLiteral(props.buildContext) } : undefined,
     });
-    this.image.overrideLogicalId(`${id}_image`);
 
     const count = TerraformCount.of(props.count);
     const drainSeconds = props.drainSeconds ?? 30;
@@ -82,7 +81,6 @@ export class ReplicaSet extends Construct implements Replicas {
       waitTimeout: props.healthTimeoutSeconds ?? 60,
       lifecycle: { createBeforeDestroy: true, ignoreChanges: ['name', 'hostname'] },
     });
-    this.containers.overrideLogicalId(id);
 
     // A counted resource is referenced as a list through a splat.
     this.containerNames = Token.asList(`\${${this.containers.fqn}[*].name}`);

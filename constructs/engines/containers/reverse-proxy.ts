@@ -66,7 +66,6 @@ export class ReverseProxy extends Construct implements Proxy {
     this.files = renderNginxConfig({ sites: props.sites, tls: tlsConfig, hardening: props.hardening });
 
     this.image = new Image(this, 'image', { name: props.image, keepLocally: true });
-    this.image.overrideLogicalId(`${id}_image`);
 
     const uploads: Array<{ file: string; content: string }> = this.files.map((f) => ({ file: f.path, content: terraformLiteral(f.content) }));
     // What identifies this config: the rendered files, and the certificate files' hashes.
@@ -90,7 +89,6 @@ export class ReverseProxy extends Construct implements Proxy {
     // fails the deploy and is taken back, so the running proxy never sees it. A new config
     // replaces only the loader (its uploads are ForceNew); the running proxy reloads itself.
     this.configVolume = new Volume(this, 'config', { name: `${props.name}-config`, labels });
-    this.configVolume.overrideLogicalId(`${id}_config`);
     this.configLoader = new Container(this, 'loader', {
       name: `${props.name}-config`,
       image: this.image.imageId,
@@ -121,7 +119,6 @@ export class ReverseProxy extends Construct implements Proxy {
         ],
       },
     });
-    this.configLoader.overrideLogicalId(`${id}_config_loader`);
 
     this.container = new Container(this, 'container', {
       name: props.name,
@@ -156,7 +153,6 @@ export class ReverseProxy extends Construct implements Proxy {
       labels,
       dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : [])],
     });
-    this.container.overrideLogicalId(id);
   }
 
   outputs(): StackOutput[] {

@@ -92,7 +92,6 @@ export class ReplicaService extends Construct implements Replicas {
       // The deploy waits until every task runs, and fails when Swarm rolled the update back.
       convergeConfig: { delay: '1s', timeout: '10m' },
     });
-    this.service.overrideLogicalId(id);
   }
 
   get runs(): TerraformResource {
@@ -106,7 +105,6 @@ export class ReplicaService extends Construct implements Replicas {
   /** Tasks pull the image on their nodes; a plain container on the manager needs it there too. */
   jobImage(scope: Construct, image: string): string {
     const migrationImage = new Image(scope, 'migrate_image', { name: image, keepLocally: true });
-    migrationImage.overrideLogicalId('migrate_image');
     return migrationImage.imageId;
   }
 

@@ -57,7 +57,6 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
       options: props.encryptNetwork ? { encrypted: 'true' } : undefined,
       labels,
     });
-    this.network.overrideLogicalId('db_network');
 
     // MySQL reads the password once, when it creates its database: a later change of
     // db_password is refused by Docker (the secret is in use), as it would be a silent
@@ -67,7 +66,6 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
       data: Fn.base64encode(props.password.stringValue),
       labels,
     });
-    this.passwordSecret.overrideLogicalId('db_password');
 
     this.service = new Service(this, 'service', {
       name: this.host,
@@ -103,7 +101,6 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
       // The migrations run only once the database answers its healthcheck.
       convergeConfig: { delay: '1s', timeout: '5m' },
     });
-    this.service.overrideLogicalId('db');
 
     this.clientEnv = databaseClientEnv(props, this.host);
   }

@@ -63,7 +63,6 @@ export class SwarmProxy extends Construct implements Proxy {
         data: Buffer.from(file.content).toString('base64'),
         lifecycle: { createBeforeDestroy: true },
       });
-      config.overrideLogicalId(`${id}_config_${i}`);
       return config;
     });
 
@@ -80,7 +79,6 @@ export class SwarmProxy extends Construct implements Proxy {
             labels,
             lifecycle: { createBeforeDestroy: true },
           });
-          secret.overrideLogicalId(`${id}_tls_${kind}`);
           return secret;
         })
       : [];
@@ -136,7 +134,6 @@ export class SwarmProxy extends Construct implements Proxy {
       // No converge_config: the provider refuses it beside mode.global (ConflictsWith,
       // resource_docker_service.go:782), so the deploy does not wait for the proxy's tasks.
     });
-    this.service.overrideLogicalId(id);
   }
 
   outputs(): StackOutput[] {
