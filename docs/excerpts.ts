@@ -12,6 +12,7 @@ import { WayshubSettingsInput, resolveSettings } from '../constructs/settings';
 import { parseLoadBalancing } from '../constructs/settings/proxy';
 import { WayshubStack } from '../constructs/stack/wayshub-stack';
 import { NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
+import { settingsTable } from '../constructs/settings/schema';
 
 /** The guide's deployment: the task's own example domain, defaults for everything else. */
 export const GUIDE_SETTINGS: WayshubSettingsInput = { domain: 'alvin.xyz' };
@@ -89,4 +90,19 @@ export function regenerate(markdown: string): string {
 /** The names of the generated blocks in a guide, in order. */
 export function generatedBlocks(markdown: string): { name: string; text: string }[] {
   return [...markdown.matchAll(GENERATED)].map((m) => ({ name: m[1], text: m[2] }));
+}
+
+// The settings table of docs/settings.md, from the settings schema (constructs/settings/schema.ts).
+export const SETTINGS_PAGE = 'docs/settings.md';
+const SETTINGS_TABLE = /<!-- generated: settings-table \(npm run docs\) -->\n([\s\S]*?)\n<!-- end generated -->/;
+
+/** docs/settings.md with its table as the schema gives it now. */
+export function regenerateSettings(markdown: string): string {
+  if (!SETTINGS_TABLE.test(markdown)) throw new Error(`docs: ${SETTINGS_PAGE} has no generated settings table`);
+  return markdown.replace(SETTINGS_TABLE, `<!-- generated: settings-table (npm run docs) -->\n${settingsTable()}\n<!-- end generated -->`);
+}
+
+/** The settings table as docs/settings.md has it. */
+export function settingsTableOf(markdown: string): string | undefined {
+  return SETTINGS_TABLE.exec(markdown)?.[1];
 }

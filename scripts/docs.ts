@@ -1,10 +1,10 @@
 // `npm run docs`: writes the config excerpts in docs/guide.md and docs/guide.id.md as the
-// renderer emits them now (see docs/excerpts.ts). `-- --check` writes nothing and exits 1 when
-// a guide is out of date.
+// renderer emits them now, and the table of docs/settings.md as the settings schema has it (see
+// docs/excerpts.ts). `-- --check` writes nothing and exits 1 when a page is out of date.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { GUIDES, generatedBlocks, regenerate } from '../docs/excerpts';
+import { GUIDES, SETTINGS_PAGE, generatedBlocks, regenerate, regenerateSettings } from '../docs/excerpts';
 
 const check = process.argv.includes('--check');
 const unknown = process.argv.slice(2).filter((a) => a !== '--check');
@@ -27,6 +27,19 @@ for (const guide of GUIDES) {
   else {
     fs.writeFileSync(file, after);
     console.log(`${guide}: ${blocks} excerpts, rewritten`);
+  }
+}
+{
+  const file = path.join(__dirname, '..', SETTINGS_PAGE);
+  const before = fs.readFileSync(file, 'utf8');
+  const after = regenerateSettings(before);
+  if (before === after) console.log(`${SETTINGS_PAGE}: settings table up to date`);
+  else if (check) {
+    stale++;
+    console.error(`${SETTINGS_PAGE}: settings table out of date; run: npm run docs`);
+  } else {
+    fs.writeFileSync(file, after);
+    console.log(`${SETTINGS_PAGE}: settings table rewritten`);
   }
 }
 if (check && stale) process.exit(1);

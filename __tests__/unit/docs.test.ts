@@ -4,7 +4,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { EXCERPTS, GUIDES, generatedBlocks } from '../../docs/excerpts';
+import { EXCERPTS, GUIDES, SETTINGS_PAGE, generatedBlocks, settingsTableOf } from '../../docs/excerpts';
+import { ENV_VARS } from '../../constructs/settings';
+import { SETTINGS, settingsTable } from '../../constructs/settings/schema';
 import { labSteps, matchesExpected } from '../../docs/lab';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -110,5 +112,18 @@ describe('the reference pages', () => {
       const first = row.split(' | ')[0];
       expect({ row: first, linked: /^\| \[`[^`]+`\]\([^)]+\)/.test(first) }).toEqual({ row: first, linked: true });
     }
+  });
+});
+
+describe('the settings page', () => {
+  test('its table is what the settings schema gives now (else: npm run docs)', () => {
+    expect(settingsTableOf(read(SETTINGS_PAGE))).toBe(settingsTable());
+  });
+
+  test('every variable the overrides read is in the schema, once, and so on the page', () => {
+    expect(new Set(ENV_VARS).size).toBe(ENV_VARS.length);
+    expect(ENV_VARS.length).toBeGreaterThanOrEqual(35);
+    for (const env of ENV_VARS) expect(read(SETTINGS_PAGE)).toContain(`| \`${env}\` |`);
+    expect(SETTINGS.filter((s) => s.terraformVariable).map((s) => s.path)).toEqual(['replicas', 'backend_replicas']);
   });
 });

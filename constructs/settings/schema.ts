@@ -1,0 +1,231 @@
+// Every setting a user can give outside main.ts, in one table: where it goes, the environment
+// variable that overrides it, how that variable's text is read, its default and what it allows.
+// From it come the overrides (withEnvironment), the names in error lines (nameOf) and the table
+// of docs/settings.md (npm run docs writes it; a test checks it). Adding a setting is one entry
+// here, and its check in the file of its concern.
+import { DEFAULTS, MAX_REPLICAS } from './defaults';
+import { HSTS_ALLOWED, parseLoadBalancing, parseRateLimit } from './proxy';
+import { PORT_ALLOWED, parseSwitch, parseWhole } from './validators';
+
+export interface SettingSpec {
+  /** Where it goes in what main.ts declares: `proxy.httpPort`; a Terraform variable's name. */
+  readonly path: string;
+  /**
+   * The environment variable that overrides it.
+   * @default none: main.ts, or the Terraform variable
+   */
+  readonly env?: string;
+  /**
+   * A Terraform variable, given at plan time (`--var`, `TF_VAR_*`), not at synth.
+   * @default false
+   */
+  readonly terraformVariable?: boolean;
+  /**
+   * From the variable's text to the setting's value, as far as syntax goes (resolveSettings
+   * checks the rest). `name` is the setting's name for an error line.
+   * @default the text as it is
+   */
+  readonly parse?: (text: string, name: string) => unknown;
+  /**
+   * Read with another variable instead of on its own (`WAYSHUB_REAL_IP_HEADER` with
+   * `WAYSHUB_REAL_IP_FROM`).
+   * @default false
+   */
+  readonly readWithAnother?: boolean;
+  /** The default, as the docs show it. */
+  readonly default: string;
+  /** What it allows, as the docs show it (Markdown, links relative to docs/). */
+  readonly allowed: string;
+}
+
+const list = (text: string): string[] => text.split(',').map((item) => item.trim());
+const code = (value: string | number): string => `\`${value}\``;
+const port = (text: string, name: string) => parseWhole(text, name, PORT_ALLOWED);
+
+/** The frontend and the backend are replica sets with the same four variables. */
+function replicaSet(role: 'app' | 'backend', env: 'APP' | 'BACKEND', image: Pick<SettingSpec, 'default' | 'allowed'>, portDefault: number): SettingSpec[] {
+  return [
+    { path: `${role}.image`, env: `WAYSHUB_${env}_IMAGE`, ...image },
+    {
+      path: `${role}.buildContext`,
+      env: `WAYSHUB_${env}_BUILD_CONTEXT`,
+      default: 'none',
+      allowed:
+        role === 'app' ? 'a directory with a Dockerfile, built on the Docker host at deploy' : 'a directory with a Dockerfile (also turns the backend on)',
+    },
+    {
+      path: `${role}.port`,
+      env: `WAYSHUB_${env}_PORT`,
+      parse: port,
+      default: code(portDefault),
+      allowed: role === 'app' ? '1..65535: the port the app listens on inside its container' : '1..65535',
+    },
+    {
+      path: `${role}.healthPath`,
+      env: `WAYSHUB_${env}_HEALTH_PATH`,
+      default: code('/'),
+      allowed:
+        role === 'app'
+          ? 'the path the default healthcheck GETs: `/` then a-z, A-Z, 0-9, `._~/-` (and a `?query` of those and `=&`); see [Healthchecks](#healthchecks)'
+          : 'like `WAYSHUB_APP_HEALTH_PATH`, e.g. `/api/v1/health`',
+    },
+  ];
+}
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { path: 'domain', env: 'WAYSHUB_DOMAIN', default: code(DEFAULTS.domain), allowed: 'a DNS name: labels of a-z, 0-9, `-`' },
+  { path: 'serverAliases', env: 'WAYSHUB_SERVER_ALIASES', parse: list, default: 'none', allowed: 'comma list of more names, e.g. `www.alvin.xyz,*.alvin.xyz`' },
+  { path: 'replicas', terraformVariable: true, default: code(DEFAULTS.replicas), allowed: `1..${MAX_REPLICAS}, see [Scale](../README.md#scale)` },
+  ...replicaSet(
+    'app',
+    'APP',
+    { default: code(DEFAULTS.appImage), allowed: 'an image reference; with a build context, the tag of the built image' },
+    DEFAULTS.appPort,
+  ),
+  {
+    path: 'proxy.loadBalancing',
+    env: 'WAYSHUB_LB_METHOD',
+    parse: (text) => parseLoadBalancing(text),
+    default: code('round_robin'),
+    allowed: '`round_robin`, `least_conn`, `ip_hash`, `random_two_least_conn`, `hash:$var`, `hash:$var:consistent`',
+  },
+  { path: 'proxy.httpPort', env: 'WAYSHUB_HTTP_PORT', parse: port, default: code(DEFAULTS.httpPort), allowed: '1..65535: the host port of the proxy' },
+  {
+    path: 'proxy.image',
+    env: 'WAYSHUB_NGINX_IMAGE',
+    default: code(DEFAULTS.nginxImage),
+    allowed: 'an nginx image, 1.27.3 or newer (needed for upstream `resolve`)',
+  },
+  {
+    path: 'proxy.maxBodySize',
+    env: 'WAYSHUB_MAX_BODY_SIZE',
+    default: code(DEFAULTS.maxBodySize),
+    allowed: '`512k`, `10m`, `1g`...; `0` = no limit; larger uploads get 413',
+  },
+  { path: 'dockerHost', env: 'DOCKER_HOST', default: code(DEFAULTS.dockerHost), allowed: '`unix://...`, `tcp://host:port`, `ssh://user@host[:port]`' },
+  {
+    path: 'engine',
+    env: 'WAYSHUB_ENGINE',
+    default: code('containers'),
+    allowed: '`containers` (one host) or `swarm`: see [More than one host](swarm.md#more-than-one-host-docker-swarm)',
+  },
+  {
+    path: 'swarm.encryptNetwork',
+    env: 'WAYSHUB_SWARM_ENCRYPT',
+    parse: parseSwitch,
+    default: code('off'),
+    allowed: '`on`/`off`: IPsec on the overlay network between Swarm nodes',
+  },
+  {
+    path: 'proxy.httpsPort',
+    env: 'WAYSHUB_HTTPS_PORT',
+    parse: port,
+    default: code(DEFAULTS.httpsPort),
+    allowed: '1..65535: the host port of HTTPS (with TLS)',
+  },
+  {
+    path: 'proxy.hstsMaxAgeSeconds',
+    env: 'WAYSHUB_HSTS_MAX_AGE',
+    parse: (text, name) => parseWhole(text, name, HSTS_ALLOWED),
+    default: code(DEFAULTS.hstsMaxAgeSeconds),
+    allowed: 'seconds, 0 (off) to 63072000; sent with HTTPS only: see [Hardening](operations.md#hardening)',
+  },
+  {
+    path: 'proxy.rateLimit',
+    env: 'WAYSHUB_RATE_LIMIT',
+    parse: (text) => parseRateLimit(text),
+    default: 'none',
+    allowed: '`10r/s`, `600r/m`, with a burst: `10r/s:20`; per client address: see [Hardening](operations.md#hardening)',
+  },
+  {
+    path: 'proxy.realIp.trustedFrom',
+    env: 'WAYSHUB_REAL_IP_FROM',
+    parse: list,
+    default: 'none',
+    allowed: 'comma list of addresses or CIDR ranges whose client-address header is trusted: see [Hardening](operations.md#hardening)',
+  },
+  {
+    path: 'proxy.realIp.header',
+    env: 'WAYSHUB_REAL_IP_HEADER',
+    readWithAnother: true,
+    default: code('X-Forwarded-For'),
+    allowed: 'the header those addresses set, e.g. `CF-Connecting-IP`; read with `WAYSHUB_REAL_IP_FROM` only',
+  },
+  {
+    path: 'tls.mode',
+    env: 'WAYSHUB_TLS',
+    default: code('off'),
+    allowed: '`off`, `files`, `letsencrypt`: see [HTTPS](https.md#https) and [Hardening](operations.md#hardening)',
+  },
+  { path: 'tls.certFile', env: 'WAYSHUB_TLS_CERT', default: 'none', allowed: 'with `files`: a readable PEM file of the certificate chain' },
+  {
+    path: 'tls.keyFile',
+    env: 'WAYSHUB_TLS_KEY',
+    default: 'none',
+    allowed: 'with `files`: a readable PEM file of its private key; Terraform reads it at deploy, so it is never in `cdk.tf.json`',
+  },
+  { path: 'tls.email', env: 'WAYSHUB_ACME_EMAIL', default: 'none', allowed: "with `letsencrypt`: your address, for Let's Encrypt's expiry mails" },
+  {
+    path: 'tls.directoryUrl',
+    env: 'WAYSHUB_ACME_DIRECTORY',
+    default: code('production'),
+    allowed: "with `letsencrypt`: `production`, `staging` (Let's Encrypt's) or the `https://` URL of another ACME directory",
+  },
+  { path: 'tls.caFile', env: 'WAYSHUB_ACME_CA_FILE', default: 'none', allowed: "with `letsencrypt`: a PEM file of that directory's CA" },
+  { path: 'tls.certbotImage', env: 'WAYSHUB_CERTBOT_IMAGE', default: code(DEFAULTS.certbotImage), allowed: 'a certbot image' },
+  ...replicaSet(
+    'backend',
+    'BACKEND',
+    {
+      default: 'none (no backend)',
+      allowed:
+        'an image reference: turns on backend replicas at `api.<domain>` and MySQL: see [the full wayshub](full-wayshub.md#the-full-wayshub-frontend-backend-and-mysql)',
+    },
+    DEFAULTS.backendPort,
+  ),
+  { path: 'backend.subdomain', env: 'WAYSHUB_API_SUBDOMAIN', default: code(DEFAULTS.apiSubdomain), allowed: 'one DNS label' },
+  {
+    path: 'backend.secretEnv',
+    env: 'WAYSHUB_BACKEND_SECRET_ENV',
+    parse: list,
+    default: 'none',
+    allowed: 'names (`API_KEY,API_SECRET`) whose values come from the sensitive `backend_secrets` variable (a JSON object)',
+  },
+  { path: 'backend_replicas', terraformVariable: true, default: code(DEFAULTS.backendReplicas), allowed: `1..${MAX_REPLICAS}, like \`replicas\`` },
+  { path: 'database.enabled', env: 'WAYSHUB_DATABASE', parse: parseSwitch, default: '`on` with a backend', allowed: '`on`/`off`: MySQL for the backend' },
+  {
+    path: 'database.image',
+    env: 'WAYSHUB_DB_IMAGE',
+    default: code(DEFAULTS.dbImage),
+    allowed: 'a MySQL image; never changed by a deploy: see [Changing the database](full-wayshub.md#changing-the-database)',
+  },
+  {
+    path: 'database.allowDestroy',
+    env: 'WAYSHUB_DB_ALLOW_DESTROY',
+    parse: parseSwitch,
+    default: code('off'),
+    allowed: '`on`/`off`: whether `cdktf destroy` may delete the data volume',
+  },
+  {
+    path: 'database.migrateCommand',
+    env: 'WAYSHUB_MIGRATE_COMMAND',
+    parse: (text) => ['sh', '-c', text],
+    default: 'none',
+    allowed: "a shell command run once per deploy in the backend's image, before the backend starts",
+  },
+];
+
+/** A setting's name in an error line: `proxy.httpPort (WAYSHUB_HTTP_PORT)`, or the path alone. */
+export function nameOf(path: string): string {
+  const spec = SETTINGS.find((s) => s.path === path);
+  return spec?.env ? `${path} (${spec.env})` : path;
+}
+
+/** The table of docs/settings.md. */
+export function settingsTable(): string {
+  return [
+    '| environment variable | setting | default | allowed |',
+    '| --- | --- | --- | --- |',
+    ...SETTINGS.map((s) => `| ${s.env ? code(s.env) : '(Terraform variable)'} | ${code(s.path)} | ${s.default} | ${s.allowed} |`),
+  ].join('\n');
+}
