@@ -22,15 +22,43 @@ export function terraformLiteral(text: string): string {
 }
 
 /**
- * A container's environment: the user's plain values (sorted, escaped) and then the stack's
- * own entries, which may hold Terraform references to sensitive variables.
+ * One environment value the stack sets: a plain value (escaped, so a `${` in it stays text), or
+ * a Terraform expression such as a reference to a sensitive variable (synthesized as it is, so
+ * the value never reaches cdk.tf.json).
  */
-export function containerEnv(plain: Readonly<Record<string, string>>, references: readonly string[] = []): string[] {
+export class EnvValue {
+  static fromValue(value: string): EnvValue {
+    return new EnvValue(terraformLiteral(value));
+  }
+
+  static fromReference(expression: string): EnvValue {
+    return new EnvValue(expression);
+  }
+
+  private constructor(
+    /** As it is written into cdk.tf.json. */
+    readonly synthesized: string,
+  ) {}
+}
+
+/** The environment the stack sets, by name, in the order it is written. */
+export type StackEnv = Readonly<Record<string, EnvValue>>;
+
+/** `KEY=value` entries of a stack environment, in its order. */
+export function envEntries(env: StackEnv): string[] {
+  return Object.entries(env).map(([key, value]) => `${key}=${value.synthesized}`);
+}
+
+/**
+ * A container's environment: the user's plain values (sorted, escaped) and then the stack's
+ * own, which may hold Terraform references to sensitive variables.
+ */
+export function containerEnv(plain: Readonly<Record<string, string>>, stack: StackEnv = {}): string[] {
   return [
     ...Object.keys(plain)
       .sort()
       .map((key) => `${key}=${terraformLiteral(plain[key])}`),
-    ...references,
+    ...envEntries(stack),
   ];
 }
 

@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformResource, TerraformVariable } from 'cdktf';
 
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
+import { StackEnv } from '../docker/labels';
 import { Network, NetworkConfig } from '../docker/provider';
 import { AppSettings, Engine, TlsSettings } from '../settings';
 
@@ -55,11 +56,11 @@ export interface ReplicasProps {
    */
   readonly env?: Readonly<Record<string, string>>;
   /**
-   * Environment entries (`KEY=value`) that carry Terraform references, such as a sensitive
-   * variable: synthesized as references, never as values, and not escaped.
+   * The environment the stack sets (after the user's `env`): plain values, or references to
+   * sensitive variables, which are synthesized as references and never as values.
    * @default none
    */
-  readonly terraformEnv?: readonly string[];
+  readonly stackEnv?: StackEnv;
   /**
    * More networks each replica joins (after `network`), e.g. the database's.
    * @default none
@@ -197,8 +198,8 @@ export interface DatabaseServerProps {
 }
 
 export interface DatabaseServer {
-  /** `DB_HOST=…`, `DB_USER=…` and the rest: what the backend and its migrations connect with. */
-  readonly clientEnv: string[];
+  /** `DB_HOST`, `DB_USER` and the rest: what the backend and its migrations connect with. */
+  readonly clientEnv: StackEnv;
   /** Its internal network, which the backend joins. */
   readonly network: Network;
   /** The container or service the migration job waits for. */

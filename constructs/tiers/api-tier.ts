@@ -6,7 +6,7 @@ import { dependable } from 'cdktf';
 import { BackendSecrets } from './backend-secrets';
 import { MigrationJob } from '../engines/containers/database';
 import { Network } from '../docker/provider';
-import { containerEnv } from '../docker/labels';
+import { EnvValue, containerEnv } from '../docker/labels';
 import { ReplicaCountVariable } from './replica-count';
 import { CONTAINERS } from '../engines/containers/engine';
 import { DatabaseServer, DeploymentEngine, Replicas, replicaPropsOf } from '../engines/engine';
@@ -53,7 +53,7 @@ export class ApiTier extends Construct {
     this.replicasVariable = new ReplicaCountVariable(this, 'backend_replicas', { default: backend.replicas, what: 'backend' });
     this.secrets = new BackendSecrets(this, 'secrets', { secretEnv: backend.secretEnv, database: db !== undefined });
     // The environment the stack sets; the user's backend.env may not name any of it.
-    const env = ['NODE_ENV=production', ...this.secrets.env];
+    const env: Record<string, EnvValue> = { NODE_ENV: EnvValue.fromValue('production'), ...this.secrets.env };
 
     const engine = props.engine ?? CONTAINERS;
     if (db && this.secrets.dbPassword) {
@@ -66,7 +66,7 @@ export class ApiTier extends Construct {
         labels,
         allowDestroy: db.allowDestroy,
       });
-      env.push(...this.database.clientEnv);
+      Object.assign(env, this.database.clientEnv);
     }
 
     // The id names the resources (docker_container.api, docker_image.api_image) in state: keep it.
@@ -76,7 +76,7 @@ export class ApiTier extends Construct {
       ...replicaPropsOf(backend),
       network: props.network,
       env: backend.env,
-      terraformEnv: env,
+      stackEnv: env,
       labels,
     };
     const extraNetworks = this.database ? [this.database.network] : undefined;

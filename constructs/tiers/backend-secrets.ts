@@ -4,7 +4,7 @@
 import { Construct } from 'constructs';
 import { TerraformCondition, TerraformVariable } from 'cdktf';
 
-import { variableName, variableRef } from '../docker/labels';
+import { EnvValue, variableName, variableRef } from '../docker/labels';
 
 export interface BackendSecretsProps {
   /**
@@ -29,15 +29,15 @@ export class BackendSecrets extends Construct {
   readonly backendSecrets?: TerraformVariable;
   /** The checks of all the secrets, as preconditions for one resource planned on every deploy. */
   readonly preconditions: TerraformCondition[];
-  /** The backend's environment entries (`KEY=value`) that carry the secrets, by reference. */
-  readonly env: string[];
+  /** The backend's environment that carries the secrets, by reference. */
+  readonly env: Record<string, EnvValue>;
 
   constructor(scope: Construct, id: string, props: BackendSecretsProps = {}) {
     super(scope, id);
     this.jwtPrivateKey = this.variable('jwt_private_key', 'JWT_PRIVATE_KEY of the backend (give it with TF_VAR_jwt_private_key).');
     const jwt = variableRef(this.jwtPrivateKey);
     this.preconditions = [{ condition: `\${length(${jwt}) >= 16}`, errorMessage: `${variableName(this.jwtPrivateKey)} must be at least 16 characters.` }];
-    this.env = [`JWT_PRIVATE_KEY=${this.jwtPrivateKey.stringValue}`];
+    this.env = { JWT_PRIVATE_KEY: EnvValue.fromReference(this.jwtPrivateKey.stringValue) };
 
     const names = props.secretEnv ?? [];
     if (names.length > 0) {
@@ -54,7 +54,7 @@ export class BackendSecrets extends Construct {
         errorMessage: `${variableName(this.backendSecrets)} must be a JSON object of strings with exactly these keys: ${names.join(', ')}.`,
       });
       // try(): a bad value fails only the precondition, with its one message.
-      this.env.push(...names.map((name) => `${name}=\${try(tostring(jsondecode(${secrets})["${name}"]), "")}`));
+      for (const name of names) this.env[name] = EnvValue.fromReference(`\${try(tostring(jsondecode(${secrets})["${name}"]), "")}`);
     }
 
     if (props.database) {

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } from 'cdktf';
 
 import { Container, Network, Volume } from '../../docker/provider';
-import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { EnvValue, NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DatabaseServer, StackOutput } from '../engine';
 
 export const DB_PORT = 3306;
@@ -17,12 +17,19 @@ export const DEFAULT_DB_HEALTHCHECK = ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.
 export const DB_HEALTH_TIMING = { interval: '5s', timeout: '3s', startPeriod: '20s', retries: 10 } as const;
 
 /** The environment a backend needs to reach the database at `host` (the password by reference). */
-export function databaseClientEnv(props: Pick<DatabaseProps, 'user' | 'password' | 'databaseName'>, host: string): string[] {
+export function databaseClientEnv(props: Pick<DatabaseProps, 'user' | 'password' | 'databaseName'>, host: string): StackEnv {
   const password = props.password.stringValue;
   // urlencode writes a space as "+", which URL parsers read as a plus in a password.
   const encoded = Fn.replace(Fn.urlencode(password), '+', '%20');
   const url = `mysql://${props.user}:${encoded}@${host}:${DB_PORT}/${props.databaseName}`;
-  return [`DATABASE_URL=${url}`, `DB_HOST=${host}`, `DB_PORT=${DB_PORT}`, `DB_USER=${props.user}`, `DB_PASSWORD=${password}`, `DB_NAME=${props.databaseName}`];
+  return {
+    DATABASE_URL: EnvValue.fromReference(url),
+    DB_HOST: EnvValue.fromValue(host),
+    DB_PORT: EnvValue.fromValue(String(DB_PORT)),
+    DB_USER: EnvValue.fromValue(props.user),
+    DB_PASSWORD: EnvValue.fromReference(password),
+    DB_NAME: EnvValue.fromValue(props.databaseName),
+  };
 }
 
 export interface DatabaseProps {
@@ -66,7 +73,7 @@ export class Database extends Construct implements DatabaseServer {
   /** Host name of the database on its network. */
   readonly host: string;
   /** The environment a backend container needs to reach the database (password by reference). */
-  readonly clientEnv: string[];
+  readonly clientEnv: StackEnv;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);

@@ -43,7 +43,7 @@ export class ReplicaSet extends Construct implements Replicas {
       restart: 'unless-stopped',
       // The stop timeout when a replica is removed: time to finish the requests in flight.
       destroyGraceSeconds: drainSeconds,
-      env: containerEnv(env, props.terraformEnv),
+      env: containerEnv(env, props.stackEnv),
       memory: props.memoryMb,
       memorySwap: props.memoryMb, // as the proxy's: no swap, and a quiet plan
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],

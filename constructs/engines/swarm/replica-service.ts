@@ -50,11 +50,8 @@ export class ReplicaService extends Construct implements Replicas {
     const drainSeconds = props.drainSeconds ?? 30;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries({ ...props.env, [DRAIN_ENV]: String(drainSeconds) })) env[key] = terraformLiteral(value);
-    // The stack's own entries (`KEY=${var.secret}`): references, synthesized as they are.
-    for (const entry of props.terraformEnv ?? []) {
-      const at = entry.indexOf('=');
-      env[entry.slice(0, at)] = entry.slice(at + 1);
-    }
+    // The stack's own, after the user's: references stay references.
+    for (const [key, value] of Object.entries(props.stackEnv ?? {})) env[key] = value.synthesized;
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' });
 
     this.service = new Service(this, 'service', {

@@ -7,7 +7,7 @@ import { Fn } from 'cdktf';
 
 import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseProps, databaseClientEnv } from '../containers/database';
 import { Network, Secret, Service } from '../../docker/provider';
-import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
+import { ROLE_LABEL, ROTATED_TASK_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DATABASE_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 import { DatabaseServer, StackOutput } from '../engine';
@@ -41,7 +41,7 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
    */
   readonly volumeName: string;
   /** The environment a backend task needs to reach the database (password by reference). */
-  readonly clientEnv: string[];
+  readonly clientEnv: StackEnv;
 
   constructor(scope: Construct, id: string, props: SwarmDatabaseProps) {
     super(scope, id);
