@@ -109,3 +109,26 @@ describe('two deployments in one stack', () => {
     );
   });
 });
+
+describe('props checked as a construct is built, for tiers used without resolveSettings', () => {
+  test.each([
+    ['a port out of range', { port: 0 }, 'tiers/web/app: invalid port: 0; allowed: a whole number from 1 to 65535'],
+    ['too little memory', { memoryMb: 2 }, 'tiers/web/app: invalid memoryMb: 2; allowed: a whole number of MiB from 6'],
+  ])('%s: one line with the construct path', (_what, app, line) => {
+    expect(() => synth((stack, network) => new FrontendTier(stack, 'web', { name: 'shop', app: { ...settings.app, ...app }, replicas: 2, network }))).toThrow(
+      line,
+    );
+  });
+
+  test('a proxy with no site', () => {
+    expect(() =>
+      synth((stack, network) => new EdgeTier(stack, 'edge', { name: 'shop', proxy: settings.proxy, tls: settings.tls, network, sites: [] })),
+    ).toThrow('tiers/edge/proxy: invalid sites: []; allowed: at least one site');
+  });
+
+  test('a prefix Docker would refuse in a name', () => {
+    expect(() => synth((stack, network) => new FrontendTier(stack, 'web', { name: 'Shop_1', app: settings.app, replicas: 2, network }))).toThrow(
+      'tiers/web/app: invalid name: "Shop_1-app"; allowed: a-z, 0-9, "." and "-", up to 63, e.g. wayshub-app',
+    );
+  });
+});

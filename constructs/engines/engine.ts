@@ -3,7 +3,7 @@
 // Docker host, swarm/engine.ts for Docker Swarm), chosen once per stack by engineFor
 // (./index.ts): the tiers and the stack never ask which one they have.
 import { Construct } from 'constructs';
-import { ITerraformDependable, TerraformResource, TerraformVariable } from 'cdktf';
+import { ITerraformDependable, TerraformResource, TerraformVariable, Token } from 'cdktf';
 
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
 import { StackEnv } from '../docker/labels';
@@ -215,3 +215,42 @@ export interface DeploymentEngine {
   edge(scope: Construct, id: string, props: EdgeProps): Proxy;
   database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer;
 }
+
+/**
+ * Checks a construct's props as it is built, for constructs used outside resolveSettings (which
+ * checked the settings already): one line with the construct's path, the prop, the bad value and
+ * what is allowed. Tokens (a variable's count) are left to Terraform.
+ */
+export function checkProps(
+  scope: Construct,
+  props: object,
+  checks: Readonly<Record<string, readonly [test: (value: unknown) => boolean, allowed: string]>>,
+): void {
+  for (const [prop, [test, allowed]] of Object.entries(checks)) {
+    const value = (props as Record<string, unknown>)[prop];
+    if (value === undefined || Token.isUnresolved(value)) continue;
+    if (!test(value)) throw new Error(`${scope.node.path}: invalid ${prop}: ${JSON.stringify(value)}; allowed: ${allowed}`);
+  }
+}
+
+const whole = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const dnsName = (v: unknown) => typeof v === 'string' && /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(v);
+
+/** What every engine's replicas check. */
+export const REPLICA_CHECKS = {
+  name: [dnsName, 'a-z, 0-9, "." and "-", up to 63, e.g. wayshub-app'],
+  port: [whole(1, 65535), 'a whole number from 1 to 65535'],
+  count: [whole(0, 100), 'a whole number from 0 to 100, or a Terraform variable'],
+  memoryMb: [whole(6, 1048576), 'a whole number of MiB from 6'],
+  drainSeconds: [whole(0, 3600), 'whole seconds from 0 to 3600'],
+} as const;
+
+/** What every engine's proxy checks. */
+export const PROXY_CHECKS = {
+  name: [dnsName, 'a-z, 0-9, "." and "-", up to 63, e.g. wayshub-proxy'],
+  httpPort: [whole(1, 65535), 'a whole number from 1 to 65535'],
+  httpsPort: [whole(1, 65535), 'a whole number from 1 to 65535'],
+  sites: [(v: unknown) => Array.isArray(v) && v.length > 0, 'at least one site'],
+  memoryMb: [whole(6, 1048576), 'a whole number of MiB from 6'],
+  drainSeconds: [whole(0, 3600), 'whole seconds from 0 to 3600'],
+} as const;

@@ -5,7 +5,7 @@ import { Fn, Op, TerraformCount, TerraformResource, Token } from 'cdktf';
 import { Container, Image } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
-import { Replicas, ReplicasProps, StackOutput } from '../engine';
+import { REPLICA_CHECKS, Replicas, ReplicasProps, StackOutput, checkProps } from '../engine';
 
 /** The container engine's replicas: named `<namePrefix>-<planned>-<n>`, found by the alias `<namePrefix>`. */
 export type ReplicaSetProps = Omit<ReplicasProps, 'name'> & { readonly namePrefix: string };
@@ -22,6 +22,7 @@ export class ReplicaSet extends Construct implements Replicas {
 
   constructor(scope: Construct, id: string, props: ReplicaSetProps) {
     super(scope, id);
+    checkProps(this, { ...props, name: props.namePrefix }, REPLICA_CHECKS);
     this.alias = props.namePrefix;
     this.port = props.port;
 

@@ -10,7 +10,7 @@ import { Container, Image, Volume } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
 import { CONF_DIR, NGINX_CONF_PATH, NginxFile, TlsConfig, renderNginxConfig } from '../../../nginx/render';
-import { Proxy, ProxyProps, StackOutput } from '../engine';
+import { PROXY_CHECKS, Proxy, ProxyProps, StackOutput, checkProps } from '../engine';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
@@ -52,6 +52,7 @@ export class ReverseProxy extends Construct implements Proxy {
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
     super(scope, id);
+    checkProps(this, props, PROXY_CHECKS);
     const tls = props.tls;
     this.httpPort = props.httpPort ?? 80;
     this.httpsPort = tls ? (props.httpsPort ?? 443) : undefined;

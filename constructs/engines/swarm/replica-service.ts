@@ -8,7 +8,7 @@ import { TerraformResource } from 'cdktf';
 import { Image, Network, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { ReplicaSetProps } from '../containers/replica-set';
-import { Replicas, StackOutput } from '../engine';
+import { REPLICA_CHECKS, Replicas, StackOutput, checkProps } from '../engine';
 import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
@@ -44,6 +44,7 @@ export class ReplicaService extends Construct implements Replicas {
 
   constructor(scope: Construct, id: string, props: ReplicaServiceProps) {
     super(scope, id);
+    checkProps(this, props, REPLICA_CHECKS);
     this.serviceName = props.name;
     this.alias = `tasks.${props.name}`;
     this.port = props.port;

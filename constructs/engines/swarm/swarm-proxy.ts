@@ -12,7 +12,7 @@ import { Fn, Token } from 'cdktf';
 import { Config, Secret, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from '../../docker/labels';
 import { CONF_DIR, NGINX_CONF_PATH, NginxFile, renderNginxConfig } from '../../../nginx/render';
-import { Proxy, ProxyProps, StackOutput } from '../engine';
+import { PROXY_CHECKS, Proxy, ProxyProps, StackOutput, checkProps } from '../engine';
 import { PROXY_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
@@ -43,6 +43,7 @@ export class SwarmProxy extends Construct implements Proxy {
 
   constructor(scope: Construct, id: string, props: SwarmProxyProps) {
     super(scope, id);
+    checkProps(this, props, PROXY_CHECKS);
     const tls = props.tls;
     this.serviceName = props.name;
     this.httpPort = props.httpPort ?? 80;
