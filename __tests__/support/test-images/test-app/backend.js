@@ -321,11 +321,20 @@ function serve() {
     socket.on('close', () => sockets.delete(socket));
   });
 
+  // Docker drops a stopping task or container from its DNS as it stops it, and nginx re-resolves
+  // every second: keep serving until it has, so that no request is sent on a connection this
+  // process is closing; then close the idle connections, let the requests in flight finish, and
+  // exit (as wayshub-backend, which ignores SIGTERM, keeps serving until it is killed).
   function shutdown(signal) {
-    console.log(`${signal}: shutting down`);
-    server.close(() => process.exit(0));
-    for (const socket of sockets) socket.destroy();
-    setTimeout(() => process.exit(0), 1000).unref();
+    console.log(`${signal}: draining`);
+    setTimeout(() => {
+      server.close(() => process.exit(0));
+      server.closeIdleConnections();
+      setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+        process.exit(0);
+      }, 10000).unref();
+    }, 3000).unref();
   }
   // As PID 1 in a container, Node gets no default signal handling.
   process.on('SIGTERM', () => shutdown('SIGTERM'));
