@@ -66,7 +66,7 @@ export const EXCERPTS: Record<string, () => string> = {
   site: () => block(guide()[SITE_CONF_PATH], /^\s*server_name alvin\.xyz;/),
   'default-server': () => block(guide()[SITE_CONF_PATH], /^\s*listen 80 default_server;/),
   upstream: () => block(guide()[UPSTREAM_CONF_PATH], /^\s*zone /),
-  'retry-methods': () => block(guide()[SITE_CONF_PATH], /^map \$request_method /),
+  'retry-methods': () => block(guide()[SITE_CONF_PATH], /^map "\$request_method:/),
   'access-log': () => lines(guide()[NGINX_CONF_PATH], /# One line per request/, /access_log /),
   'tls-reject': () => block(guide({ tls: { mode: 'letsencrypt', email: 'you@alvin.xyz' } })[SITE_CONF_PATH], /^\s*ssl_reject_handshake on;/),
   'method-least-conn': () => method('least_conn'),

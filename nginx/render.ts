@@ -238,12 +238,14 @@ map $http_upgrade $connection_upgrade {
     ''      '';
 }
 
-# Methods that may be sent to a second replica when the first attempt failed.
-map $request_method $wayshub_retry_safe {
-    GET     1;
-    HEAD    1;
-    OPTIONS 1;
-    default 0;
+# Whether a request that failed may be sent once more: always for methods that are safe to
+# repeat; for any other (a POST) only if no replica got a single byte of it. The bytes sent to
+# each replica tried read like "0, 0" (" : " between locations): digits other than 0 mean a
+# replica may have acted on it.
+map "$request_method:$upstream_bytes_sent" $wayshub_retry_safe {
+    ~^(GET|HEAD|OPTIONS):  1;
+    "~^[A-Z]+:[0 ,:]*$"    1;
+    default                0;
 }
 
 # A request for a name we don't serve (a scanner, a wrong DNS record) gets no answer at all:
@@ -368,8 +370,8 @@ ${headers}
         error_page 502 504 = @${upstream}_retry;
     }
 
-    # The same request once more, as new, against the current replica list; only for
-    # methods that are safe to repeat (a POST may have reached a replica already).
+    # The same request once more, as new, against the current replica list: a GET, or a POST
+    # that no replica received (every try refused, or cut before a byte was written).
     location @${upstream}_retry {
         if ($wayshub_retry_safe = 0) {
             return 502;

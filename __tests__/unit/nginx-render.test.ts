@@ -195,11 +195,33 @@ describe('the sites', () => {
     );
   });
 
-  test("nginx's own 502 and 504 are retried once as a new request, for methods safe to repeat", () => {
+  test("nginx's own 502 and 504 are retried once as a new request, if that is safe", () => {
     const text = render()[SITE_CONF_PATH];
     expect(text).toMatch(/location \/ \{\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 504 = @wayshub_app_retry;\s*\}/);
     expect(text).toMatch(/location @wayshub_app_retry \{\s*if \(\$wayshub_retry_safe = 0\) \{\s*return 502;\s*\}\s*proxy_pass http:\/\/wayshub_app;\s*\}/);
-    expect(text).toMatch(/map \$request_method \$wayshub_retry_safe \{\s*GET\s+1;\s*HEAD\s+1;\s*OPTIONS\s+1;\s*default 0;\s*\}/);
+  });
+
+  test('a GET is retried; a POST only if no replica got a byte of it (the map, evaluated as nginx does)', () => {
+    const text = render()[SITE_CONF_PATH];
+    const map = /map "\$request_method:\$upstream_bytes_sent" \$wayshub_retry_safe \{([^}]*)\}/.exec(text);
+    expect(map).not.toBeNull();
+    // nginx tries the regex keys in order, the first match wins, else the default.
+    const entries = [...map![1].matchAll(/^\s*(?:"~([^"]+)"|~(\S+))\s+(\d);$/gm)].map((m) => [new RegExp(m[1] ?? m[2]), m[3]] as const);
+    expect(entries).toHaveLength(2);
+    expect(map![1]).toMatch(/default\s+0;/);
+    const safe = (method: string, bytesSent: string) => entries.find(([re]) => re.test(`${method}:${bytesSent}`))?.[1] ?? '0';
+    expect(safe('GET', '512, 512')).toBe('1');
+    expect(safe('HEAD', '98')).toBe('1');
+    // Every try refused or never connected: the POST reached no one.
+    expect(safe('POST', '0')).toBe('1');
+    expect(safe('POST', '0, 0, 0')).toBe('1');
+    expect(safe('POST', '0 : ')).toBe('1');
+    expect(safe('DELETE', '')).toBe('1');
+    // A replica got part or all of it: it may have acted on it.
+    expect(safe('POST', '1020')).toBe('0');
+    expect(safe('POST', '0, 1020')).toBe('0');
+    expect(safe('PUT', '0, 10')).toBe('0');
+    expect(safe('PATCH', '100 : 0')).toBe('0');
   });
 
   test('the proxy answers its own health location without a replica', () => {

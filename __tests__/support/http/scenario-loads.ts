@@ -47,9 +47,8 @@ export async function stopLoads(
 }
 
 export function expectNoFailures(reports: Record<string, LoadReport>): void {
-  for (const r of Object.values(reports)) {
-    expect(r.failures).toEqual([]);
-    expect(r.ok).toBe(r.sent);
-    expect(r.resent).toBe(0);
+  for (const [load, r] of Object.entries(reports)) {
+    // The load's name in the comparison, so that a failure says which one (GET, slow POST ...).
+    expect({ load, failures: r.failures, ok: r.ok, resent: r.resent }).toEqual({ load, failures: [], ok: r.sent, resent: 0 });
   }
 }
