@@ -133,6 +133,47 @@ describe('a Swarm deployment', () => {
   });
 });
 
+describe('the proxy on either engine: one nginx, hardened the same way', () => {
+  const proxyOf = (input: Parameters<typeof synthStack>[0]) => {
+    const { json, stack } = synthStack({ domain: 'alvin.xyz', serverAliases: ['www.alvin.xyz', '*.alvin.xyz'], ...input });
+    return { json, files: stack.edge.proxy.files };
+  };
+  const container = proxyOf({});
+  const service = proxyOf(swarm);
+  interface ProxyContainer {
+    capabilities: { drop: string[]; add: string[] };
+    tmpfs: Record<string, string>;
+    stop_signal: string;
+    destroy_grace_seconds: number;
+    memory: number;
+    networks_advanced: Array<{ aliases: string[] }>;
+  }
+  interface ProxyTaskSpec {
+    container_spec: { cap_add: string[]; cap_drop: string[]; mounts: Array<{ target: string }>; stop_signal: string; stop_grace_period: string };
+    resources: { limits: { memory_bytes: number } };
+    networks_advanced: Array<{ aliases: string[] }>;
+  }
+  const c = container.json.resource.docker_container.proxy as unknown as ProxyContainer;
+  const spec = (service.json.resource.docker_service.proxy as unknown as { task_spec: ProxyTaskSpec }).task_spec;
+
+  test('the same config files (but the name that finds the replicas), capabilities, writable paths, graceful stop, drain and memory', () => {
+    const swarmFiles = service.files.map((f) => ({ ...f, content: f.content.replace(/server tasks\.wayshub-app:/g, 'server wayshub-app:') }));
+    expect(swarmFiles).toEqual(container.files);
+    expect(c.capabilities).toEqual({ drop: ['ALL'], add: spec.container_spec.cap_add.map((cap) => `CAP_${cap}`) });
+    expect(spec.container_spec.cap_drop).toEqual(['ALL']);
+    expect(spec.container_spec.mounts.map((m) => m.target).sort()).toEqual(Object.keys(c.tmpfs).sort());
+    expect(spec.container_spec.stop_signal).toBe(c.stop_signal);
+    expect(c.stop_signal).toBe('SIGQUIT');
+    expect(spec.container_spec.stop_grace_period).toBe(`${c.destroy_grace_seconds}s`);
+    expect(spec.resources.limits.memory_bytes).toBe(c.memory * 1024 * 1024);
+  });
+
+  test("the same names lead to it inside the network: each site's first name, never a wildcard", () => {
+    expect(c.networks_advanced[0].aliases).toEqual(['alvin.xyz']);
+    expect(spec.networks_advanced[0].aliases).toEqual(c.networks_advanced[0].aliases);
+  });
+});
+
 describe('MySQL in Swarm mode', () => {
   const { text, json } = synthStack({ ...swarm, backend: { image: 'wayshub-backend:1' }, swarm: { encryptNetwork: true } });
   const services = json.resource.docker_service;

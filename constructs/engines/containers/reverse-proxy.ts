@@ -9,8 +9,9 @@ import { Fn } from 'cdktf';
 import { Container, Image, Volume } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
-import { CONF_DIR, NGINX_CONF_PATH, NginxFile, TlsConfig, renderNginxConfig } from '../../../nginx/render';
-import { PROXY_CHECKS, Proxy, ProxyProps, StackOutput, checkProps } from '../engine';
+import { CONF_DIR, NGINX_CONF_PATH } from '../../../nginx/render';
+import { ProxyProps, StackOutput } from '../engine';
+import { CertificateFiles, NGINX_CAPABILITIES, NGINX_STOP_SIGNAL, NGINX_WRITABLE_MB, NginxProxyBase, ProxyTlsPaths } from '../nginx-proxy';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
@@ -23,8 +24,7 @@ const UPLOAD_DIR = '/wayshub-upload';
 const UPLOADED_VERSION = '/wayshub-version';
 
 /** HTTPS for the proxy: certificate files from the deploying machine, or Let's Encrypt. */
-export type ProxyTls =
-  { readonly kind: 'files'; readonly certFile: string; readonly keyFile: string } | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
+export type ProxyTls = ({ readonly kind: 'files' } & CertificateFiles) | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
 
 export interface ReverseProxyProps extends ProxyProps {
   /**
@@ -37,34 +37,24 @@ export interface ReverseProxyProps extends ProxyProps {
 /** The loader's env variable that holds the time of the plan that created it. */
 const PLANNED_AT = 'WAYSHUB_PLANNED_AT';
 
-export class ReverseProxy extends Construct implements Proxy {
+/** Where nginx finds the certificate: uploaded files, or what certbot keeps in its volume. */
+function tlsPaths(tls: ProxyTls | undefined): ProxyTlsPaths | undefined {
+  if (tls?.kind === 'files') return { certificatePath: FILES_CERT, keyPath: FILES_KEY };
+  if (tls?.kind === 'letsencrypt') return { certificatePath: SERVED_CERT, keyPath: SERVED_KEY, acmeWebroot: ACME_WEBROOT };
+  return undefined;
+}
+
+export class ReverseProxy extends NginxProxyBase {
   readonly image: Image;
   readonly container: Container;
   /** The volume that holds the nginx config, read-only in the proxy. */
   readonly configVolume: Volume;
   /** One-shot container that writes the config into the volume before nginx starts. */
   readonly configLoader: Container;
-  /** The nginx config files as delivered into the container. */
-  readonly files: readonly NginxFile[];
-  readonly httpPort: number;
-  /** The published HTTPS port, when TLS is on. */
-  readonly httpsPort?: number;
 
   constructor(scope: Construct, id: string, props: ReverseProxyProps) {
-    super(scope, id);
-    checkProps(this, props, PROXY_CHECKS);
+    super(scope, id, props, tlsPaths(props.tls));
     const tls = props.tls;
-    this.httpPort = props.httpPort ?? 80;
-    this.httpsPort = tls ? (props.httpsPort ?? 443) : undefined;
-
-    const tlsConfig: TlsConfig | undefined = tls && {
-      certificatePath: tls.kind === 'files' ? FILES_CERT : SERVED_CERT,
-      keyPath: tls.kind === 'files' ? FILES_KEY : SERVED_KEY,
-      httpsPort: this.httpsPort ?? 443,
-      hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? 31536000,
-      acmeWebroot: tls.kind === 'letsencrypt' ? ACME_WEBROOT : undefined,
-    };
-    this.files = renderNginxConfig({ sites: props.sites, tls: tlsConfig, hardening: props.hardening });
 
     this.image = new Image(this, 'image', { name: props.image, keepLocally: true });
 
@@ -79,9 +69,7 @@ export class ReverseProxy extends Construct implements Proxy {
     const letsEncrypt = tls?.kind === 'letsencrypt' ? tls.letsEncrypt : undefined;
     uploads.push({ file: START_SCRIPT, content: terraformLiteral(startScript(letsEncrypt !== undefined)) });
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
-    // The master binds ports, creates the temp directories for the workers and drops to their user;
-    // `nginx -t` in the loader does the same but the binding.
-    const capabilities = containerCapabilities(['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID']);
+    const capabilities = containerCapabilities(NGINX_CAPABILITIES);
     const certificateVolumes = letsEncrypt ? [{ volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true }] : [];
 
     // The provider uploads files through the root filesystem, which is read-only in the proxy.
@@ -128,28 +116,25 @@ export class ReverseProxy extends Construct implements Proxy {
       command: ['/bin/sh', START_SCRIPT],
       restart: 'unless-stopped',
       ports: [{ internal: 80, external: this.httpPort }, ...(this.httpsPort ? [{ internal: 443, external: this.httpsPort }] : [])],
-      // Each site's first name also leads to the proxy from inside the network. Only the first:
-      // networks_advanced is ForceNew, and an added server alias must not recreate the proxy.
-      networksAdvanced: [{ name: props.network.name, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
+      // networks_advanced is ForceNew: the aliases are only each site's first name.
+      networksAdvanced: [{ name: props.network.name, aliases: [...this.networkAliases] }],
       volumes: [
         { volumeName: this.configVolume.name, containerPath: CONF_DIR, readOnly: true },
         ...certificateVolumes,
         ...(letsEncrypt ? [{ volumeName: letsEncrypt.webroot.name, containerPath: ACME_WEBROOT, readOnly: true }] : []),
       ],
       readOnly: true,
-      // Where nginx writes at run time: pid file, request-body and proxy buffers (official
-      // image: /var/cache/nginx, Debian: /var/lib/nginx).
-      tmpfs: { '/tmp': 'rw,size=64m', '/run': 'rw,size=1m', '/var/cache/nginx': 'rw,size=64m', '/var/lib/nginx': 'rw,size=64m' },
+      tmpfs: Object.fromEntries(Object.entries(NGINX_WRITABLE_MB).map(([dir, mb]) => [dir, `rw,size=${mb}m`])),
       capabilities,
       securityOpts: NO_NEW_PRIVILEGES,
-      memory: props.memoryMb ?? 256,
+      memory: this.memoryMb,
       // No swap. Unset, Docker makes it twice the memory and the provider reads that back into an
       // attribute that is not Computed: every plan would show a change (resource_docker_container_funcs.go:782).
-      memorySwap: props.memoryMb ?? 256,
+      memorySwap: this.memoryMb,
       // Without destroy_grace_seconds the provider stops with a timeout of 0, a SIGKILL
-      // (resource_docker_container_funcs.go:933-940). SIGQUIT is nginx's graceful stop.
-      stopSignal: 'SIGQUIT',
-      destroyGraceSeconds: props.drainSeconds ?? 30,
+      // (resource_docker_container_funcs.go:933-940).
+      stopSignal: NGINX_STOP_SIGNAL,
+      destroyGraceSeconds: this.drainSeconds,
       ...ROTATED_LOGS,
       labels,
       dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : [])],

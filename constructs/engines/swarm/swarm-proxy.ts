@@ -11,8 +11,9 @@ import { Fn, Token } from 'cdktf';
 
 import { Config, Secret, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks } from '../../docker/labels';
-import { CONF_DIR, NGINX_CONF_PATH, NginxFile, renderNginxConfig } from '../../../nginx/render';
-import { PROXY_CHECKS, Proxy, ProxyProps, StackOutput, checkProps } from '../engine';
+import { CONF_DIR, NGINX_CONF_PATH } from '../../../nginx/render';
+import { ProxyProps, StackOutput } from '../engine';
+import { CertificateFiles, NGINX_CAPABILITIES, NGINX_STOP_SIGNAL, NGINX_WRITABLE_MB, NginxProxyBase } from '../nginx-proxy';
 import { PROXY_NODE_LABEL } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
@@ -25,34 +26,22 @@ export interface SwarmProxyProps extends ProxyProps {
    * HTTPS with the user's certificate files, given to the proxy as Docker secrets.
    * @default HTTP only
    */
-  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly tls?: CertificateFiles;
 }
 
-export class SwarmProxy extends Construct implements Proxy {
+export class SwarmProxy extends NginxProxyBase {
   readonly service: Service;
   /** One Docker config per nginx file. */
   readonly configs: readonly Config[];
   /** The certificate and the key, with `tls`. */
   readonly secrets: readonly Secret[];
-  /** The nginx config files as delivered into the tasks. */
-  readonly files: readonly NginxFile[];
-  readonly httpPort: number;
-  readonly httpsPort?: number;
   /** The service's name. */
   readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: SwarmProxyProps) {
-    super(scope, id);
-    checkProps(this, props, PROXY_CHECKS);
+    super(scope, id, props, props.tls && { certificatePath: CERT_PATH, keyPath: KEY_PATH });
     const tls = props.tls;
     this.serviceName = props.name;
-    this.httpPort = props.httpPort ?? 80;
-    this.httpsPort = tls ? (props.httpsPort ?? 443) : undefined;
-    this.files = renderNginxConfig({
-      sites: props.sites,
-      tls: tls && { certificatePath: CERT_PATH, keyPath: KEY_PATH, httpsPort: this.httpsPort ?? 443, hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? 31536000 },
-      hardening: props.hardening,
-    });
     const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
 
     // Configs can't change: a new content gets a new name, created before the service moves to it
@@ -84,7 +73,6 @@ export class SwarmProxy extends Construct implements Proxy {
         })
       : [];
 
-    const grace = props.drainSeconds ?? 30;
     const ports = [
       { targetPort: 80, publishedPort: this.httpPort, publishMode: 'host' },
       ...(this.httpsPort ? [{ targetPort: 443, publishedPort: this.httpsPort, publishMode: 'host' }] : []),
@@ -105,24 +93,21 @@ export class SwarmProxy extends Construct implements Proxy {
           })),
           labels,
           readOnly: true,
-          // Where nginx writes at run time (official image: /var/cache/nginx, Debian: /var/lib/nginx).
           // No tmpfs size: provider 3.6.2 panics on `tmpfs_options.size_bytes` (an int read as
           // int64, resource_docker_service_structures.go:841; provider issue #563, open). Their pages count against the
           // task's memory limit below, which bounds them all together.
-          mounts: ['/tmp', '/run', '/var/cache/nginx', '/var/lib/nginx'].map((target) => ({ type: 'tmpfs', target })),
+          mounts: Object.keys(NGINX_WRITABLE_MB).map((target) => ({ type: 'tmpfs', target })),
           capDrop: ['ALL'],
-          capAdd: ['CHOWN', 'NET_BIND_SERVICE', 'SETGID', 'SETUID'],
-          // SIGQUIT is nginx's graceful stop: the requests in flight are finished.
-          stopSignal: 'SIGQUIT',
-          stopGracePeriod: serviceDuration(grace),
+          capAdd: [...NGINX_CAPABILITIES],
+          stopSignal: NGINX_STOP_SIGNAL,
+          stopGracePeriod: serviceDuration(this.drainSeconds),
         },
-        // Each site's first name also leads to the proxy from inside the network.
         // By id: Docker stores a service's network by id, and the provider reads that back into
         // this ForceNew attribute (resource_docker_service_structures.go:518); a name would
         // replace the service on every deploy.
-        networksAdvanced: [{ name: props.network.id, aliases: props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*')) }],
+        networksAdvanced: [{ name: props.network.id, aliases: [...this.networkAliases] }],
         placement: { constraints: [`node.labels.${PROXY_NODE_LABEL} == true`] },
-        resources: { limits: { memoryBytes: (props.memoryMb ?? 256) * 1024 * 1024 } },
+        resources: { limits: { memoryBytes: this.memoryMb * 1024 * 1024 } },
         restartPolicy: { condition: 'any', delay: '2s' },
         logDriver: ROTATED_TASK_LOGS,
       },
