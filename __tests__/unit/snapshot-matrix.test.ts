@@ -15,6 +15,29 @@ describe('every settings combination synthesizes the reviewed cdk.tf.json', () =
   });
 });
 
+describe('every Docker object of a stack carries its name, whatever the settings (the StackLabels Aspect)', () => {
+  // The types that take labels; a Swarm service's tasks carry them too.
+  const LABELLED = ['docker_container', 'docker_volume', 'docker_network', 'docker_secret', 'docker_service'];
+  type Labels = Array<{ label: string; value: string }>;
+  test.each(MATRIX)('%s', (_name, input) => {
+    const { json, stack } = synthStack(input);
+    const missing: string[] = [];
+    for (const type of LABELLED) {
+      for (const [id, resource] of Object.entries(json.resource[type] ?? {}) as [
+        string,
+        { labels?: Labels; task_spec?: { container_spec: { labels?: Labels } } },
+      ][]) {
+        const has = (labels?: Labels) => labels?.some((l) => l.label === 'wayshub.stack' && l.value === stack.settings.name) === true;
+        if (!has(resource.labels)) missing.push(`${type}.${id}`);
+        if (resource.task_spec && !has(resource.task_spec.container_spec.labels)) missing.push(`${type}.${id} (its tasks)`);
+        // Each also says what it is.
+        if (type !== 'docker_network' && !resource.labels?.some((l) => l.label === 'wayshub.role')) missing.push(`${type}.${id} (a role)`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('a setting written in main.ts or given as its WAYSHUB_ variable synthesizes the same bytes', () => {
   test.each<[string, Record<string, string>, WayshubSettingsInput]>([
     [

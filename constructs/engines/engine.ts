@@ -81,11 +81,6 @@ export interface ReplicasProps {
    * @default 60
    */
   readonly healthTimeoutSeconds?: number;
-  /**
-   * Docker labels of every replica (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** What replicas take from an app's settings as they are: image, port, healthcheck, limits. */
@@ -155,11 +150,6 @@ export interface ProxyProps {
    * @default 30
    */
   readonly drainSeconds?: number;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface Proxy {
@@ -190,11 +180,6 @@ export interface DatabaseServerProps {
    * @default false
    */
   readonly allowDestroy?: boolean;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface DatabaseServer {

@@ -3,7 +3,7 @@
 // migration job) when a backend is set, and the edge (nginx, with HTTPS when asked). Last, the
 // outputs a user reads after deploy.
 import { Construct } from 'constructs';
-import { Op, TerraformOutput, TerraformVariable } from 'cdktf';
+import { Aspects, Op, TerraformOutput, TerraformVariable } from 'cdktf';
 
 import { ApiTier } from '../tiers/api-tier';
 import { DockerProvider, Network } from '../docker/provider';
@@ -11,7 +11,8 @@ import { EdgeSite, EdgeTier, publicUrl } from '../tiers/edge-tier';
 import { FrontendTier } from '../tiers/frontend-tier';
 import { engineFor } from '../engines';
 import { AddressedStack } from './addressed-stack';
-import { STACK_LABEL, labelBlocks } from '../docker/labels';
+import { STACK_LABEL } from '../docker/labels';
+import { StackLabels } from '../docker/stack-labels';
 import { WayshubSettings } from '../settings';
 
 /** One deployment's stack; its addresses come from AddressedStack. */
@@ -33,7 +34,8 @@ export class WayshubStack extends AddressedStack {
   ) {
     super(scope, id);
     const s = settings;
-    const labels = { [STACK_LABEL]: s.name };
+    // Every Docker object of the stack carries its name, so it can be found (and cleaned up).
+    Aspects.of(this).add(new StackLabels({ [STACK_LABEL]: s.name }));
 
     // A pull request's plan holds no Docker credentials: it plans with -refresh=false and this set
     // to false (npm run plan -- --no-refresh), so the provider never pings the host.
@@ -44,7 +46,7 @@ export class WayshubStack extends AddressedStack {
     });
     new DockerProvider(this, 'docker', { host: s.dockerHost, disableDockerDaemonCheck: Op.not(daemonCheck.booleanValue) });
     const engine = engineFor(s.engine, s.swarm);
-    this.network = new Network(this, 'network', { name: `${s.name}-net`, ...engine.network, labels: labelBlocks(labels) });
+    this.network = new Network(this, 'network', { name: `${s.name}-net`, ...engine.network });
 
     const apiName = s.backend && `${s.backend.subdomain}.${s.domain}`;
     if (s.backend && apiName) {
@@ -54,7 +56,6 @@ export class WayshubStack extends AddressedStack {
         database: s.database,
         network: this.network,
         engine,
-        labels,
       });
       this.apiUrl = `${publicUrl(apiName, s.proxy, s.tls)}api/v1`;
     }
@@ -65,12 +66,11 @@ export class WayshubStack extends AddressedStack {
       network: this.network,
       apiUrl: this.apiUrl,
       engine,
-      labels,
     });
 
     const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas }];
     if (this.api && apiName) sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas });
-    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine, labels });
+    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine });
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });

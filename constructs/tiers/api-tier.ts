@@ -30,11 +30,6 @@ export interface ApiTierProps {
    * @default containers
    */
   readonly engine?: DeploymentEngine;
-  /**
-   * Docker labels of every object of the tier.
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export class ApiTier extends Construct {
@@ -49,7 +44,7 @@ export class ApiTier extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiTierProps) {
     super(scope, id);
-    const { backend, database: db, labels } = props;
+    const { backend, database: db } = props;
     this.replicasVariable = new ReplicaCountVariable(this, 'backend_replicas', { default: backend.replicas, what: 'backend' });
     this.secrets = new BackendSecrets(this, 'secrets', { secretEnv: backend.secretEnv, database: db !== undefined });
     // The environment the stack sets; the user's backend.env may not name any of it.
@@ -63,7 +58,6 @@ export class ApiTier extends Construct {
         databaseName: db.databaseName,
         user: db.user,
         password: this.secrets.dbPassword,
-        labels,
         allowDestroy: db.allowDestroy,
       });
       Object.assign(env, this.database.clientEnv);
@@ -77,7 +71,6 @@ export class ApiTier extends Construct {
       network: props.network,
       env: backend.env,
       stackEnv: env,
-      labels,
     };
     const extraNetworks = this.database ? [this.database.network] : undefined;
     this.replicas = engine.replicas(this, 'api', { name: `${props.name}-backend`, ...replicas, extraNetworks });
@@ -94,7 +87,6 @@ export class ApiTier extends Construct {
         // With Swarm, the job joins the database's attachable overlay network from the manager.
         network: this.database.network,
         database: this.database.server,
-        labels,
       });
       // The migration needs the backend's image, so the dependency is added afterwards.
       this.replicas.runs.dependsOn = [dependable(this.migration.container)];

@@ -32,11 +32,6 @@ export interface EdgeTierProps {
    * @default containers
    */
   readonly engine?: DeploymentEngine;
-  /**
-   * Docker labels of every object of the tier.
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** The public URL of a name: http or https, with the port when it is not the default one. */
@@ -52,7 +47,7 @@ export class EdgeTier extends Construct {
 
   constructor(scope: Construct, id: string, props: EdgeTierProps) {
     super(scope, id);
-    const { proxy: p, tls, labels } = props;
+    const { proxy: p, tls } = props;
 
     // Every site gets the same proxy features.
     const site = ({ key, serverNames, replicas }: EdgeSite): SiteConfig => ({
@@ -86,7 +81,6 @@ export class EdgeTier extends Construct {
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
-      labels,
       sites: props.sites.map(site),
     });
   }

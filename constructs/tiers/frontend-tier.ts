@@ -26,11 +26,6 @@ export interface FrontendTierProps {
    * @default containers
    */
   readonly engine?: DeploymentEngine;
-  /**
-   * Docker labels of every replica.
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export class FrontendTier extends Construct {
@@ -49,7 +44,6 @@ export class FrontendTier extends Construct {
       network: props.network,
       // The frontend finds the API through this (see docs/full-wayshub.md for wayshub-frontend's edit).
       env: props.apiUrl ? { REACT_APP_API_URL: props.apiUrl, ...app.env } : app.env,
-      labels: props.labels,
     };
     this.replicas = (props.engine ?? CONTAINERS).replicas(this, 'app', { name: `${props.name}-app`, ...replicas });
   }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 
 import { Construct } from 'constructs';
-import { DataResource, Fn, ITerraformDependable, Op, Token, TerraformVariable } from 'cdktf';
+import { DataResource, Fn, ITerraformDependable, Lazy, Op, Token, TerraformVariable } from 'cdktf';
 
 import { Container, Network, Volume } from '../../docker/provider';
 import { EnvValue, NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
@@ -56,11 +56,6 @@ export interface DatabaseProps {
    * @default false: `cdktf destroy` stops with Terraform's prevent_destroy error
    */
   readonly allowDestroy?: boolean;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export class Database extends Construct implements DatabaseServer {
@@ -77,7 +72,7 @@ export class Database extends Construct implements DatabaseServer {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'database' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'database' });
     this.host = `${props.name}-db`;
 
     this.network = new Network(this, 'network', { name: `${props.name}-db-net`, driver: 'bridge', internal: true, labels });
@@ -113,12 +108,11 @@ export class Database extends Construct implements DatabaseServer {
     // created with is kept (ignore_changes) and compared at plan: a new image, db_password or any
     // other setting of the container stops the plan with one line, before anything changes. The
     // password only as its hash (the state has the password itself in the container's env).
-    const wanted = {
-      image: props.image,
-      password: Fn.sha256(password),
-      // The rest, without tokens (their text changes from one synth to the next): the names
-      // as they are, the password as its own entry above.
-      settings: createHash('sha256')
+    // The rest, without tokens (their text changes from one synth to the next): the names as
+    // they are, the password as its own entry above, and the labels the container really gets,
+    // so computed at synth, once the stack's Aspects have added theirs.
+    const settingsHash = () =>
+      createHash('sha256')
         .update(
           JSON.stringify({
             ...config,
@@ -126,11 +120,12 @@ export class Database extends Construct implements DatabaseServer {
             env: config.env.filter((e) => !e.startsWith('MYSQL_PASSWORD=')),
             networksAdvanced: [{ name: `${props.name}-db-net`, aliases: [this.host] }],
             volumes: [{ volumeName: `${props.name}-db-data`, containerPath: DB_DATA_PATH }],
+            labels: this.container.labelsInput,
           }),
         )
         .digest('hex')
-        .slice(0, 16),
-    };
+        .slice(0, 16);
+    const wanted = { image: props.image, password: Fn.sha256(password), settings: Lazy.stringValue({ produce: settingsHash }) };
     this.createdWith = new DataResource(this, 'created_with', { input: wanted, lifecycle: { ignoreChanges: ['input'] } });
     const kept = (key: keyof typeof wanted) => Token.asString(Fn.lookup(this.createdWith.input, key));
     this.container = new Container(this, 'container', {
@@ -138,7 +133,13 @@ export class Database extends Construct implements DatabaseServer {
       lifecycle: {
         precondition: [
           {
-            condition: Op.and(Op.and(Op.eq(kept('image'), wanted.image), Op.eq(kept('password'), wanted.password)), Op.eq(kept('settings'), wanted.settings)),
+            // Built at synth too: the hash is then a plain string, written as a quoted literal.
+            condition: Token.asString(
+              Lazy.anyValue({
+                produce: () =>
+                  Op.and(Op.and(Op.eq(kept('image'), wanted.image), Op.eq(kept('password'), wanted.password)), Op.eq(kept('settings'), settingsHash())),
+              }),
+            ),
             errorMessage: `The database image, db_password or container settings changed since ${this.host} was created, and the database is never replaced by a deploy (MySQL keeps the password it was created with); see "Changing the database" in the README for the steps.`,
           },
         ],
@@ -170,11 +171,6 @@ export interface MigrationJobProps {
   readonly network: Network;
   /** What must be up and healthy first: the database's container or service. */
   readonly database: ITerraformDependable;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -205,7 +201,7 @@ export class MigrationJob extends Construct {
       restart: 'no',
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
-      labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'migrate' }),
+      labels: labelBlocks({ [ROLE_LABEL]: 'migrate' }),
       dependsOn: [props.database],
       lifecycle: {
         postcondition: [

@@ -27,7 +27,6 @@ export const CONTAINERS: DeploymentEngine = {
             caFile: tls.caFile,
             image: tls.certbotImage,
             network: proxy.network,
-            labels: proxy.labels,
           })
         : undefined;
     return new ReverseProxy(scope, id, {

@@ -33,11 +33,6 @@ export interface LetsEncryptProps {
   readonly image: string;
   /** Network through which certbot reaches the ACME server. */
   readonly network: Network;
-  /**
-   * Docker labels (the role label is added).
-   * @default none
-   */
-  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export class LetsEncrypt extends Construct {
@@ -49,7 +44,7 @@ export class LetsEncrypt extends Construct {
 
   constructor(scope: Construct, id: string, props: LetsEncryptProps) {
     super(scope, id);
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'certbot' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'certbot' });
     this.webroot = new Volume(this, 'webroot', { name: `${props.name}-acme-challenges`, labels });
     this.certificates = new Volume(this, 'certificates', { name: `${props.name}-letsencrypt`, labels });
 

@@ -58,7 +58,7 @@ export class ReplicaSet extends Construct implements Replicas {
       capabilities: containerCapabilities(props.addCapabilities),
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
-      labels: labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' }),
+      labels: labelBlocks({ [ROLE_LABEL]: 'app' }),
     };
 
     // A rollout starts the new replicas before it removes the old ones, and Docker refuses two

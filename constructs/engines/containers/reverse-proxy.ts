@@ -68,7 +68,7 @@ export class ReverseProxy extends NginxProxyBase {
     }
     const letsEncrypt = tls?.kind === 'letsencrypt' ? tls.letsEncrypt : undefined;
     uploads.push({ file: START_SCRIPT, content: terraformLiteral(startScript(letsEncrypt !== undefined)) });
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'proxy' });
     const capabilities = containerCapabilities(NGINX_CAPABILITIES);
     const certificateVolumes = letsEncrypt ? [{ volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true }] : [];
 

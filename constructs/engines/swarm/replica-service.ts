@@ -53,7 +53,7 @@ export class ReplicaService extends Construct implements Replicas {
     for (const [key, value] of Object.entries({ ...props.env, [DRAIN_ENV]: String(drainSeconds) })) env[key] = terraformLiteral(value);
     // The stack's own, after the user's: references stay references.
     for (const [key, value] of Object.entries(props.stackEnv ?? {})) env[key] = value.synthesized;
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'app' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'app' });
 
     this.service = new Service(this, 'service', {
       name: props.name,

@@ -45,7 +45,7 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
 
   constructor(scope: Construct, id: string, props: SwarmDatabaseProps) {
     super(scope, id);
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'database' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'database' });
     this.host = `${props.name}-db`;
     this.volumeName = `${props.name}-db-data`;
 

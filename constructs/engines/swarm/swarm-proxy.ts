@@ -42,7 +42,7 @@ export class SwarmProxy extends NginxProxyBase {
     super(scope, id, props, props.tls && { certificatePath: CERT_PATH, keyPath: KEY_PATH });
     const tls = props.tls;
     this.serviceName = props.name;
-    const labels = labelBlocks({ ...props.labels, [ROLE_LABEL]: 'proxy' });
+    const labels = labelBlocks({ [ROLE_LABEL]: 'proxy' });
 
     // Configs can't change: a new content gets a new name, created before the service moves to it
     // and removed after (Docker refuses to remove a config a service still uses).
