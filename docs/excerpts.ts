@@ -1,5 +1,5 @@
 // The guide's config excerpts, cut from what the project generates: the stack is built with the
-// guide's settings, and each excerpt is one block of its ReverseProxy's files (the output of
+// guide's settings, and each excerpt is one block of its ProxyContainer's files (the output of
 // renderNginxConfig). `npm run docs` writes them into the guides; a unit test fails when a
 // guide's copy differs, so the guide can't drift from the code.
 import * as fs from 'node:fs';

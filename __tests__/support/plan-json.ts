@@ -89,7 +89,7 @@ const stampOf = (time: string) => time.replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d)
 
 /**
  * A rollout of `count` replicas of one tier to a new image: each replaced, new one first, under
- * a new name stamped with the plan's time (constructs/engines/containers/replica-set.ts).
+ * a new name stamped with the plan's time (constructs/engines/containers/replica-containers.ts).
  */
 export function replicaRollout(tier: string, count: number, opts: { from: string; to: string; planTime: string; prefix?: string }): ResourceChangeJson[] {
   const prefix = opts.prefix ?? 'wayshub';

@@ -1,10 +1,11 @@
 // What both engines' proxies share: the nginx config rendered from the same sites, the same
-// defaults, the same hardening. The container (containers/reverse-proxy.ts) and the Swarm service
-// (swarm/swarm-proxy.ts) differ in one place: how the config and the certificate reach nginx.
+// defaults, the same hardening. The container (containers/proxy-container.ts) and the Swarm service
+// (swarm/proxy-service.ts) differ in one place: how the config and the certificate reach nginx.
 import { Construct } from 'constructs';
 
 import { NginxFile, renderNginxConfig } from '../../nginx/render';
 import { PROXY_CHECKS, Proxy, ProxyProps, StackOutput, checkProps } from './engine';
+import { DEFAULTS } from '../settings';
 
 /** The user's certificate chain and key: paths on the machine that runs cdktf, read by Terraform at apply time. */
 export interface CertificateFiles {
@@ -55,14 +56,14 @@ export abstract class NginxProxyBase extends Construct implements Proxy {
   protected constructor(scope: Construct, id: string, props: ProxyProps, tls: ProxyTlsPaths | undefined) {
     super(scope, id);
     checkProps(this, props, PROXY_CHECKS);
-    this.httpPort = props.httpPort ?? 80;
-    this.httpsPort = tls ? (props.httpsPort ?? 443) : undefined;
-    this.memoryMb = props.memoryMb ?? 256;
-    this.drainSeconds = props.drainSeconds ?? 30;
+    this.httpPort = props.httpPort ?? DEFAULTS.httpPort;
+    this.httpsPort = tls ? (props.httpsPort ?? DEFAULTS.httpsPort) : undefined;
+    this.memoryMb = props.memoryMb ?? DEFAULTS.proxyMemoryMb;
+    this.drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     this.networkAliases = props.sites.map((site) => site.serverNames[0]).filter((n) => !n.startsWith('*'));
     this.files = renderNginxConfig({
       sites: props.sites,
-      tls: tls && { ...tls, httpsPort: this.httpsPort ?? 443, hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? 31536000 },
+      tls: tls && { ...tls, httpsPort: this.httpsPort ?? DEFAULTS.httpsPort, hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? DEFAULTS.hstsMaxAgeSeconds },
       hardening: props.hardening,
     });
   }

@@ -122,9 +122,9 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
       throw new SettingsError(names.addCapabilities, cap, 'allowed: capability names like NET_BIND_SERVICE, CHOWN, SETUID');
     }
   }
-  const drainSeconds = app.drainSeconds ?? 30;
+  const drainSeconds = app.drainSeconds ?? DEFAULTS.drainSeconds;
   checkWhole(drainSeconds, names.drainSeconds, 0, 3600, 'allowed: a whole number of seconds from 0 to 3600');
-  const healthTimeoutSeconds = app.healthTimeoutSeconds ?? 60;
+  const healthTimeoutSeconds = app.healthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds;
   checkWhole(healthTimeoutSeconds, names.healthTimeoutSeconds, 15, 3600, 'allowed: a whole number of seconds from 15 to 3600');
   return {
     image,
@@ -140,7 +140,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   };
 }
 
-/** Every replica's environment holds its drain limit under this name (replica-set.ts). */
+/** Every replica's environment holds its drain limit under this name (replica-containers.ts). */
 export const DRAIN_ENV = 'WAYSHUB_DRAIN_SECONDS';
 
 const MAX_SECRET_ENV = 20;

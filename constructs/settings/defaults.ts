@@ -20,6 +20,12 @@ export const DEFAULTS = {
   maxBodySize: '10m',
   hstsMaxAgeSeconds: 31536000,
   proxyMemoryMb: 256,
+  /** Seconds a replica or the proxy has to finish its requests once told to stop. */
+  drainSeconds: 30,
+  /** Seconds a new replica has to become healthy. */
+  healthTimeoutSeconds: 60,
+  /** Seconds MySQL has to shut down cleanly (InnoDB) before it is killed. */
+  dbStopGraceSeconds: 60,
   certbotImage: 'certbot/certbot:v3.0.1',
   dbImage: 'mysql:8.0',
 } as const;

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { dependable } from 'cdktf';
 
 import { BackendSecrets } from './backend-secrets';
-import { MigrationJob } from '../engines/containers/database';
+import { MigrationJob } from '../engines/containers/database-container';
 import { Network } from '../docker/provider';
 import { EnvValue, containerEnv } from '../docker/labels';
 import { ReplicaCountVariable } from './replica-count';

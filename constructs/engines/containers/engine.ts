@@ -3,17 +3,17 @@
 import { Construct } from 'constructs';
 
 import { DatabaseServer, DatabaseServerProps, DeploymentEngine, EdgeProps, Proxy, Replicas, ReplicasProps } from '../engine';
-import { Database } from './database';
+import { DatabaseContainer } from './database-container';
 import { LetsEncrypt } from './lets-encrypt';
-import { ReplicaSet } from './replica-set';
-import { ReverseProxy } from './reverse-proxy';
+import { ReplicaContainers } from './replica-containers';
+import { ProxyContainer } from './proxy-container';
 
 export const CONTAINERS: DeploymentEngine = {
   kind: 'containers',
   network: { driver: 'bridge' },
 
   replicas(scope: Construct, id: string, { name, ...props }: ReplicasProps): Replicas {
-    return new ReplicaSet(scope, id, { namePrefix: name, ...props });
+    return new ReplicaContainers(scope, id, { namePrefix: name, ...props });
   },
 
   edge(scope: Construct, id: string, { prefix, tls, domains, ...proxy }: EdgeProps): Proxy {
@@ -29,13 +29,13 @@ export const CONTAINERS: DeploymentEngine = {
             network: proxy.network,
           })
         : undefined;
-    return new ReverseProxy(scope, id, {
+    return new ProxyContainer(scope, id, {
       ...proxy,
       tls: tls.mode === 'files' ? { kind: 'files', certFile: tls.certFile, keyFile: tls.keyFile } : letsEncrypt && { kind: 'letsencrypt', letsEncrypt },
     });
   },
 
   database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer {
-    return new Database(scope, id, props);
+    return new DatabaseContainer(scope, id, props);
   },
 };

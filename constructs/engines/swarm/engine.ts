@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { DatabaseServer, DatabaseServerProps, DeploymentEngine, EdgeProps, Proxy, Replicas, ReplicasProps } from '../engine';
 import { SwarmSettings } from '../../settings';
 import { ReplicaService } from './replica-service';
-import { SwarmDatabase } from './swarm-database';
-import { SwarmProxy } from './swarm-proxy';
+import { DatabaseService } from './database-service';
+import { ProxyService } from './proxy-service';
 
 export class SwarmEngine implements DeploymentEngine {
   readonly kind = 'swarm' as const;
@@ -25,11 +25,11 @@ export class SwarmEngine implements DeploymentEngine {
   edge(scope: Construct, id: string, props: EdgeProps): Proxy {
     const tls = props.tls;
     if (tls.mode === 'letsencrypt') throw new Error("EdgeTier: Let's Encrypt is not implemented with Swarm");
-    return new SwarmProxy(scope, id, { ...props, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
+    return new ProxyService(scope, id, { ...props, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
   }
 
   /** The data volume lives on the database node; a destroy never deletes it (allowDestroy is the container engine's). */
   database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer {
-    return new SwarmDatabase(scope, id, { ...props, encryptNetwork: this.settings.encryptNetwork });
+    return new DatabaseService(scope, id, { ...props, encryptNetwork: this.settings.encryptNetwork });
   }
 }

@@ -1,5 +1,5 @@
 // N identical app tasks as one Swarm service (WAYSHUB_ENGINE=swarm): the counterpart of
-// ReplicaSet. Swarm gives what plain containers can't: a task joins the service's DNS only
+// ReplicaContainers. Swarm gives what plain containers can't: a task joins the service's DNS only
 // once it is healthy, updates start the new task before stopping the old one and roll back by
 // themselves when new tasks fail, and tasks of a lost node are started on the others.
 import { Construct } from 'constructs';
@@ -7,14 +7,14 @@ import { TerraformResource } from 'cdktf';
 
 import { Image, Network, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, labelBlocks, terraformLiteral } from '../../docker/labels';
-import { ReplicaSetProps } from '../containers/replica-set';
+import { ReplicaContainersProps } from '../containers/replica-containers';
 import { REPLICA_CHECKS, Replicas, StackOutput, checkProps } from '../engine';
-import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
+import { DEFAULTS, DRAIN_ENV, defaultHealthcheck } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 
 // No build context: a build happens on one node, and every node must pull the image. No health
 // timeout: the converge timeout bounds the wait.
-export type ReplicaServiceProps = Omit<ReplicaSetProps, 'namePrefix' | 'buildContext' | 'healthTimeoutSeconds' | 'network' | 'extraNetworks'> & {
+export type ReplicaServiceProps = Omit<ReplicaContainersProps, 'namePrefix' | 'buildContext' | 'healthTimeoutSeconds' | 'network' | 'extraNetworks'> & {
   /** The service's name, e.g. `wayshub-app`; nginx reaches its tasks at `tasks.<name>`. */
   readonly name: string;
   /** The overlay network the proxy reaches the tasks on. */
@@ -48,7 +48,7 @@ export class ReplicaService extends Construct implements Replicas {
     this.serviceName = props.name;
     this.alias = `tasks.${props.name}`;
     this.port = props.port;
-    const drainSeconds = props.drainSeconds ?? 30;
+    const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries({ ...props.env, [DRAIN_ENV]: String(drainSeconds) })) env[key] = terraformLiteral(value);
     // The stack's own, after the user's: references stay references.
@@ -72,7 +72,7 @@ export class ReplicaService extends Construct implements Replicas {
           capDrop: ['ALL'],
           capAdd: props.addCapabilities?.length ? [...props.addCapabilities] : undefined,
         },
-        // By id, as Docker stores it and the provider reads it back (see SwarmProxy).
+        // By id, as Docker stores it and the provider reads it back (see ProxyService).
         networksAdvanced: [props.network, ...(props.extraNetworks ?? [])].map((n) => ({ name: n.id })),
         placement: props.constraints?.length ? { constraints: [...props.constraints] } : undefined,
         resources: props.memoryMb ? { limits: { memoryBytes: props.memoryMb * 1024 * 1024 } } : undefined,

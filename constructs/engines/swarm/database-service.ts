@@ -5,17 +5,17 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 
-import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseProps, databaseClientEnv } from '../containers/database';
+import { DB_DATA_PATH, DB_HEALTH_TIMING, DEFAULT_DB_HEALTHCHECK, DatabaseContainerProps, databaseClientEnv } from '../containers/database-container';
 import { Network, Secret, Service } from '../../docker/provider';
 import { ROLE_LABEL, ROTATED_TASK_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
-import { DATABASE_NODE_LABEL } from '../../settings';
+import { DATABASE_NODE_LABEL, DEFAULTS } from '../../settings';
 import { NO_FAILURES_TOLERATED, serviceDuration } from './service-values';
 import { DatabaseServer, StackOutput } from '../engine';
 
 /** Where the task reads the password (MYSQL_PASSWORD_FILE). */
 export const DB_PASSWORD_FILE = '/run/secrets/db-password';
 
-export type SwarmDatabaseProps = Omit<DatabaseProps, 'allowDestroy'> & {
+export type DatabaseServiceProps = Omit<DatabaseContainerProps, 'allowDestroy'> & {
   /**
    * Encrypt the database network's traffic between nodes.
    * @default false
@@ -28,7 +28,7 @@ export type SwarmDatabaseProps = Omit<DatabaseProps, 'allowDestroy'> & {
   readonly stopGraceSeconds?: number;
 };
 
-export class SwarmDatabase extends Construct implements DatabaseServer {
+export class DatabaseService extends Construct implements DatabaseServer {
   /** Internal and attachable: the backend's tasks and the migration job, nobody else. */
   readonly network: Network;
   readonly passwordSecret: Secret;
@@ -43,7 +43,7 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
   /** The environment a backend task needs to reach the database (password by reference). */
   readonly clientEnv: StackEnv;
 
-  constructor(scope: Construct, id: string, props: SwarmDatabaseProps) {
+  constructor(scope: Construct, id: string, props: DatabaseServiceProps) {
     super(scope, id);
     const labels = labelBlocks({ [ROLE_LABEL]: 'database' });
     this.host = `${props.name}-db`;
@@ -84,9 +84,9 @@ export class SwarmDatabase extends Construct implements DatabaseServer {
           mounts: [{ type: 'volume', source: this.volumeName, target: DB_DATA_PATH }],
           labels,
           healthcheck: { test: (props.healthcheck ?? DEFAULT_DB_HEALTHCHECK).map(terraformLiteral), ...DB_HEALTH_TIMING },
-          stopGracePeriod: serviceDuration(props.stopGraceSeconds ?? 60),
+          stopGracePeriod: serviceDuration(props.stopGraceSeconds ?? DEFAULTS.dbStopGraceSeconds),
         },
-        // By id, as Docker stores it and the provider reads it back (see SwarmProxy).
+        // By id, as Docker stores it and the provider reads it back (see ProxyService).
         networksAdvanced: [{ name: this.network.id }],
         // The volume is local to one node: the task must always come back there.
         placement: { constraints: [`node.labels.${DATABASE_NODE_LABEL} == true`] },

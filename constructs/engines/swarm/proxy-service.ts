@@ -21,7 +21,7 @@ const CERT_PATH = `${CONF_DIR}/tls/fullchain.pem`;
 const KEY_PATH = `${CONF_DIR}/tls/privkey.pem`;
 
 /** Names are the service's (`<name>-<hash>-<n>` for its configs); the ports are published on each proxy node. */
-export interface SwarmProxyProps extends ProxyProps {
+export interface ProxyServiceProps extends ProxyProps {
   /**
    * HTTPS with the user's certificate files, given to the proxy as Docker secrets.
    * @default HTTP only
@@ -29,7 +29,7 @@ export interface SwarmProxyProps extends ProxyProps {
   readonly tls?: CertificateFiles;
 }
 
-export class SwarmProxy extends NginxProxyBase {
+export class ProxyService extends NginxProxyBase {
   readonly service: Service;
   /** One Docker config per nginx file. */
   readonly configs: readonly Config[];
@@ -38,7 +38,7 @@ export class SwarmProxy extends NginxProxyBase {
   /** The service's name. */
   readonly serviceName: string;
 
-  constructor(scope: Construct, id: string, props: SwarmProxyProps) {
+  constructor(scope: Construct, id: string, props: ProxyServiceProps) {
     super(scope, id, props, props.tls && { certificatePath: CERT_PATH, keyPath: KEY_PATH });
     const tls = props.tls;
     this.serviceName = props.name;

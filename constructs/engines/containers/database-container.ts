@@ -8,6 +8,7 @@ import { DataResource, Fn, ITerraformDependable, Lazy, Op, Token, TerraformVaria
 import { Container, Network, Volume } from '../../docker/provider';
 import { EnvValue, NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DatabaseServer, StackOutput } from '../engine';
+import { DEFAULTS } from '../../settings';
 
 export const DB_PORT = 3306;
 /** Where MySQL keeps its files, on the data volume. */
@@ -17,7 +18,7 @@ export const DEFAULT_DB_HEALTHCHECK = ['CMD-SHELL', 'mysqladmin ping -h 127.0.0.
 export const DB_HEALTH_TIMING = { interval: '5s', timeout: '3s', startPeriod: '20s', retries: 10 } as const;
 
 /** The environment a backend needs to reach the database at `host` (the password by reference). */
-export function databaseClientEnv(props: Pick<DatabaseProps, 'user' | 'password' | 'databaseName'>, host: string): StackEnv {
+export function databaseClientEnv(props: Pick<DatabaseContainerProps, 'user' | 'password' | 'databaseName'>, host: string): StackEnv {
   const password = props.password.stringValue;
   // urlencode writes a space as "+", which URL parsers read as a plus in a password.
   const encoded = Fn.replace(Fn.urlencode(password), '+', '%20');
@@ -32,7 +33,7 @@ export function databaseClientEnv(props: Pick<DatabaseProps, 'user' | 'password'
   };
 }
 
-export interface DatabaseProps {
+export interface DatabaseContainerProps {
   /** Prefix of the Docker object names: `<name>-db`, `<name>-db-net`, `<name>-db-data`. */
   readonly name: string;
   /** A MySQL-compatible image that follows the official MYSQL_* environment contract. */
@@ -58,7 +59,7 @@ export interface DatabaseProps {
   readonly allowDestroy?: boolean;
 }
 
-export class Database extends Construct implements DatabaseServer {
+export class DatabaseContainer extends Construct implements DatabaseServer {
   /** `internal: true`: no way out, and nobody but the backend in. */
   readonly network: Network;
   readonly volume: Volume;
@@ -70,7 +71,7 @@ export class Database extends Construct implements DatabaseServer {
   /** The environment a backend container needs to reach the database (password by reference). */
   readonly clientEnv: StackEnv;
 
-  constructor(scope: Construct, id: string, props: DatabaseProps) {
+  constructor(scope: Construct, id: string, props: DatabaseContainerProps) {
     super(scope, id);
     const labels = labelBlocks({ [ROLE_LABEL]: 'database' });
     this.host = `${props.name}-db`;
@@ -97,7 +98,7 @@ export class Database extends Construct implements DatabaseServer {
       restart: 'unless-stopped',
       // Without it the provider stops with a timeout of 0: a SIGKILL, and InnoDB recovery on the
       // next start (resource_docker_container_funcs.go:933-940).
-      destroyGraceSeconds: props.stopGraceSeconds ?? 60,
+      destroyGraceSeconds: props.stopGraceSeconds ?? DEFAULTS.dbStopGraceSeconds,
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
       labels,

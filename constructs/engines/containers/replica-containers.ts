@@ -4,13 +4,13 @@ import { Fn, Op, TerraformCount, TerraformResource, Token } from 'cdktf';
 
 import { Container, Image } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
-import { DRAIN_ENV, defaultHealthcheck } from '../../settings';
+import { DEFAULTS, DRAIN_ENV, defaultHealthcheck } from '../../settings';
 import { REPLICA_CHECKS, Replicas, ReplicasProps, StackOutput, checkProps } from '../engine';
 
 /** The container engine's replicas: named `<namePrefix>-<planned>-<n>`, found by the alias `<namePrefix>`. */
-export type ReplicaSetProps = Omit<ReplicasProps, 'name'> & { readonly namePrefix: string };
+export type ReplicaContainersProps = Omit<ReplicasProps, 'name'> & { readonly namePrefix: string };
 
-export class ReplicaSet extends Construct implements Replicas {
+export class ReplicaContainers extends Construct implements Replicas {
   /** DNS alias shared by all replicas on the network: the one name the proxy needs. */
   readonly alias: string;
   readonly port: number;
@@ -20,7 +20,7 @@ export class ReplicaSet extends Construct implements Replicas {
   /** Names of all replica containers (a Terraform splat, known after apply). */
   readonly containerNames: string[];
 
-  constructor(scope: Construct, id: string, props: ReplicaSetProps) {
+  constructor(scope: Construct, id: string, props: ReplicaContainersProps) {
     super(scope, id);
     checkProps(this, { ...props, name: props.namePrefix }, REPLICA_CHECKS);
     this.alias = props.namePrefix;
@@ -34,7 +34,7 @@ export class ReplicaSet extends Construct implements Replicas {
     });
 
     const count = TerraformCount.of(props.count);
-    const drainSeconds = props.drainSeconds ?? 30;
+    const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     // The app learns its drain limit, e.g. to close WebSockets cleanly just before it is killed.
     const env = { ...props.env, [DRAIN_ENV]: String(drainSeconds) };
     // Everything of a replica but its name. A change to most of it (image, env, networks,
@@ -79,7 +79,7 @@ export class ReplicaSet extends Construct implements Replicas {
       ...config,
       // A new replica must be healthy before the deploy goes on and the old ones are removed.
       wait: true,
-      waitTimeout: props.healthTimeoutSeconds ?? 60,
+      waitTimeout: props.healthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds,
       lifecycle: { createBeforeDestroy: true, ignoreChanges: ['name', 'hostname'] },
     });
 

@@ -26,7 +26,7 @@ const UPLOADED_VERSION = '/wayshub-version';
 /** HTTPS for the proxy: certificate files from the deploying machine, or Let's Encrypt. */
 export type ProxyTls = ({ readonly kind: 'files' } & CertificateFiles) | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
 
-export interface ReverseProxyProps extends ProxyProps {
+export interface ProxyContainerProps extends ProxyProps {
   /**
    * HTTPS; with it, HTTP redirects to HTTPS.
    * @default HTTP only
@@ -44,7 +44,7 @@ function tlsPaths(tls: ProxyTls | undefined): ProxyTlsPaths | undefined {
   return undefined;
 }
 
-export class ReverseProxy extends NginxProxyBase {
+export class ProxyContainer extends NginxProxyBase {
   readonly image: Image;
   readonly container: Container;
   /** The volume that holds the nginx config, read-only in the proxy. */
@@ -52,7 +52,7 @@ export class ReverseProxy extends NginxProxyBase {
   /** One-shot container that writes the config into the volume before nginx starts. */
   readonly configLoader: Container;
 
-  constructor(scope: Construct, id: string, props: ReverseProxyProps) {
+  constructor(scope: Construct, id: string, props: ProxyContainerProps) {
     super(scope, id, props, tlsPaths(props.tls));
     const tls = props.tls;
 
