@@ -1,6 +1,7 @@
 // The guide never lies: its config excerpts are what the renderer emits now, both languages carry
 // the same excerpts and lab commands, every lab step names the e2e test that runs it, and every
-// relative link (guides and README) leads to a file and heading that exist.
+// relative link (guides and README) leads to a file and heading that exist, and every optional
+// construct prop says its default.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -125,5 +126,30 @@ describe('the settings page', () => {
     expect(ENV_VARS.length).toBeGreaterThanOrEqual(35);
     for (const env of ENV_VARS) expect(read(SETTINGS_PAGE)).toContain(`| \`${env}\` |`);
     expect(SETTINGS.filter((s) => s.terraformVariable).map((s) => s.path)).toEqual(['replicas', 'backend_replicas']);
+  });
+});
+
+describe('the constructs document themselves', () => {
+  test('every optional prop of a construct (an XxxProps interface) says its @default', () => {
+    const files = (fs.readdirSync(path.join(ROOT, 'constructs'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    let optional = 0;
+    const undocumented: string[] = [];
+    for (const file of files) {
+      const lines = read(path.join('constructs', file)).split('\n');
+      let props: string | undefined;
+      lines.forEach((line, i) => {
+        const start = /^export (?:interface|type) (\w+Props)\b/.exec(line);
+        if (start) props = start[1];
+        else if (line.startsWith('}')) props = undefined;
+        else if (props && /^\s+readonly \w+\?:/.test(line)) {
+          optional++;
+          const before = lines.slice(Math.max(0, i - 8), i).join('\n');
+          const doc = before.slice(before.lastIndexOf('/**'));
+          if (!before.includes('/**') || !doc.includes('@default')) undocumented.push(`${file}:${i + 1} ${props}: ${line.trim()}`);
+        }
+      });
+    }
+    expect(optional).toBeGreaterThan(30);
+    expect(undocumented).toEqual([]);
   });
 });
