@@ -6,6 +6,7 @@ import {
   SiteConfig,
   UPSTREAM_CONF_PATH,
   UpstreamMethod,
+  namesHashBucketSize,
   renderNginxConfig,
 } from '../../nginx/render';
 
@@ -234,6 +235,26 @@ describe('the sites', () => {
     const files = render({ sites: [site(), { ...api, upstream: { ...api.upstream, name: 'wayshub_api', alias: 'wayshub-api', port: 5000 } }] });
     expect(directives(files[UPSTREAM_CONF_PATH]).filter((d) => d.startsWith('upstream '))).toEqual(['upstream wayshub_app {', 'upstream wayshub_api {']);
     expect(directives(files[SITE_CONF_PATH])).toEqual(expect.arrayContaining(['server_name api.alvin.xyz;', 'proxy_pass http://wayshub_api;']));
+  });
+});
+
+describe("nginx's hash of server names", () => {
+  const name = (length: number) => `${'a'.repeat(length - 4)}.xyz`;
+
+  test('the default bucket (64 bytes) holds names up to 46 characters; longer ones get the size they need', () => {
+    // 8 + (length + 2 rounded up to 8) + 8 bytes, as ngx_hash_init checks it.
+    expect(namesHashBucketSize([name(46)])).toBeUndefined();
+    expect(namesHashBucketSize([name(47)])).toBe(128);
+    expect(namesHashBucketSize([name(110)])).toBe(128);
+    expect(namesHashBucketSize([name(111)])).toBe(256);
+    expect(namesHashBucketSize(['alvin.xyz', name(253)])).toBe(512);
+  });
+
+  test('the directive appears only when a name needs it, above every server', () => {
+    expect(render()[SITE_CONF_PATH]).not.toContain('server_names_hash_bucket_size');
+    const text = render({ sites: [site({ serverNames: ['alvin.xyz', name(60)] })] })[SITE_CONF_PATH];
+    expect(directives(text)).toContain('server_names_hash_bucket_size 128;');
+    expect(text.indexOf('server_names_hash_bucket_size')).toBeLessThan(text.indexOf('server {'));
   });
 });
 

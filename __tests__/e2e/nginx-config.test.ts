@@ -1,0 +1,107 @@
+// No synthesized config can fail `nginx -t` at deploy: the config of every settings combination
+// of the snapshot matrix, and names as long as the settings allow, checked by the real nginx
+// the proxy runs (the e2e image, 1.27.3 or newer: Debian's own nginx 1.22 has no upstream
+// `resolve`), all in one container.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { WayshubSettingsInput } from '../../constructs/settings';
+import { NGINX_CONF_PATH } from '../../nginx/render';
+import { describeE2E } from '../support/e2e-gate';
+import { makeCertificate } from '../support/certificates';
+import { MATRIX, removeFixtures } from '../support/settings-matrix';
+import { synthStack } from '../support/synth';
+import { ensureTestImages } from '../support/test-images';
+
+const log = (line: string) => process.stderr.write(`  [nginx -t] ${line}\n`);
+
+// The longest names the validator allows: 63-character labels, 253 characters in all.
+const label = (c: string) => c.repeat(63);
+const LONGEST = `${label('a')}.${label('b')}.${label('c')}.${'d'.repeat(61)}`;
+const LONG_CASES: ReadonlyArray<[string, WayshubSettingsInput]> = [
+  ['a domain of 47 characters (the first nginx refuses by default)', { domain: `${'a'.repeat(43)}.xyz` }],
+  ['a domain of 253 characters', { domain: LONGEST }],
+  ['an API name of 250 characters', { domain: `${label('a')}.${label('b')}.${label('c')}.${'d'.repeat(57)}`, backend: { image: 'b:1' } }],
+  ['a wildcard alias of 251 characters', { domain: 'alvin.xyz', serverAliases: [`*.${label('b')}.${label('c')}.${label('d')}.${'e'.repeat(57)}`] }],
+];
+
+describeE2E('every synthesized nginx config passes nginx -t', () => {
+  let image: string;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-nginx-t-'));
+
+  beforeAll(async () => {
+    image = (await ensureTestImages(log)).nginx;
+  }, 600_000);
+
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    removeFixtures();
+  });
+
+  test('the snapshot matrix and the longest names', () => {
+    expect(LONGEST).toHaveLength(253);
+    const cases = [...MATRIX, ...LONG_CASES];
+    const cert = makeCertificate(dir, ['alvin.xyz']);
+    cases.forEach(([, input], i) => {
+      const files = synthStack(input).stack.edge.proxy.files;
+      for (const file of files) {
+        fs.mkdirSync(path.join(dir, String(i), path.dirname(file.path)), { recursive: true });
+        fs.writeFileSync(path.join(dir, String(i), file.path), file.content);
+      }
+      // The certificate files nginx loads, at the paths the config names.
+      const tlsFiles = files.flatMap((f) => [...f.content.matchAll(/ssl_certificate(?:_key)? ([^;]+);/g)].map((m) => m[1]));
+      for (const target of tlsFiles) {
+        fs.mkdirSync(path.join(dir, String(i), path.dirname(target)), { recursive: true });
+        fs.copyFileSync(target.endsWith('privkey.pem') ? cert.key : cert.cert, path.join(dir, String(i), target));
+      }
+    });
+    // Each config in place in turn (its paths are absolute), then nginx's verdict on it.
+    const script = cases
+      .map(
+        (_, i) =>
+          `rm -rf /etc/nginx/wayshub /etc/letsencrypt && cp -R /configs/${i}/etc/. /etc/ && ` +
+          `if out=$(nginx -t -q -c ${NGINX_CONF_PATH} 2>&1); then echo "${i} ok"; else echo "${i} FAILED: $(echo "$out" | tr '\\n' ' ')"; fi`,
+      )
+      .join('\n');
+    fs.writeFileSync(path.join(dir, 'check.sh'), script);
+    const t0 = Date.now();
+    const result = spawnSync('docker', ['run', '--rm', '-v', `${dir}:/configs:ro`, '--entrypoint', '/bin/sh', image, '/configs/check.sh'], {
+      encoding: 'utf8',
+    });
+    const lines = result.stdout.trim().split('\n');
+    log(`${cases.length} configs checked in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    for (const line of lines.filter((l) => !l.endsWith(' ok'))) log(line);
+    expect(result.stderr).toBe('');
+    expect(lines).toEqual(cases.map((_, i) => `${i} ok`));
+  });
+
+  test('the check can fail: the longest name without its hash size is refused by nginx', () => {
+    const files = synthStack({ domain: LONGEST }).stack.edge.proxy.files;
+    const sites = files.find((f) => f.content.includes('server_names_hash_bucket_size'));
+    expect(sites).toBeDefined();
+    const stripped = path.join(dir, 'stripped');
+    for (const file of files) {
+      fs.mkdirSync(path.join(stripped, path.dirname(file.path)), { recursive: true });
+      fs.writeFileSync(path.join(stripped, file.path), file.content.replace(/^server_names_hash_bucket_size .*$/m, ''));
+    }
+    const out = spawnSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${stripped}:/configs:ro`,
+        '--entrypoint',
+        '/bin/sh',
+        image,
+        '-c',
+        `cp -R /configs/etc/. /etc/ && nginx -t -q -c ${NGINX_CONF_PATH}`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(out.status).not.toBe(0);
+    expect(out.stderr).toContain('server_names_hash_bucket_size');
+  });
+});
