@@ -13,6 +13,7 @@ import { SettingsError } from './constructs/settings';
 
 try {
   const deployments = resolveDeployments([{ settings: { domain: 'wayshub.localhost', replicas: 3 } }], process.env);
+  for (const warning of deployments.flatMap((d) => d.warnings)) console.error(`wayshub: warning: ${warning}`);
   const app = new App();
   addDeployments(app, deployments);
   app.synth();

@@ -5,17 +5,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { WayshubSettingsInput, withEnvironment } from '../../constructs/settings';
+import { makeCertificate } from './certificates';
 
 // Files the settings read (PEM files, a build context) live in a temp dir; the snapshots name
 // it <fixtures>, so they do not depend on where the tests run.
 export const fixtures = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-matrix-'));
-export const CERT = path.join(fixtures, 'fullchain.pem');
-export const KEY = path.join(fixtures, 'privkey.pem');
-const CA = path.join(fixtures, 'acme-ca.pem');
+const site = makeCertificate(fixtures, ['alvin.xyz', 'www.alvin.xyz', 'api.alvin.xyz', 'wayshub.localhost', 'api.wayshub.localhost'], {
+  files: ['fullchain.pem', 'privkey.pem'],
+});
+export const CERT = site.cert;
+export const KEY = site.key;
+const CA = makeCertificate(fixtures, ['acme-ca.test'], { files: ['acme-ca.pem', 'acme-ca.key'] }).cert;
 const CONTEXT = path.join(fixtures, 'frontend');
-fs.writeFileSync(CERT, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-fs.writeFileSync(KEY, '-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n');
-fs.writeFileSync(CA, '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n');
 fs.mkdirSync(CONTEXT);
 fs.writeFileSync(path.join(CONTEXT, 'Dockerfile'), 'FROM scratch\n');
 
@@ -74,7 +75,7 @@ export const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
       app: { memoryMb: 128, env: { GREETING: 'hi ${not-an-interpolation}' }, addCapabilities: ['NET_BIND_SERVICE'] },
       backend: { image: 'wayshub-backend:1.0', replicas: 4, subdomain: 'backend', env: { LOG_LEVEL: 'info' } },
       database: { allowDestroy: true, migrateCommand: ['npm', 'run', 'migrate'] },
-      proxy: { maxBodySize: '1m', keepalive: 64, securityHeaders: false, hstsMaxAgeSeconds: 0 },
+      proxy: { maxBodySize: '1m', keepalive: 64, securityHeaders: false },
     },
   ],
   ['Swarm', swarm({})],

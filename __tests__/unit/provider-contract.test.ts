@@ -73,7 +73,7 @@ describe('each contract row catches what it describes', () => {
   });
 
   test('the database, which the backend depends on, is replaced create-before-destroy', () => {
-    const json = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_DB_MIGRATE_COMMAND: 'npm run migrate' })).json as never;
+    const json = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_MIGRATE_COMMAND: 'npm run migrate' })).json as never;
     const db = contractResources(json).find((r) => r.address === 'docker_container.db');
     expect(db?.stack.get('docker_container.migrate')?.dependsOn).toContain('docker_container.db');
   });

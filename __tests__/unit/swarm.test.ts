@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Config, Network, Service } from '../../constructs/docker/provider';
 import { SettingsError, resolveSettings, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
+import { makeCertificate } from '../support/certificates';
 import { currentService, serviceCreateArgs, serviceSpec, serviceUpdateArgs } from '../support/local-apply/swarm-spec';
 import { JsonObject } from '../support/local-apply/json-value';
 
@@ -104,11 +105,9 @@ describe('a Swarm deployment', () => {
 
   test('HTTPS with your own files: certificate and key as Docker secrets, read by Terraform at apply time, never in cdk.tf.json', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-swarm-tls-'));
-    const [cert, key] = ['cert.pem', 'key.pem'].map((f) => path.join(dir, f));
-    fs.writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-    fs.writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nsecret-key-bytes\n-----END PRIVATE KEY-----\n');
+    const { cert, key, keySecret } = makeCertificate(dir, ['wayshub.localhost']);
     const tls = synthStack({ ...swarm, tls: { mode: 'files', certFile: cert, keyFile: key } });
-    expect(tls.text).not.toContain('secret-key-bytes');
+    expect(tls.text).not.toContain(keySecret);
     expect(tls.json.resource.docker_secret.proxy_tls_key).toMatchObject({ data: `\${filebase64("${key}")}`, lifecycle: { create_before_destroy: true } });
     expect(tls.json.resource.docker_secret.proxy_tls_key.name).toContain(`filesha256("${key}")`);
     const spec = (tls.json.resource.docker_service.proxy.task_spec as { container_spec: { secrets: unknown[] } }).container_spec.secrets;

@@ -6,13 +6,10 @@ import * as path from 'node:path';
 import { ACME_DIRECTORIES, SettingsError, WayshubSettingsInput, resolveSettings, withEnvironment } from '../../constructs/settings';
 import { Container, Volume } from '../../constructs/docker/provider';
 import { synthStack, uploadedFiles } from '../support/synth';
+import { makeCertificate } from '../support/certificates';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-pem-'));
-const CERT = path.join(dir, 'cert.pem');
-const KEY = path.join(dir, 'key.pem');
-const SECRET = 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSECRETSECRET';
-fs.writeFileSync(CERT, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-fs.writeFileSync(KEY, `-----BEGIN PRIVATE KEY-----\n${SECRET}\n-----END PRIVATE KEY-----\n`);
+const { cert: CERT, key: KEY, keySecret: SECRET } = makeCertificate(dir, ['wayshub.localhost', 'alvin.xyz', 'www.alvin.xyz'], { files: ['cert.pem', 'key.pem'] });
 const NOT_PEM = path.join(dir, 'not.pem');
 fs.writeFileSync(NOT_PEM, 'hello\n');
 

@@ -6,6 +6,7 @@ import { type DatabaseInput, type DatabaseSettings, resolveDatabase } from './da
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { type Engine, type EngineInput, type SwarmSettings, resolveEngine } from './engine';
 import { NAMES, appNames } from './names';
+import { refuseSettingsOfFeaturesOff, refuseTokenMarkers } from './schema';
 import { type ProxySettings, resolveProxy } from './proxy';
 import { type TlsInput, type TlsSettings, resolveTls } from './tls';
 import { type Mutable, SettingsError, checkHostname, checkWhole } from './validators';
@@ -17,12 +18,13 @@ export type { DatabaseSettings } from './database';
 export type { Engine, SwarmSettings } from './engine';
 export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
-export { ENV_VARS, withEnvironment } from './environment';
+export { ENV_VARS, TOOL_VARS, refuseUnknownVariables, withEnvironment } from './environment';
 export type { LoadBalancing, ProxySettings } from './proxy';
 export { parseLoadBalancing, parseRateLimit, taggedNginxVersion } from './proxy';
 export type { TlsInput, TlsSettings } from './tls';
 export { ACME_DIRECTORIES } from './tls';
 export { SettingsError } from './validators';
+export { EXPIRY_WARNING_DAYS, settingsWarnings } from './warnings';
 
 export interface WayshubSettings {
   /** Prefix of every Docker object: `<name>-app-1`, `<name>-proxy`, `<name>-net`. */
@@ -70,6 +72,7 @@ const DOCKER_HOST = new RegExp(
 
 /** Fills in defaults and validates everything; throws SettingsError on the first bad value. */
 export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettings {
+  refuseTokenMarkers(input);
   const name = input.name ?? DEFAULTS.name;
   if (!/^[a-z][a-z0-9-]{0,29}$/.test(name) || name.endsWith('-')) {
     throw new SettingsError(NAMES.name, name, 'allowed: 1 to 30 of a-z, 0-9 and "-", starting with a letter, e.g. wayshub');
@@ -96,13 +99,21 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const backendOn = backendInput.image !== undefined || backendInput.buildContext !== undefined;
   const database = backendOn ? resolveDatabase(input.database ?? {}) : undefined;
   const backend = backendOn ? resolveBackend(backendInput, domain, database !== undefined) : undefined;
-  if (backend && tls.mode === 'letsencrypt' && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
-    throw new SettingsError(NAMES.serverAliases, `${backend.subdomain}.${domain}`, "that name is the API's; allowed: other names");
+  // Each name is one site's: nginx ignores the second server of a name ("conflicting server
+  // name"), so API requests would reach the frontend.
+  if (backend && serverAliases.includes(`${backend.subdomain}.${domain}`)) {
+    throw new SettingsError(
+      NAMES.serverAliases,
+      `${backend.subdomain}.${domain}`,
+      `that name is the API's (${NAMES.apiSubdomain} of the domain); allowed: other names`,
+    );
   }
   const app = resolveApp(input.app ?? {});
   const { engine, swarm } = resolveEngine(input);
   if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
-  return { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database };
+  const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database };
+  refuseSettingsOfFeaturesOff(input, settings);
+  return settings;
 }
 
 /** What the Swarm engine can't run (yet), refused before anything is synthesized. */

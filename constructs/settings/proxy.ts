@@ -3,7 +3,7 @@
 import type { RateLimitConfig, RealIpConfig, UpstreamMethod } from '../../nginx/render';
 import { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 import { NAMES } from './names';
-import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole, isCidr } from './validators';
+import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole, cidrRange, isCidr } from './validators';
 
 /** How nginx picks a replica for each request: round robin (default), least_conn, ip_hash,
  * random_two_least_conn, or `hash <key> [consistent]` (the same key lands on the same replica). */
@@ -55,6 +55,8 @@ export interface ProxySettings {
 }
 
 export const HSTS_ALLOWED = 'allowed: seconds from 0 (off) to 63072000 (2 years), e.g. 31536000';
+/** The widest trusted ranges: a /8 is 16 million addresses; the CDNs' own are /12 to /22 and /29 to /32. */
+export const MIN_TRUSTED_PREFIX = { v4: 8, v6: 16 } as const;
 const CIDR_ALLOWED = 'allowed: comma-separated addresses or CIDR ranges like 173.245.48.0/20 or 2400:cb00::/32';
 const RATE_ALLOWED = 'allowed: <n>r/s or <n>r/m, optionally :<burst>, e.g. 10r/s or 10r/s:20';
 const LB_ALLOWED = 'allowed: round_robin, least_conn, ip_hash, random_two_least_conn, hash:<$variables> or hash:<$variables>:consistent';
@@ -151,6 +153,16 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     if (realIp.trustedFrom.length === 0) throw new SettingsError(NAMES.realIpFrom, realIp.trustedFrom, CIDR_ALLOWED);
     for (const cidr of realIp.trustedFrom) {
       if (!isCidr(cidr)) throw new SettingsError(NAMES.realIpFrom, cidr, CIDR_ALLOWED);
+      // Trusted, a range may say who the client is: one that holds everyone (0.0.0.0/0, ::/0,
+      // or a half of it) lets every client choose its own address, past the rate limit.
+      const range = cidrRange(cidr);
+      if (range.prefix < (range.family === 4 ? MIN_TRUSTED_PREFIX.v4 : MIN_TRUSTED_PREFIX.v6)) {
+        throw new SettingsError(
+          NAMES.realIpFrom,
+          cidr,
+          `a range that wide trusts most of the internet to say who the client is; allowed: the ranges of your balancers or CDN, no wider than /${MIN_TRUSTED_PREFIX.v4} (IPv4) or /${MIN_TRUSTED_PREFIX.v6} (IPv6)`,
+        );
+      }
     }
     if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(realIp.header)) {
       throw new SettingsError(NAMES.realIpHeader, realIp.header, 'allowed: a header name like X-Forwarded-For, X-Real-IP or CF-Connecting-IP');

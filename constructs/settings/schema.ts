@@ -3,9 +3,10 @@
 // From it come the overrides (withEnvironment), the names in error lines (nameOf) and the table
 // of docs/settings.md (npm run docs writes it; a test checks it). Adding a setting is one entry
 // here, and its check in the file of its concern.
+import type { WayshubSettings } from '.';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { HSTS_ALLOWED, parseLoadBalancing, parseRateLimit } from './proxy';
-import { PORT_ALLOWED, parseSwitch, parseWhole } from './validators';
+import { PORT_ALLOWED, SettingsError, parseSwitch, parseWhole } from './validators';
 
 export interface SettingSpec {
   /** Where it goes in what main.ts declares: `proxy.httpPort`; a Terraform variable's name. */
@@ -32,11 +33,32 @@ export interface SettingSpec {
    * @default false
    */
   readonly readWithAnother?: boolean;
+  /**
+   * The switch without which the setting has no effect: set while that is off, it is refused.
+   * @default none: it always counts
+   */
+  readonly needs?: Need;
   /** The default, as the docs show it. */
   readonly default: string;
   /** What it allows, as the docs show it (Markdown, links relative to docs/). */
   readonly allowed: string;
 }
+
+/** A feature another setting has no effect without. */
+export interface Need {
+  /** How the user turns it on, as the error line and the docs say it. */
+  readonly turnOn: string;
+  readonly isOn: (settings: WayshubSettings) => boolean;
+}
+
+const NEEDS = {
+  tls: { turnOn: '`WAYSHUB_TLS=files` or `letsencrypt`', isOn: (s) => s.tls.mode !== 'off' },
+  tlsFiles: { turnOn: '`WAYSHUB_TLS=files`', isOn: (s) => s.tls.mode === 'files' },
+  letsEncrypt: { turnOn: '`WAYSHUB_TLS=letsencrypt`', isOn: (s) => s.tls.mode === 'letsencrypt' },
+  swarm: { turnOn: '`WAYSHUB_ENGINE=swarm`', isOn: (s) => s.engine === 'swarm' },
+  backend: { turnOn: '`WAYSHUB_BACKEND_IMAGE` (or `WAYSHUB_BACKEND_BUILD_CONTEXT`)', isOn: (s) => s.backend !== undefined },
+  database: { turnOn: 'a backend, with `WAYSHUB_DATABASE` not `off`', isOn: (s) => s.database !== undefined },
+} satisfies Record<string, Need>;
 
 const list = (text: string): string[] => text.split(',').map((item) => item.trim());
 const code = (value: string | number): string => `\`${value}\``;
@@ -56,6 +78,7 @@ function replicaSet(role: 'app' | 'backend', env: 'APP' | 'BACKEND', image: Pick
     {
       path: `${role}.port`,
       env: `WAYSHUB_${env}_PORT`,
+      needs: role === 'backend' ? NEEDS.backend : undefined,
       parse: port,
       default: code(portDefault),
       allowed: role === 'app' ? '1..65535: the port the app listens on inside its container' : '1..65535',
@@ -63,6 +86,7 @@ function replicaSet(role: 'app' | 'backend', env: 'APP' | 'BACKEND', image: Pick
     {
       path: `${role}.healthPath`,
       env: `WAYSHUB_${env}_HEALTH_PATH`,
+      needs: role === 'backend' ? NEEDS.backend : undefined,
       default: code('/'),
       allowed:
         role === 'app'
@@ -112,6 +136,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     path: 'swarm.encryptNetwork',
     env: 'WAYSHUB_SWARM_ENCRYPT',
+    needs: NEEDS.swarm,
     parse: parseSwitch,
     default: code('off'),
     allowed: '`on`/`off`: IPsec on the overlay network between Swarm nodes',
@@ -119,6 +144,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     path: 'proxy.httpsPort',
     env: 'WAYSHUB_HTTPS_PORT',
+    needs: NEEDS.tls,
     parse: port,
     default: code(DEFAULTS.httpsPort),
     allowed: '1..65535: the host port of HTTPS (with TLS)',
@@ -126,6 +152,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     path: 'proxy.hstsMaxAgeSeconds',
     env: 'WAYSHUB_HSTS_MAX_AGE',
+    needs: NEEDS.tls,
     parse: (text, name) => parseWhole(text, name, HSTS_ALLOWED),
     default: code(DEFAULTS.hstsMaxAgeSeconds),
     allowed: 'seconds, 0 (off) to 63072000; sent with HTTPS only: see [Hardening](operations.md#hardening)',
@@ -157,22 +184,42 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: code('off'),
     allowed: '`off`, `files`, `letsencrypt`: see [HTTPS](https.md#https) and [Hardening](operations.md#hardening)',
   },
-  { path: 'tls.certFile', env: 'WAYSHUB_TLS_CERT', default: 'none', allowed: 'with `files`: a readable PEM file of the certificate chain' },
+  {
+    path: 'tls.certFile',
+    env: 'WAYSHUB_TLS_CERT',
+    needs: NEEDS.tlsFiles,
+    default: 'none',
+    allowed: 'with `files`: a readable PEM file of the certificate chain',
+  },
   {
     path: 'tls.keyFile',
     env: 'WAYSHUB_TLS_KEY',
+    needs: NEEDS.tlsFiles,
     default: 'none',
     allowed: 'with `files`: a readable PEM file of its private key; Terraform reads it at deploy, so it is never in `cdk.tf.json`',
   },
-  { path: 'tls.email', env: 'WAYSHUB_ACME_EMAIL', default: 'none', allowed: "with `letsencrypt`: your address, for Let's Encrypt's expiry mails" },
+  {
+    path: 'tls.email',
+    env: 'WAYSHUB_ACME_EMAIL',
+    needs: NEEDS.letsEncrypt,
+    default: 'none',
+    allowed: "with `letsencrypt`: your address, for Let's Encrypt's expiry mails",
+  },
   {
     path: 'tls.directoryUrl',
     env: 'WAYSHUB_ACME_DIRECTORY',
+    needs: NEEDS.letsEncrypt,
     default: code('production'),
     allowed: "with `letsencrypt`: `production`, `staging` (Let's Encrypt's) or the `https://` URL of another ACME directory",
   },
-  { path: 'tls.caFile', env: 'WAYSHUB_ACME_CA_FILE', default: 'none', allowed: "with `letsencrypt`: a PEM file of that directory's CA" },
-  { path: 'tls.certbotImage', env: 'WAYSHUB_CERTBOT_IMAGE', default: code(DEFAULTS.certbotImage), allowed: 'a certbot image' },
+  {
+    path: 'tls.caFile',
+    env: 'WAYSHUB_ACME_CA_FILE',
+    needs: NEEDS.letsEncrypt,
+    default: 'none',
+    allowed: "with `letsencrypt`: a PEM file of that directory's CA",
+  },
+  { path: 'tls.certbotImage', env: 'WAYSHUB_CERTBOT_IMAGE', needs: NEEDS.letsEncrypt, default: code(DEFAULTS.certbotImage), allowed: 'a certbot image' },
   ...replicaSet(
     'backend',
     'BACKEND',
@@ -183,25 +230,35 @@ export const SETTINGS: readonly SettingSpec[] = [
     },
     DEFAULTS.backendPort,
   ),
-  { path: 'backend.subdomain', env: 'WAYSHUB_API_SUBDOMAIN', default: code(DEFAULTS.apiSubdomain), allowed: 'one DNS label' },
+  { path: 'backend.subdomain', env: 'WAYSHUB_API_SUBDOMAIN', needs: NEEDS.backend, default: code(DEFAULTS.apiSubdomain), allowed: 'one DNS label' },
   {
     path: 'backend.secretEnv',
     env: 'WAYSHUB_BACKEND_SECRET_ENV',
+    needs: NEEDS.backend,
     parse: list,
     default: 'none',
     allowed: 'names (`API_KEY,API_SECRET`) whose values come from the sensitive `backend_secrets` variable (a JSON object)',
   },
   { path: 'backend_replicas', terraformVariable: true, default: code(DEFAULTS.backendReplicas), allowed: `1..${MAX_REPLICAS}, like \`replicas\`` },
-  { path: 'database.enabled', env: 'WAYSHUB_DATABASE', parse: parseSwitch, default: '`on` with a backend', allowed: '`on`/`off`: MySQL for the backend' },
+  {
+    path: 'database.enabled',
+    env: 'WAYSHUB_DATABASE',
+    parse: parseSwitch,
+    needs: NEEDS.backend,
+    default: '`on` with a backend',
+    allowed: '`on`/`off`: MySQL for the backend',
+  },
   {
     path: 'database.image',
     env: 'WAYSHUB_DB_IMAGE',
+    needs: NEEDS.database,
     default: code(DEFAULTS.dbImage),
     allowed: 'a MySQL image; never changed by a deploy: see [Changing the database](full-wayshub.md#changing-the-database)',
   },
   {
     path: 'database.allowDestroy',
     env: 'WAYSHUB_DB_ALLOW_DESTROY',
+    needs: NEEDS.database,
     parse: parseSwitch,
     default: code('off'),
     allowed: '`on`/`off`: whether `cdktf destroy` may delete the data volume',
@@ -209,6 +266,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     path: 'database.migrateCommand',
     env: 'WAYSHUB_MIGRATE_COMMAND',
+    needs: NEEDS.database,
     parse: (text) => ['sh', '-c', text],
     default: 'none',
     allowed: "a shell command run once per deploy in the backend's image, before the backend starts",
@@ -219,6 +277,58 @@ export const SETTINGS: readonly SettingSpec[] = [
 export function nameOf(path: string): string {
   const spec = SETTINGS.find((s) => s.path === path);
   return spec?.env ? `${path} (${spec.env})` : path;
+}
+
+/** A setting's value in what main.ts and the environment gave, by its dotted path. */
+export function valueAt(input: object, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), input);
+}
+
+// cdktf's own token markers: in any string it synthesizes, cdktf replaces them with the token
+// they name (or fails with a stack trace), so typed text holding one would not arrive as typed.
+const TOKEN_MARKER = /[$#&]\{TfToken\[/;
+
+/** Refuses any text in the settings (values, keys, list items) that holds a cdktf token marker. */
+export function refuseTokenMarkers(node: unknown, path: string[] = []): void {
+  const name = () => {
+    // The schema's name for the setting it is in (`app.env (…)`), then the rest of the path.
+    const known = SETTINGS.map((spec) => spec.path)
+      .filter((p) => path.join('.').startsWith(p))
+      .sort((a, b) => b.length - a.length)[0];
+    return known ? `${nameOf(known)}${path.join('.').slice(known.length)}` : path.join('.');
+  };
+  if (typeof node === 'string') {
+    if (TOKEN_MARKER.test(node))
+      throw new SettingsError(
+        name(),
+        node,
+        'it holds a cdktf token marker ("${TfToken[", "#{TfToken[" or "&{TfToken["), which cdktf would replace; allowed: text without one',
+      );
+  } else if (Array.isArray(node)) {
+    node.forEach((item, i) => refuseTokenMarkers(item, [...path, String(i)]));
+  } else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (TOKEN_MARKER.test(key))
+        throw new SettingsError(name(), key, 'a name holds a cdktf token marker, which cdktf would replace; allowed: names without one');
+      refuseTokenMarkers(value, [...path, key]);
+    }
+  }
+}
+
+/** Refuses a setting given while the feature it belongs to is off: it would change nothing. */
+export function refuseSettingsOfFeaturesOff(input: object, settings: WayshubSettings): void {
+  for (const spec of SETTINGS) {
+    const value = spec.needs && valueAt(input, spec.path);
+    if (spec.needs && value !== undefined && !spec.needs.isOn(settings)) {
+      throw new SettingsError(
+        nameOf(spec.path),
+        value,
+        `it has no effect unless ${spec.needs.turnOn.replace(/`/g, '')}; allowed: turn that on, or leave this out`,
+      );
+    }
+  }
 }
 
 /** The table of docs/settings.md. */

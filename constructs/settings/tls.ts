@@ -1,4 +1,7 @@
 // Settings of HTTPS: off, the user's own certificate files, or Let's Encrypt through certbot.
+import { KeyObject, X509Certificate, createPrivateKey } from 'node:crypto';
+import * as fs from 'node:fs';
+
 import { DEFAULTS } from './defaults';
 import { NAMES } from './names';
 import { SettingsError, checkImage, checkPemFile } from './validators';
@@ -40,12 +43,12 @@ export function resolveTls(tls: TlsInput, serverAliases: readonly string[]): Tls
   switch (mode) {
     case 'off':
       return { mode };
-    case 'files':
-      return {
-        mode,
-        certFile: checkPemFile(tls.certFile, NAMES.tlsCert, 'CERTIFICATE', 'a readable PEM certificate (chain) file'),
-        keyFile: checkPemFile(tls.keyFile, NAMES.tlsKey, 'PRIVATE KEY', 'a readable PEM private key file'),
-      };
+    case 'files': {
+      const certFile = checkPemFile(tls.certFile, NAMES.tlsCert, 'CERTIFICATE', 'a readable PEM certificate (chain) file');
+      const keyFile = checkPemFile(tls.keyFile, NAMES.tlsKey, 'PRIVATE KEY', 'a readable PEM private key file');
+      checkKeyPair(certFile, keyFile, tls.certFile ?? certFile, tls.keyFile ?? keyFile);
+      return { mode, certFile, keyFile };
+    }
     case 'letsencrypt': {
       const email = tls.email;
       if (email === undefined || !/^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(email)) {
@@ -70,5 +73,43 @@ export function resolveTls(tls: TlsInput, serverAliases: readonly string[]): Tls
     }
     default:
       throw new SettingsError(NAMES.tlsMode, mode, 'allowed: off, files or letsencrypt');
+  }
+}
+
+/** The first certificate of a PEM file (the server's own, in a chain). */
+export function readCertificate(file: string, setting: string, given: string): X509Certificate {
+  try {
+    return new X509Certificate(fs.readFileSync(file));
+  } catch {
+    throw new SettingsError(setting, given, 'its first certificate cannot be read; allowed: a PEM certificate chain, the server certificate first');
+  }
+}
+
+/**
+ * What nginx would find only at deploy (`nginx -t`), found at synth: a key nginx can't read
+ * without a passphrase, or one that is not the certificate's.
+ */
+function checkKeyPair(certFile: string, keyFile: string, givenCert: string, givenKey: string): void {
+  const certificate = readCertificate(certFile, NAMES.tlsCert, givenCert);
+  const pem = fs.readFileSync(keyFile, 'utf8');
+  if (/ENCRYPTED/.test(pem)) {
+    throw new SettingsError(
+      NAMES.tlsKey,
+      givenKey,
+      'the key is encrypted, and nginx would ask for its passphrase at every start; allowed: the key without one (openssl pkey -in key.pem -out plain-key.pem)',
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new SettingsError(NAMES.tlsKey, givenKey, 'the key cannot be read; allowed: a PEM private key without a passphrase');
+  }
+  if (!certificate.checkPrivateKey(key)) {
+    throw new SettingsError(
+      NAMES.tlsKey,
+      givenKey,
+      `it is not the key of the certificate of ${NAMES.tlsCert}; allowed: the private key that certificate was issued for`,
+    );
   }
 }

@@ -14,14 +14,25 @@ export class SettingsError extends Error {
     readonly value: unknown,
     readonly allowed: string,
   ) {
-    super(`invalid ${setting}: ${show(value)}; ${allowed}`);
+    // Every part escaped: a value, a variable's name or a path may hold anything a terminal
+    // would act on (a colour, a cursor move, a second "wayshub:" line).
+    super(`invalid ${escapeControls(setting)}: ${show(value)}; ${escapeControls(allowed)}`);
     this.name = 'SettingsError';
   }
 }
 
+// C0 and C1 controls, DEL, line and paragraph separators, and the marks that reorder text.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text with every control character written as \uXXXX, so it prints as one plain line. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A value as the error line shows it: quoted, escaped, short. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = escapeControls(JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
@@ -51,6 +62,9 @@ export function checkHostname(raw: string, setting: string, wildcard: boolean): 
     throw new SettingsError(setting, raw, `${why}; allowed: dot-separated labels of a-z, 0-9 and "-", e.g. alvin.xyz${wildcard ? ' or *.alvin.xyz' : ''}`);
   };
   if (typeof raw !== 'string' || raw.length === 0) return fail('the name is empty');
+  // Before lower-casing: some signs lower-case to ASCII (the Kelvin sign to "k").
+  const foreign = /[^A-Za-z0-9.*-]/.exec(raw);
+  if (foreign) fail(`it contains ${JSON.stringify(foreign[0])}`);
   const name = raw.toLowerCase();
   if (name.length > 253) fail(`the name is ${name.length} characters long, more than 253`);
   const labels = name.split('.');
@@ -66,6 +80,11 @@ export function checkHostname(raw: string, setting: string, wildcard: boolean): 
     if (bad) fail(`it contains ${JSON.stringify(bad[0])}`);
     if (label.startsWith('-') || label.endsWith('-')) fail(`the label "${label}" starts or ends with "-"`);
   });
+  // Inside the Docker network, the stack's containers answer to one-label names (wayshub-app)
+  // and Swarm's tasks to tasks.<service>: a site of that name would send the proxy to itself.
+  if (labels.length < 2) fail('one label is a name inside the Docker network (like wayshub-app), not a site');
+  if (labels[0] === 'tasks') fail('tasks.<name> is how Swarm names the tasks of a service inside the network');
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) fail('an IP address is not a name nginx can serve as a site (no top-level domain is all digits)');
   return name;
 }
 
@@ -75,6 +94,37 @@ export function isCidr(text: string): boolean {
   if (rest.length > 0 || !/^[0-9A-Fa-f:.]+$/.test(addr)) return false;
   const max = net.isIPv4(addr) ? 32 : net.isIPv6(addr) ? 128 : -1;
   return max > 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= max));
+}
+
+/** A CIDR range as an IPv4 or IPv6 prefix; an IPv4-mapped IPv6 range (::ffff:a.b.c.d/104) counts as IPv4. */
+export function cidrRange(text: string): { family: 4 | 6; bytes: number[]; prefix: number } {
+  const [addr, prefixText] = text.split('/');
+  if (net.isIPv4(addr)) return { family: 4, bytes: addr.split('.').map(Number), prefix: prefixText === undefined ? 32 : Number(prefixText) };
+  // Expand "::" and a dotted IPv4 tail into 16 bytes.
+  const [head, tail = ''] = addr.includes('::') ? addr.split('::') : [addr];
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) =>
+          g.includes('.')
+            ? [0, 1].map((i) => {
+                const b = g.split('.').map(Number);
+                return b[i * 2] * 256 + b[i * 2 + 1];
+              })
+            : [parseInt(g, 16)],
+        );
+  const h = groups(head);
+  const t = addr.includes('::') ? groups(tail) : [];
+  const words = [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
+  const bytes = words.flatMap((w) => [w >> 8, w & 255]);
+  const prefix = prefixText === undefined ? 128 : Number(prefixText);
+  const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255;
+  if (mapped && prefix >= 96) return { family: 4, bytes: bytes.slice(12), prefix: prefix - 96 };
+  // A wider IPv6 range that holds every IPv4-mapped address (::ffff:0:0/96) holds all of IPv4.
+  const MAPPED = [...Array<number>(10).fill(0), 255, 255];
+  const bit = (b: readonly number[], n: number) => (b[n >> 3] >> (7 - (n & 7))) & 1;
+  const holdsMapped = prefix <= 96 && Array.from({ length: prefix }, (_, n) => n).every((n) => bit(MAPPED, n) === bit(bytes, n));
+  return holdsMapped ? { family: 4, bytes: [0, 0, 0, 0], prefix: 0 } : { family: 6, bytes, prefix };
 }
 
 // Docker's reference grammar (distribution/reference), anchored: registry, path, tag, digest.

@@ -6,7 +6,16 @@
 // variables of each stack, asked for only when that stack is planned or deployed.
 import { App } from 'cdktf';
 
-import { ENV_VARS, SettingsError, WayshubSettings, WayshubSettingsInput, resolveSettings, withEnvironment } from '../settings';
+import {
+  ENV_VARS,
+  SettingsError,
+  WayshubSettings,
+  WayshubSettingsInput,
+  refuseUnknownVariables,
+  resolveSettings,
+  settingsWarnings,
+  withEnvironment,
+} from '../settings';
 import { StateKind, stateKindFrom, useStateBackend } from './state-backend';
 import { WayshubStack } from './wayshub-stack';
 
@@ -28,6 +37,8 @@ export interface ResolvedDeployment {
   readonly stackName: string;
   readonly settings: WayshubSettings;
   readonly state: StateKind;
+  /** What synthesizes but is likely a mistake, one line each (main.ts prints them). */
+  readonly warnings: readonly string[];
 }
 
 /** Checks every deployment and its overrides before anything is created; throws SettingsError on a bad one. */
@@ -45,11 +56,20 @@ export function resolveDeployments(deployments: readonly DeploymentProps[], env:
     if (d.env !== undefined && seen.has(d.env)) throw new SettingsError('deployments[].env', d.env, 'it is listed twice; allowed: each name once');
     if (d.env !== undefined) seen.add(d.env);
   }
-  if (several) refuseSharedOverrides(deployments, env);
+  if (several) {
+    refuseUnknownVariables(
+      env,
+      deployments.map((d) => `${(d.env ?? '').toUpperCase()}_`),
+    );
+    refuseSharedOverrides(deployments, env);
+  }
   return deployments.map((d) => {
     const base = d.env === undefined ? d.settings : { ...d.settings, name: d.settings.name ?? `wayshub-${d.env}` };
-    const settings = resolveSettings(withEnvironment(base, several ? overridesOf(d.env ?? '', env) : env));
-    return { stackName: settings.name, settings, state };
+    const settings = several
+      ? withPrefixedNames(d.env ?? '', () => resolveSettings(withEnvironment(base, overridesOf(d.env ?? '', env))))
+      : resolveSettings(withEnvironment(base, env));
+    const warnings = settingsWarnings(settings).map((w) => (several ? `${settings.name}: ${w}` : w));
+    return { stackName: settings.name, settings, state, warnings };
   });
 }
 
@@ -60,6 +80,17 @@ export function addDeployments(app: App, deployments: readonly ResolvedDeploymen
     useStateBackend(stack, d.stackName, d.state);
     return stack;
   });
+}
+
+/** An error of one of several deployments names the variables the user sets for it: STAGING_WAYSHUB_DOMAIN. */
+function withPrefixedNames<T>(envName: string, resolve: () => T): T {
+  try {
+    return resolve();
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    const prefixed = (text: string) => text.replace(/\b(WAYSHUB_[A-Z0-9_]+|DOCKER_HOST)\b/g, `${envName.toUpperCase()}_$1`);
+    throw new SettingsError(prefixed(error.setting), error.value, prefixed(error.allowed));
+  }
 }
 
 /** `STAGING_WAYSHUB_DOMAIN` → `WAYSHUB_DOMAIN`, for the staging deployment only. */
