@@ -13,6 +13,9 @@ export const TOOL_VARS: Readonly<Record<string, string>> = {
   WAYSHUB_STATE: 'where the state is (local or pg)',
   WAYSHUB_REVIEW_KEY: 'the key of the digests in a pull-request plan (npm run plan)',
   WAYSHUB_PROVIDER_MIRROR: 'the tests: a local mirror of the provider',
+  WAYSHUB_PG_USER: 'scripts/postgres-up.sh: the state role',
+  WAYSHUB_PG_PASSWORD: 'scripts/postgres-up.sh: its password',
+  WAYSHUB_PG_DATABASE: 'scripts/postgres-up.sh: the state database',
 };
 /** The tests' own variables (WAYSHUB_E2E_UPSTREAMS ...). */
 const TEST_VARS = /^WAYSHUB_E2E_[A-Z0-9_]+$/;
