@@ -71,6 +71,12 @@ describe('1. names the proxy serves, checked together', () => {
     ['an IP address as the domain', { WAYSHUB_DOMAIN: '10.0.0.1' }, 'an IP address is not a name'],
     ['an IP address as an alias', { WAYSHUB_SERVER_ALIASES: '192.168.1.10' }, 'an IP address is not a name'],
     ['a Kelvin sign that lower-cases to "k"', { WAYSHUB_DOMAIN: 'wayshub.\u212Aa' }, 'it contains "\u212A"'],
+    ['a port out of range in DOCKER_HOST', { DOCKER_HOST: 'tcp://docker.alvin.xyz:99999' }, 'a port from 1 to 65535'],
+    [
+      'a port out of range in the ACME URL',
+      { WAYSHUB_TLS: 'letsencrypt', WAYSHUB_ACME_EMAIL: 'me@alvin.xyz', WAYSHUB_ACME_DIRECTORY: 'https://acme.test:70000/dir' },
+      'allowed: production, staging',
+    ],
   ])('%s', (_what, env, why) => refused('names', fromEnv(env), why));
 
   test('every name is served by one site: aliases may repeat the domain or each other (folded into one)', () => {

@@ -9,7 +9,7 @@ import { NAMES, appNames } from './names';
 import { refuseSettingsOfFeaturesOff, refuseTokenMarkers } from './schema';
 import { type ProxySettings, resolveProxy } from './proxy';
 import { type TlsInput, type TlsSettings, resolveTls } from './tls';
-import { type Mutable, SettingsError, checkHostname, checkWhole } from './validators';
+import { type Mutable, SettingsError, checkHostname, checkWhole, portInRange } from './validators';
 
 export type { AppSettings, BackendSettings } from './app';
 export { DRAIN_ENV } from './app';
@@ -85,8 +85,12 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   checkWhole(replicas, NAMES.replicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
 
   const dockerHost = input.dockerHost ?? DEFAULTS.dockerHost;
-  if (!DOCKER_HOST.test(dockerHost)) {
-    throw new SettingsError(NAMES.dockerHost, dockerHost, 'allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]');
+  if (!DOCKER_HOST.test(dockerHost) || !portInRange(dockerHost)) {
+    throw new SettingsError(
+      NAMES.dockerHost,
+      dockerHost,
+      'allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port], a port from 1 to 65535',
+    );
   }
 
   const proxy = resolveProxy(input.proxy ?? {});

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 
 import { DEFAULTS } from './defaults';
 import { NAMES } from './names';
-import { SettingsError, checkImage, checkPemFile } from './validators';
+import { SettingsError, checkImage, checkPemFile, portInRange } from './validators';
 
 /** HTTPS: off, your own certificate files, or Let's Encrypt through certbot. */
 export type TlsSettings =
@@ -60,7 +60,7 @@ export function resolveTls(tls: TlsInput, serverAliases: readonly string[]): Tls
       }
       const given = tls.directoryUrl ?? 'production';
       const directoryUrl = given in ACME_DIRECTORIES ? ACME_DIRECTORIES[given as keyof typeof ACME_DIRECTORIES] : given;
-      if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(directoryUrl)) {
+      if (!/^https:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/.test(directoryUrl) || !portInRange(directoryUrl)) {
         throw new SettingsError(NAMES.acmeDirectory, given, 'allowed: production, staging, or an https:// URL of an ACME directory');
       }
       return {

@@ -88,6 +88,12 @@ export function checkHostname(raw: string, setting: string, wildcard: boolean): 
   return name;
 }
 
+/** Whether the port of a URL (`scheme://host:port/...`), if it has one, is from 1 to 65535. */
+export function portInRange(url: string): boolean {
+  const port = /^[a-z]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):([0-9]+)/.exec(url)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+}
+
 /** An IPv4 or IPv6 address, optionally with a prefix length (no zone ids: "%" means nothing to nginx). */
 export function isCidr(text: string): boolean {
   const [addr, prefix, ...rest] = text.split('/');
