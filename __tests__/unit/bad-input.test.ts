@@ -138,6 +138,22 @@ describe('3. free text is inert: it reaches cdk.tf.json as typed, or is refused'
           .map((e) => e.slice('GREETING='.length)),
     ],
     [
+      'an env value of the backend',
+      (t) => ({ backend: { image: 'b:1', env: { K: `<${t}>` } } }),
+      (json) =>
+        (JSON.parse(json) as { resource: { docker_container: { api: { env: string[] } } } }).resource.docker_container.api.env
+          .filter((e) => e.startsWith('K='))
+          .map((e) => e.slice('K='.length)),
+    ],
+    [
+      "the app's healthcheck command",
+      (t) => ({ app: { healthcheck: ['CMD-SHELL', `<${t}>`] } }),
+      (json) =>
+        (
+          JSON.parse(json) as { resource: { docker_container: { app: { healthcheck: { test: string[] } } } } }
+        ).resource.docker_container.app.healthcheck.test.slice(1),
+    ],
+    [
       'the migrate command',
       (t) => ({ backend: { image: 'b:1' }, database: { migrateCommand: ['sh', '-c', `<${t}>`] } }),
       (json) => (JSON.parse(json) as { resource: { docker_container: { migrate: { command: string[] } } } }).resource.docker_container.migrate.command.slice(2),
