@@ -9,7 +9,11 @@ import { synthStack, uploadedFiles } from '../support/synth';
 import { makeCertificate } from '../support/certificates';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-pem-'));
-const { cert: CERT, key: KEY, keySecret: SECRET } = makeCertificate(dir, ['wayshub.localhost', 'alvin.xyz', 'www.alvin.xyz'], { files: ['cert.pem', 'key.pem'] });
+const {
+  cert: CERT,
+  key: KEY,
+  keySecret: SECRET,
+} = makeCertificate(dir, ['wayshub.localhost', 'alvin.xyz', 'www.alvin.xyz'], { files: ['cert.pem', 'key.pem'] });
 const NOT_PEM = path.join(dir, 'not.pem');
 fs.writeFileSync(NOT_PEM, 'hello\n');
 
