@@ -258,7 +258,7 @@ const BAD: Array<[string, WayshubSettingsInput | (() => WayshubSettingsInput), s
   [
     'docker host with an unknown scheme',
     { dockerHost: 'http://docker:2375' },
-    'invalid dockerHost (DOCKER_HOST): "http://docker:2375"; allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port]',
+    'invalid dockerHost (DOCKER_HOST): "http://docker:2375"; allowed: unix:///path/docker.sock, tcp://host:port or ssh://user@host[:port], a port from 1 to 65535',
   ],
   [
     'build context without a Dockerfile',
