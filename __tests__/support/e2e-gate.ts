@@ -13,6 +13,8 @@ export interface E2ENeeds {
   postgres?: boolean;
   /** Root, with dockerd, containerd and ip: more Docker Engines in network namespaces (scripts/swarm-lab.sh). */
   engines?: boolean;
+  /** Root, with ip and nsenter: processes in network namespaces of their own (__tests__/support/vms). */
+  namespaces?: boolean;
 }
 
 /** What the e2e tests lack on this machine (empty when they can run). */
@@ -26,6 +28,13 @@ export function missing(needs: E2ENeeds = {}): string[] {
     for (const tool of ['dockerd', 'containerd', 'ip', 'nsenter']) {
       if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0)
         out.push(`\`${tool}\` is not on PATH (apt-get install docker.io iproute2 util-linux)`);
+    }
+  }
+  if (needs.namespaces) {
+    if (process.getuid?.() !== 0) out.push('network namespaces need root');
+    for (const tool of ['ip', 'nsenter']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0)
+        out.push(`\`${tool}\` is not on PATH (apt-get install iproute2 util-linux)`);
     }
   }
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
@@ -44,7 +53,7 @@ export function describeE2E(name: string, body: () => void, needs: E2ENeeds = {}
     describe(name, body);
   } else if (process.env.CI === 'true') {
     describe(name, () => {
-      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}${needs.engines ? ', and can run more engines' : ''}`, () => {
+      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}${needs.engines ? ', and can run more engines' : ''}${needs.namespaces ? ', and network namespaces' : ''}`, () => {
         throw new Error(`e2e tests cannot run: ${why.join('; ')}`);
       });
     });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { Container, DockerProvider, Image, Network } from '../../constructs/docker/provider';
-import { WayshubSettingsInput } from '../../constructs/settings';
+import { WayshubSettingsInput, resolveSettings, withEnvironment } from '../../constructs/settings';
 import { synthStack, uploadedFiles } from '../support/synth';
 
 // The replicas' name: the stack, the tier, the plan's time (YYMMDDhhmmss) and the count index.
@@ -313,5 +313,53 @@ describe('a new image rolls out: new replicas first, healthy, then the old ones 
     expect(() => synthStack({ app: { healthTimeoutSeconds: 5 } })).toThrow(
       'invalid app.healthTimeoutSeconds: 5; allowed: a whole number of seconds from 15 to 3600',
     );
+  });
+});
+
+describe('app servers the stack does not run (WAYSHUB_APP_SERVERS), as on two VMs', () => {
+  const input: WayshubSettingsInput = withEnvironment({ replicas: 0 }, { WAYSHUB_APP_SERVERS: '10.0.0.11:3000, vm2.alvin.xyz:3000,[fd00::12]:3000' });
+  const { json, stack } = synthStack(input);
+  const upstreams = stack.edge.proxy.files.map((f) => f.content).join('\n');
+
+  test('the proxy balances over them beside the replicas, with the same health rules; a name is re-resolved', () => {
+    expect(upstreams).toContain('server wayshub-app:3000 resolve max_fails=1 fail_timeout=5s;');
+    expect(upstreams).toContain('server 10.0.0.11:3000 max_fails=1 fail_timeout=5s;');
+    expect(upstreams).toContain('server vm2.alvin.xyz:3000 resolve max_fails=1 fail_timeout=5s;');
+    expect(upstreams).toContain('server [fd00::12]:3000 max_fails=1 fail_timeout=5s;');
+  });
+
+  test('replicas may be 0, and then no app image is pulled or built', () => {
+    expect(json.variable.replicas).toMatchObject({
+      default: 0,
+      validation: [{ condition: '${var.replicas >= 0 && var.replicas <= 20 && floor(var.replicas) == var.replicas}' }],
+    });
+    expect(json.resource.docker_image.app_image.count).toBe('${(var.replicas >= 1) ? 1 : 0}');
+    expect(json.resource.docker_container.app.image).toBe('${docker_image.app_image[0].image_id}');
+  });
+
+  test('without them nothing changes: at least one replica, one image', () => {
+    const plain = synthStack({}).json;
+    expect(plain.resource.docker_image.app_image.count).toBeUndefined();
+    expect(plain.variable.replicas.validation).toEqual([expect.objectContaining({ condition: expect.stringContaining('var.replicas >= 1') })]);
+  });
+
+  test.each<[string, string]>([
+    ['no port', '10.0.0.11'],
+    ['port 0', '10.0.0.11:0'],
+    ['a port too high', '10.0.0.11:65536'],
+    ['a bad IPv4 address', '10.0.0.256:3000'],
+    ['an IPv6 address without brackets', 'fd00::12:3000'],
+    ['a name inside the Docker network', 'wayshub-app:3000'],
+    ['an nginx directive', '10.0.0.11:3000; return 200'],
+  ])('%s is refused with one line', (_what, server) => {
+    expect(() => resolveSettings(withEnvironment({}, { WAYSHUB_APP_SERVERS: server }))).toThrow(/^invalid app\.servers \(WAYSHUB_APP_SERVERS\): /);
+  });
+
+  test('0 replicas without them is refused', () => {
+    expect(() => resolveSettings({ replicas: 0 })).toThrow('invalid replicas: 0; allowed: a whole number from 1 to 20');
+  });
+
+  test('the backend has no such setting yet: refused, not ignored', () => {
+    expect(() => resolveSettings({ backend: { image: 'b:1', servers: ['10.0.0.11:5000'] } })).toThrow('app servers outside the stack are for the frontend');
   });
 });

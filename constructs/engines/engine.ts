@@ -41,6 +41,12 @@ export interface ReplicasProps {
   /** Port the app listens on inside each container. */
   readonly port: number;
   /**
+   * Whether the count may be 0 (other servers answer); then nothing of the app, its image
+   * included, is created while it is.
+   * @default false
+   */
+  readonly mayBeNone?: boolean;
+  /**
    * Docker healthcheck `test`.
    * @default a GET of `http://127.0.0.1:<port>/` with curl, wget, node or bash; any answer below 500 passes
    */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { checkHealthPath, defaultHealthcheck } from './healthcheck';
 import { NAMES, appNames } from './names';
-import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole } from './validators';
+import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkServerAddress, checkWhole } from './validators';
 
 export interface AppSettings {
   /** Image reference; with `buildContext` it is the tag given to the built image. */
@@ -42,6 +42,13 @@ export interface AppSettings {
    * @default 60
    */
   readonly healthTimeoutSeconds: number;
+  /**
+   * App servers the stack does not run, as `host:port` (say two VMs: `10.0.0.11:3000`): the proxy
+   * balances over them beside the replicas, with the same method, retries and passive health.
+   * With them, the `replicas` variable may be 0. The frontend only.
+   * @default none
+   */
+  readonly servers?: readonly string[];
 }
 
 /** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
@@ -126,6 +133,15 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   checkWhole(drainSeconds, names.drainSeconds, 0, 3600, 'allowed: a whole number of seconds from 0 to 3600');
   const healthTimeoutSeconds = app.healthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds;
   checkWhole(healthTimeoutSeconds, names.healthTimeoutSeconds, 15, 3600, 'allowed: a whole number of seconds from 15 to 3600');
+  let servers: string[] | undefined;
+  if (app.servers !== undefined) {
+    if (role === 'backend')
+      throw new SettingsError(names.servers, app.servers, 'allowed: none; app servers outside the stack are for the frontend (app.servers)');
+    if (!Array.isArray(app.servers) || app.servers.length === 0 || app.servers.length > MAX_REPLICAS) {
+      throw new SettingsError(names.servers, app.servers, `allowed: 1 to ${MAX_REPLICAS} addresses like 10.0.0.11:3000 or vm1.alvin.xyz:3000`);
+    }
+    servers = [...new Set((app.servers as readonly unknown[]).map((server) => checkServerAddress(server, names.servers)))];
+  }
   return {
     image,
     buildContext,
@@ -137,6 +153,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     addCapabilities: [...addCapabilities],
     drainSeconds,
     healthTimeoutSeconds,
+    ...(servers ? { servers } : {}),
   };
 }
 

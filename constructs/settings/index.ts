@@ -82,7 +82,9 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const serverAliases = [...new Set((input.serverAliases ?? []).map((a) => checkHostname(a, NAMES.serverAliases, true)))].filter((a) => a !== domain);
 
   const replicas = input.replicas ?? DEFAULTS.replicas;
-  checkWhole(replicas, NAMES.replicas, 1, MAX_REPLICAS, `allowed: a whole number from 1 to ${MAX_REPLICAS}`);
+  // With app servers outside the stack, they alone may serve.
+  const fewestReplicas = input.app?.servers?.length ? 0 : 1;
+  checkWhole(replicas, NAMES.replicas, fewestReplicas, MAX_REPLICAS, `allowed: a whole number from ${fewestReplicas} to ${MAX_REPLICAS}`);
 
   const dockerHost = input.dockerHost ?? DEFAULTS.dockerHost;
   if (!DOCKER_HOST.test(dockerHost) || !portInRange(dockerHost)) {

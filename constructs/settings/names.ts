@@ -57,5 +57,6 @@ export function appNames(role: 'app' | 'backend') {
     addCapabilities: name('addCapabilities'),
     drainSeconds: name('drainSeconds'),
     healthTimeoutSeconds: name('healthTimeoutSeconds'),
+    servers: name('servers'),
   };
 }

@@ -99,13 +99,26 @@ function replicaSet(role: 'app' | 'backend', env: 'APP' | 'BACKEND', image: Pick
 export const SETTINGS: readonly SettingSpec[] = [
   { path: 'domain', env: 'WAYSHUB_DOMAIN', default: code(DEFAULTS.domain), allowed: 'a DNS name: labels of a-z, 0-9, `-`' },
   { path: 'serverAliases', env: 'WAYSHUB_SERVER_ALIASES', parse: list, default: 'none', allowed: 'comma list of more names, e.g. `www.alvin.xyz,*.alvin.xyz`' },
-  { path: 'replicas', terraformVariable: true, default: code(DEFAULTS.replicas), allowed: `1..${MAX_REPLICAS}, see [Scale](../README.md#scale)` },
+  {
+    path: 'replicas',
+    terraformVariable: true,
+    default: code(DEFAULTS.replicas),
+    allowed: `1..${MAX_REPLICAS} (0 with \`WAYSHUB_APP_SERVERS\`), see [Scale](../README.md#scale)`,
+  },
   ...replicaSet(
     'app',
     'APP',
     { default: code(DEFAULTS.appImage), allowed: 'an image reference; with a build context, the tag of the built image' },
     DEFAULTS.appPort,
   ),
+  {
+    path: 'app.servers',
+    env: 'WAYSHUB_APP_SERVERS',
+    parse: list,
+    default: 'none',
+    allowed:
+      'comma list of app servers the stack does not run, `host:port` (e.g. two VMs: `10.0.0.11:3000,10.0.0.12:3000`), balanced beside the replicas; then `replicas` may be 0',
+  },
   {
     path: 'proxy.loadBalancing',
     env: 'WAYSHUB_LB_METHOD',

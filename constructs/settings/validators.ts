@@ -88,6 +88,26 @@ export function checkHostname(raw: string, setting: string, wildcard: boolean): 
   return name;
 }
 
+/**
+ * An app server outside the stack, `host:port`: an IPv4 address, an IPv6 one in brackets, or a
+ * DNS name (checked like a domain); returned with the name in lower case.
+ */
+export function checkServerAddress(text: unknown, setting: string): string {
+  const allowed = 'allowed: host:port, the host an IPv4 address, [an IPv6 address] or a DNS name, the port 1 to 65535, e.g. 10.0.0.11:3000';
+  const m = typeof text === 'string' ? /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):([0-9]{1,5})$/.exec(text.trim()) : null;
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new SettingsError(setting, text, allowed);
+  const host = m[1];
+  if (host.startsWith('[')) {
+    if (!net.isIPv6(host.slice(1, -1))) throw new SettingsError(setting, text, allowed);
+    return `${host.toLowerCase()}:${m[2]}`;
+  }
+  if (/^[0-9.]+$/.test(host)) {
+    if (!net.isIPv4(host)) throw new SettingsError(setting, text, allowed);
+    return `${host}:${m[2]}`;
+  }
+  return `${checkHostname(host, setting, false)}:${m[2]}`;
+}
+
 /** Whether the port of a URL (`scheme://host:port/...`), if it has one, is from 1 to 65535. */
 export function portInRange(url: string): boolean {
   const port = /^[a-z]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):([0-9]+)/.exec(url)?.[1];

@@ -68,7 +68,7 @@ export class WayshubStack extends AddressedStack {
       engine,
     });
 
-    const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas }];
+    const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas, servers: s.app.servers }];
     if (this.api && apiName) sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas });
     this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine });
 

@@ -15,6 +15,11 @@ export interface EdgeSite {
   /** The first name is the primary one; a leading `*.` label is allowed. */
   readonly serverNames: readonly string[];
   readonly replicas: ReplicaPool;
+  /**
+   * App servers outside the stack (`host:port`), balanced beside the replicas.
+   * @default none
+   */
+  readonly servers?: readonly string[];
 }
 
 export interface EdgeTierProps {
@@ -50,7 +55,7 @@ export class EdgeTier extends Construct {
     const { proxy: p, tls } = props;
 
     // Every site gets the same proxy features.
-    const site = ({ key, serverNames, replicas }: EdgeSite): SiteConfig => ({
+    const site = ({ key, serverNames, replicas, servers }: EdgeSite): SiteConfig => ({
       serverNames,
       maxBodySize: p.maxBodySize,
       connectTimeoutSeconds: p.connectTimeoutSeconds,
@@ -66,6 +71,7 @@ export class EdgeTier extends Construct {
         failTimeoutSeconds: p.failTimeoutSeconds,
         keepalive: p.keepalive,
         keepaliveTimeoutSeconds: p.keepaliveTimeoutSeconds,
+        ...(servers ? { servers } : {}),
       },
     });
 

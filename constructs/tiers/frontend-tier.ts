@@ -37,9 +37,12 @@ export class FrontendTier extends Construct {
   constructor(scope: Construct, id: string, props: FrontendTierProps) {
     super(scope, id);
     const app = props.app;
-    this.replicasVariable = new ReplicaCountVariable(this, 'replicas', { default: props.replicas, what: 'app' });
+    // With app servers outside the stack, they alone may serve: 0 replicas, and no image pulled.
+    const mayBeNone = (app.servers?.length ?? 0) > 0;
+    this.replicasVariable = new ReplicaCountVariable(this, 'replicas', { default: props.replicas, what: 'app', min: mayBeNone ? 0 : 1 });
     const replicas = {
       count: this.replicasVariable.numberValue,
+      mayBeNone,
       ...replicaPropsOf(app),
       network: props.network,
       // The frontend finds the API through this (see docs/full-wayshub.md for wayshub-frontend's edit).

@@ -11,6 +11,11 @@ export interface ReplicaCountVariableProps {
   readonly default: number;
   /** What is counted, for the description: `app`, `backend`. */
   readonly what: string;
+  /**
+   * The fewest allowed: 0 where other servers can answer (app servers outside the stack).
+   * @default 1
+   */
+  readonly min?: number;
 }
 
 export class ReplicaCountVariable extends TerraformVariable {
@@ -18,13 +23,13 @@ export class ReplicaCountVariable extends TerraformVariable {
     super(scope, id, {
       type: 'number',
       default: props.default,
-      description: `How many ${props.what} containers run behind the proxy (1 to ${MAX_REPLICAS}).`,
+      description: `How many ${props.what} containers run behind the proxy (${props.min ?? 1} to ${MAX_REPLICAS}).`,
     });
     // The variable's own name, as the stack gives it (in a WayshubStack: the id, which users type).
     const v = variableRef(this);
     this.addValidation({
-      condition: `\${${v} >= 1 && ${v} <= ${MAX_REPLICAS} && floor(${v}) == ${v}}`,
-      errorMessage: `${variableName(this)} must be a whole number from 1 to ${MAX_REPLICAS}, got \${${v}}.`,
+      condition: `\${${v} >= ${props.min ?? 1} && ${v} <= ${MAX_REPLICAS} && floor(${v}) == ${v}}`,
+      errorMessage: `${variableName(this)} must be a whole number from ${props.min ?? 1} to ${MAX_REPLICAS}, got \${${v}}.`,
     });
   }
 }

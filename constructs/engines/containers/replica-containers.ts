@@ -27,11 +27,15 @@ export class ReplicaContainers extends Construct implements Replicas {
     this.port = props.port;
 
     this.image = new Image(this, 'image', {
+      // With no replica (other servers answer), no image to pull or build either.
+      count: props.mayBeNone ? Token.asNumber(Fn.conditional(Op.gte(props.count, 1), 1, 0)) : undefined,
       name: props.image,
       // The image is the user's: destroying the stack must not delete it from the host.
       keepLocally: true,
       buildAttribute: props.buildContext ? { context: terraformLiteral(props.buildContext) } : undefined,
     });
+    // A counted resource is referenced by index; while there is none, no replica reads it.
+    const imageId = props.mayBeNone ? Token.asString(`\${${this.image.fqn}[0].image_id}`) : this.image.imageId;
 
     const count = TerraformCount.of(props.count);
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
@@ -40,7 +44,7 @@ export class ReplicaContainers extends Construct implements Replicas {
     // Everything of a replica but its name. A change to most of it (image, env, networks,
     // healthcheck: ForceNew in the provider) replaces the replicas; memory and restart are updated in place.
     const config = {
-      image: this.image.imageId,
+      image: imageId,
       restart: 'unless-stopped',
       // The stop timeout when a replica is removed: time to finish the requests in flight.
       destroyGraceSeconds: drainSeconds,
