@@ -18,11 +18,14 @@ const PORT_ALLOWED = 'allowed: a whole number from 1 to 65535';
 const IMAGE_ALLOWED = 'allowed: an image reference like nginx:1.30-alpine, registry.example.com/team/app:1.2 or name@sha256:<digest>';
 
 describe('a user who sets nothing', () => {
-  test('gets wayshub.localhost, 3 replicas of wayshub-frontend on port 3000, nginx 1.30 on port 80', () => {
+  test("gets wayshub.localhost, 3 replicas of the demo app on port 3000 (the proxy's nginx image, nothing to build), nginx 1.30 on port 80", () => {
     const s = resolveSettings();
     expect(s.domain).toBe('wayshub.localhost');
     expect(s.replicas).toBe(3);
-    expect(s.app).toMatchObject({ image: 'wayshub-frontend:latest', port: 3000, env: {} });
+    expect(s.app).toMatchObject({ image: 'nginx:1.30-alpine', port: 3000, env: {} });
+    expect(s.app.command?.[2]).toContain('listen 3000;');
+    // With a build context, the built image's tag is wayshub-frontend:latest as before.
+    expect(resolveSettings({ app: { image: 'wayshub-frontend:1' } }).app.command).toBeUndefined();
     expect(s.app.buildContext).toBeUndefined();
     expect(s.proxy).toMatchObject({
       image: 'nginx:1.30-alpine',

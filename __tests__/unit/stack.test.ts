@@ -72,9 +72,27 @@ describe('the default deployment', () => {
   });
 
   test("keeps the user's images on the host when destroyed", () => {
-    expect(text).toHaveResourceWithProperties(Image, { name: 'wayshub-frontend:latest', keep_locally: true });
-    expect(text).toHaveResourceWithProperties(Image, { name: 'nginx:1.30-alpine', keep_locally: true });
+    expect(json.resource.docker_image.app_image).toMatchObject({ name: 'nginx:1.30-alpine', keep_locally: true });
+    expect(json.resource.docker_image.proxy_image).toMatchObject({ name: 'nginx:1.30-alpine', keep_locally: true });
     expect(json.resource.docker_image.app_image.build).toBeUndefined();
+    expect(synthStack({ app: { image: 'wayshub-frontend:1' } }).json.resource.docker_image.app_image).toMatchObject({
+      name: 'wayshub-frontend:1',
+      keep_locally: true,
+    });
+  });
+
+  test("needs no image you build: the replicas are the demo app, on the proxy's own nginx image, answering with their names", () => {
+    const app = json.resource.docker_container.app as { image: string; command: string[]; capabilities: unknown };
+    expect(json.resource.docker_image.app_image.name).toBe(json.resource.docker_image.proxy_image.name);
+    expect(app.command[0]).toBe('/bin/sh');
+    expect(app.command[2]).toContain('listen 3000;');
+    expect(app.command[2]).toContain('return 200 "$hostname\\n";');
+    // nginx's master creates its temp directories and drops to its workers' user: nothing more.
+    expect(app.capabilities).toEqual({ drop: ['ALL'], add: ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] });
+    // Your app instead is one setting: its image runs its own command, with no capability back.
+    const yours = synthStack({ app: { image: 'wayshub-frontend:1' } }).json.resource.docker_container.app as { command?: string[]; capabilities: unknown };
+    expect(yours.command).toBeUndefined();
+    expect(yours.capabilities).toEqual({ drop: ['ALL'] });
   });
 
   test('the proxy publishes port 80, restarts unless stopped and runs nginx on our config only', () => {
@@ -170,7 +188,7 @@ describe('the default deployment', () => {
   test('replicas drop every capability, gain no privileges and rotate their logs', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: REPLICA_NAME,
-      capabilities: { drop: ['ALL'] },
+      capabilities: { drop: ['ALL'], add: ['CAP_CHOWN', 'CAP_SETGID', 'CAP_SETUID'] },
       security_opts: ['no-new-privileges:true'],
       log_driver: 'json-file',
       log_opts: { 'max-size': '10m', 'max-file': '3' },

@@ -32,6 +32,11 @@ export interface ReplicasProps {
   /** Image reference; with `buildContext`, the tag of the image built from it. */
   readonly image: string;
   /**
+   * The command each replica runs.
+   * @default the image's own
+   */
+  readonly command?: readonly string[];
+  /**
    * Absolute path of a directory with a Dockerfile, built on the Docker host at deploy time.
    * @default none: `image` must already exist on the Docker host
    */
@@ -92,9 +97,10 @@ export interface ReplicasProps {
 /** What replicas take from an app's settings as they are: image, port, healthcheck, limits. */
 export function replicaPropsOf(
   app: AppSettings,
-): Pick<ReplicasProps, 'image' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
+): Pick<ReplicasProps, 'image' | 'command' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
   return {
     image: app.image,
+    command: app.command,
     buildContext: app.buildContext,
     port: app.port,
     healthcheck: app.healthcheck,

@@ -49,6 +49,11 @@ export interface AppSettings {
    * @default none
    */
   readonly servers?: readonly string[];
+  /**
+   * The command the replicas run instead of the image's own (the demo app's, say).
+   * @default the image's own
+   */
+  readonly command?: readonly string[];
 }
 
 /** The optional backend (wayshub-backend, Express on 5000): its own replicas at `<subdomain>.<domain>`. */
@@ -133,6 +138,10 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
   checkWhole(drainSeconds, names.drainSeconds, 0, 3600, 'allowed: a whole number of seconds from 0 to 3600');
   const healthTimeoutSeconds = app.healthTimeoutSeconds ?? DEFAULTS.healthTimeoutSeconds;
   checkWhole(healthTimeoutSeconds, names.healthTimeoutSeconds, 15, 3600, 'allowed: a whole number of seconds from 15 to 3600');
+  const command = app.command;
+  if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((part) => typeof part !== 'string' || part.includes('\0')))) {
+    throw new SettingsError(names.command, command, 'allowed: a list of strings, the program first');
+  }
   let servers: string[] | undefined;
   if (app.servers !== undefined) {
     if (role === 'backend')
@@ -154,6 +163,7 @@ export function resolveApp(app: Mutable<AppSettings>, role: 'app' | 'backend' = 
     drainSeconds,
     healthTimeoutSeconds,
     ...(servers ? { servers } : {}),
+    ...(command ? { command: [...(command as readonly string[])] } : {}),
   };
 }
 

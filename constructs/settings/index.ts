@@ -7,6 +7,7 @@ import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { type Engine, type EngineInput, type SwarmSettings, resolveEngine } from './engine';
 import { NAMES, appNames } from './names';
 import { refuseSettingsOfFeaturesOff, refuseTokenMarkers } from './schema';
+import { DEMO_CAPABILITIES, demoAppCommand } from './demo-app';
 import { type ProxySettings, resolveProxy } from './proxy';
 import { type TlsInput, type TlsSettings, resolveTls } from './tls';
 import { type Mutable, SettingsError, checkHostname, checkWhole, portInRange } from './validators';
@@ -114,7 +115,11 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
       `that name is the API's (${NAMES.apiSubdomain} of the domain); allowed: other names`,
     );
   }
-  const app = resolveApp(input.app ?? {});
+  // No app image and nothing to build: the demo app, on the proxy's own image.
+  const appInput = input.app ?? {};
+  const demo = appInput.image === undefined && appInput.buildContext === undefined && appInput.command === undefined;
+  const resolvedApp = resolveApp(demo ? { ...appInput, image: proxy.image, addCapabilities: appInput.addCapabilities ?? [...DEMO_CAPABILITIES] } : appInput);
+  const app = demo ? { ...resolvedApp, command: demoAppCommand(resolvedApp.port) } : resolvedApp;
   const { engine, swarm } = resolveEngine(input);
   if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
   const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database };

@@ -58,5 +58,6 @@ export function appNames(role: 'app' | 'backend') {
     drainSeconds: name('drainSeconds'),
     healthTimeoutSeconds: name('healthTimeoutSeconds'),
     servers: name('servers'),
+    command: name('command'),
   };
 }

@@ -108,7 +108,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   ...replicaSet(
     'app',
     'APP',
-    { default: code(DEFAULTS.appImage), allowed: 'an image reference; with a build context, the tag of the built image' },
+    {
+      default: "none: a demo app on the proxy's nginx image, answering with its replica's name (with a build context: `wayshub-frontend:latest`)",
+      allowed: 'an image reference (your app: see [the full wayshub](full-wayshub.md)); with a build context, the tag of the built image',
+    },
     DEFAULTS.appPort,
   ),
   {

@@ -45,6 +45,7 @@ export class ReplicaContainers extends Construct implements Replicas {
     // healthcheck: ForceNew in the provider) replaces the replicas; memory and restart are updated in place.
     const config = {
       image: imageId,
+      command: props.command?.map(terraformLiteral),
       restart: 'unless-stopped',
       // The stop timeout when a replica is removed: time to finish the requests in flight.
       destroyGraceSeconds: drainSeconds,

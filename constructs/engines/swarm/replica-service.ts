@@ -61,6 +61,7 @@ export class ReplicaService extends Construct implements Replicas {
       taskSpec: {
         containerSpec: {
           image: props.image,
+          command: props.command?.map(terraformLiteral),
           // Swarm's template: wayshub-app.<slot>.<task id>, as the task's container is named, so
           // logs and responses tell which task answered.
           hostname: '{{.Task.Name}}',
