@@ -97,7 +97,10 @@ export interface ReplicasProps {
 /** What replicas take from an app's settings as they are: image, port, healthcheck, limits. */
 export function replicaPropsOf(
   app: AppSettings,
-): Pick<ReplicasProps, 'image' | 'command' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'> {
+): Pick<
+  ReplicasProps,
+  'image' | 'command' | 'buildContext' | 'port' | 'healthcheck' | 'memoryMb' | 'addCapabilities' | 'drainSeconds' | 'healthTimeoutSeconds'
+> {
   return {
     image: app.image,
     command: app.command,

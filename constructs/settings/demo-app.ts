@@ -19,7 +19,7 @@ export function demoAppCommand(port: number): string[] {
     '    server {',
     `        listen ${port};`,
     '        default_type text/plain;',
-    '        # The container name: the stack sets each replica\'s hostname to it.',
+    "        # The container name: the stack sets each replica's hostname to it.",
     '        location / { return 200 "$hostname\\n"; }',
     '    }',
     '}',
