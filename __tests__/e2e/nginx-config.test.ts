@@ -1,5 +1,6 @@
 // No synthesized config can fail `nginx -t` at deploy: the config of every settings combination
-// of the snapshot matrix, and names as long as the settings allow, checked by the real nginx
+// of the snapshot matrix, names as long as the settings allow, and the guide's hand-written
+// site file, checked by the real nginx
 // the proxy runs (the e2e image, 1.27.3 or newer: Debian's own nginx 1.22 has no upstream
 // `resolve`), all in one container.
 import { spawnSync } from 'node:child_process';
@@ -75,6 +76,39 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
     for (const line of lines.filter((l) => !l.endsWith(' ok'))) log(line);
     expect(result.stderr).toBe('');
     expect(lines).toEqual(cases.map((_, i) => `${i} ok`));
+  });
+
+  test("the guide's hand-written site file (both languages, the same) passes nginx -t in nginx's own main config", () => {
+    const handWritten = (guide: string) => {
+      const text = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', guide), 'utf8');
+      const m = /<!-- hand-written: site [^>]*-->\n```nginx\n([\s\S]*?)```/.exec(text);
+      if (!m) throw new Error(`${guide}: no hand-written site block`);
+      return m[1];
+    };
+    const site = handWritten('guide.md');
+    expect(handWritten('guide.id.md')).toBe(site);
+    const out = path.join(dir, 'hand-written');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'alvin.xyz'), site);
+    // As the guide says: into sites-available, linked from sites-enabled, checked.
+    const result = spawnSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${out}:/hand:ro`,
+        '--entrypoint',
+        '/bin/sh',
+        image,
+        '-c',
+        'mkdir -p /etc/nginx/sites-available /etc/nginx/sites-enabled && cp /hand/alvin.xyz /etc/nginx/sites-available/ && ln -s /etc/nginx/sites-available/alvin.xyz /etc/nginx/sites-enabled/ && grep -q "sites-enabled" /etc/nginx/nginx.conf && nginx -t',
+      ],
+      { encoding: 'utf8' },
+    );
+    log(`hand-written site: ${result.stderr.trim().split('\n').join(' | ')}`);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('test is successful');
   });
 
   test('the check can fail: the longest name without its hash size is refused by nginx', () => {
