@@ -45,9 +45,9 @@ describeE2E("the guide's lab", () => {
 
   test("the lab's commands give the output the guide shows", async () => {
     const steps = labSteps(fs.readFileSync(GUIDE, 'utf8'));
-    expect(steps.map((s) => s.name)).toEqual(['exchange', 'deploy', 'rotate', 'addresses', 'kill', 'scale', 'access-log']);
+    expect(steps.map((s) => s.name)).toEqual(['exchange', 'deploy', 'wrong-host', 'rotate', 'names', 'addresses', 'kill', 'scale', 'access-log']);
     // Section 1's exchange needs the deployed stack: it runs after the deploy.
-    const order = ['deploy', 'exchange', 'rotate', 'addresses', 'kill', 'scale', 'access-log'];
+    const order = ['deploy', 'exchange', 'wrong-host', 'rotate', 'names', 'addresses', 'kill', 'scale', 'access-log'];
     for (const step of order.map((name) => steps.find((s) => s.name === name)!)) {
       const shell: string[] = [];
       for (const line of step.commands.split('\n')) {
@@ -72,6 +72,11 @@ describeE2E("the guide's lab", () => {
         const addresses = r.stdout.split('\n').filter((line) => line.startsWith('upstream='));
         const counts = [...new Set(addresses)].map((a) => addresses.filter((x) => x === a).length);
         expect(counts).toEqual([2, 2, 2]);
+      }
+      if (step.name === 'names') {
+        // The same, by name: three replicas, each twice.
+        const answers = r.stdout.split('\n').filter((line) => line.length > 0);
+        expect([...new Set(answers)].map((n) => answers.filter((x) => x === n).length)).toEqual([2, 2, 2]);
       }
     }
   }, 300_000);

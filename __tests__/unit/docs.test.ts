@@ -26,7 +26,7 @@ describe('the guide', () => {
     const [en, id] = GUIDES.map(read);
     expect(generatedBlocks(id).map((b) => b.name)).toEqual(generatedBlocks(en).map((b) => b.name));
     expect(labSteps(id)).toEqual(labSteps(en));
-    expect(labSteps(en).map((s) => s.name)).toEqual(['exchange', 'deploy', 'rotate', 'addresses', 'kill', 'scale', 'access-log']);
+    expect(labSteps(en).map((s) => s.name)).toEqual(['exchange', 'deploy', 'wrong-host', 'rotate', 'names', 'addresses', 'kill', 'scale', 'access-log']);
   });
 
   test('each language links the other at its top, and the README links both', () => {
