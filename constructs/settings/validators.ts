@@ -122,6 +122,12 @@ export function isCidr(text: string): boolean {
   return max > 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= max));
 }
 
+/** Whether an address (its bytes) lies in a network: their first `prefix` bits are the same. */
+export function sharesPrefix(bytes: readonly number[], net: { readonly bytes: readonly number[]; readonly prefix: number }): boolean {
+  const bit = (b: readonly number[], n: number) => (b[n >> 3] >> (7 - (n & 7))) & 1;
+  return Array.from({ length: net.prefix }, (_, n) => n).every((n) => bit(bytes, n) === bit(net.bytes, n));
+}
+
 /** A CIDR range as an IPv4 or IPv6 prefix; an IPv4-mapped IPv6 range (::ffff:a.b.c.d/104) counts as IPv4. */
 export function cidrRange(text: string): { family: 4 | 6; bytes: number[]; prefix: number } {
   const [addr, prefixText] = text.split('/');
@@ -147,9 +153,7 @@ export function cidrRange(text: string): { family: 4 | 6; bytes: number[]; prefi
   const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 255 && bytes[11] === 255;
   if (mapped && prefix >= 96) return { family: 4, bytes: bytes.slice(12), prefix: prefix - 96 };
   // A wider IPv6 range that holds every IPv4-mapped address (::ffff:0:0/96) holds all of IPv4.
-  const MAPPED = [...Array<number>(10).fill(0), 255, 255];
-  const bit = (b: readonly number[], n: number) => (b[n >> 3] >> (7 - (n & 7))) & 1;
-  const holdsMapped = prefix <= 96 && Array.from({ length: prefix }, (_, n) => n).every((n) => bit(MAPPED, n) === bit(bytes, n));
+  const holdsMapped = prefix <= 96 && sharesPrefix(bytes, { bytes: [...Array<number>(10).fill(0), 255, 255], prefix });
   return holdsMapped ? { family: 4, bytes: [0, 0, 0, 0], prefix: 0 } : { family: 6, bytes, prefix };
 }
 

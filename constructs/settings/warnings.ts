@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 
 import type { WayshubSettings } from '.';
 import { NAMES } from './names';
-import { cidrRange } from './validators';
+import { cidrRange, sharesPrefix } from './validators';
 
 /** Days before a certificate's expiry from which every synth says so. */
 export const EXPIRY_WARNING_DAYS = 30;
@@ -20,15 +20,12 @@ const PRIVATE: ReadonlyArray<{ family: 4 | 6; bytes: number[]; prefix: number; w
   { family: 6, bytes: [0xfc, ...Array<number>(15).fill(0)], prefix: 7, widest: 48 },
 ];
 
-const inside = (bytes: readonly number[], net: { bytes: readonly number[]; prefix: number }) =>
-  Array.from({ length: net.prefix }, (_, n) => n).every((n) => ((bytes[n >> 3] >> (7 - (n & 7))) & 1) === ((net.bytes[n >> 3] >> (7 - (n & 7))) & 1));
-
 /** The warnings of one deployment's settings, each one line. */
 export function settingsWarnings(settings: WayshubSettings, now: Date = new Date()): string[] {
   const warnings: string[] = [];
   for (const cidr of settings.proxy.realIp?.trustedFrom ?? []) {
     const range = cidrRange(cidr);
-    const privateNet = PRIVATE.find((p) => p.family === range.family && range.prefix >= p.prefix && inside(range.bytes, p));
+    const privateNet = PRIVATE.find((p) => p.family === range.family && range.prefix >= p.prefix && sharesPrefix(range.bytes, p));
     if (privateNet && range.prefix < privateNet.widest) {
       warnings.push(
         `${NAMES.realIpFrom} ${JSON.stringify(cidr)} trusts every address of a wide private range to say who the client is; narrow it to your balancers' addresses (/${privateNet.widest} or narrower)`,
