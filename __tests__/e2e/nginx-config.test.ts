@@ -41,22 +41,28 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
     removeFixtures();
   });
 
+  /** Files at their absolute paths under a directory of the test's own. */
+  function writeTree(root: string, files: ReadonlyArray<{ path: string; content: string }>): void {
+    for (const file of files) {
+      fs.mkdirSync(path.join(root, path.dirname(file.path)), { recursive: true });
+      fs.writeFileSync(path.join(root, file.path), file.content);
+    }
+  }
+
+  /** A shell script in the nginx image, with a directory mounted read-only at /configs. */
+  const inNginx = (mount: string, script: string) =>
+    spawnSync('docker', ['run', '--rm', '-v', `${mount}:/configs:ro`, '--entrypoint', '/bin/sh', image, '-c', script], { encoding: 'utf8' });
+
   test('the snapshot matrix and the longest names', () => {
     expect(LONGEST).toHaveLength(253);
     const cases = [...MATRIX, ...LONG_CASES];
     const cert = makeCertificate(dir, ['alvin.xyz']);
     cases.forEach(([, input], i) => {
       const files = synthStack(input).stack.edge.proxy.files;
-      for (const file of files) {
-        fs.mkdirSync(path.join(dir, String(i), path.dirname(file.path)), { recursive: true });
-        fs.writeFileSync(path.join(dir, String(i), file.path), file.content);
-      }
-      // The certificate files nginx loads, at the paths the config names.
+      // With the certificate files nginx loads, at the paths the config names.
       const tlsFiles = files.flatMap((f) => [...f.content.matchAll(/ssl_certificate(?:_key)? ([^;]+);/g)].map((m) => m[1]));
-      for (const target of tlsFiles) {
-        fs.mkdirSync(path.join(dir, String(i), path.dirname(target)), { recursive: true });
-        fs.copyFileSync(target.endsWith('privkey.pem') ? cert.key : cert.cert, path.join(dir, String(i), target));
-      }
+      const pem = (target: string) => fs.readFileSync(target.endsWith('privkey.pem') ? cert.key : cert.cert, 'utf8');
+      writeTree(path.join(dir, String(i)), [...files, ...tlsFiles.map((target) => ({ path: target, content: pem(target) }))]);
     });
     // Each config in place in turn (its paths are absolute), then nginx's verdict on it.
     const script = cases
@@ -68,9 +74,7 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
       .join('\n');
     fs.writeFileSync(path.join(dir, 'check.sh'), script);
     const t0 = Date.now();
-    const result = spawnSync('docker', ['run', '--rm', '-v', `${dir}:/configs:ro`, '--entrypoint', '/bin/sh', image, '/configs/check.sh'], {
-      encoding: 'utf8',
-    });
+    const result = inNginx(dir, 'sh /configs/check.sh');
     const lines = result.stdout.trim().split('\n');
     log(`${cases.length} configs checked in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     for (const line of lines.filter((l) => !l.endsWith(' ok'))) log(line);
@@ -88,23 +92,11 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
     const site = handWritten('guide.md');
     expect(handWritten('guide.id.md')).toBe(site);
     const out = path.join(dir, 'hand-written');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'alvin.xyz'), site);
+    writeTree(out, [{ path: '/alvin.xyz', content: site }]);
     // As the guide says: into sites-available, linked from sites-enabled, checked.
-    const result = spawnSync(
-      'docker',
-      [
-        'run',
-        '--rm',
-        '-v',
-        `${out}:/hand:ro`,
-        '--entrypoint',
-        '/bin/sh',
-        image,
-        '-c',
-        'mkdir -p /etc/nginx/sites-available /etc/nginx/sites-enabled && cp /hand/alvin.xyz /etc/nginx/sites-available/ && ln -s /etc/nginx/sites-available/alvin.xyz /etc/nginx/sites-enabled/ && grep -q "sites-enabled" /etc/nginx/nginx.conf && nginx -t',
-      ],
-      { encoding: 'utf8' },
+    const result = inNginx(
+      out,
+      'mkdir -p /etc/nginx/sites-available /etc/nginx/sites-enabled && cp /configs/alvin.xyz /etc/nginx/sites-available/ && ln -s /etc/nginx/sites-available/alvin.xyz /etc/nginx/sites-enabled/ && grep -q "sites-enabled" /etc/nginx/nginx.conf && nginx -t',
     );
     log(`hand-written site: ${result.stderr.trim().split('\n').join(' | ')}`);
     expect(result.status).toBe(0);
@@ -116,25 +108,11 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
     const sites = files.find((f) => f.content.includes('server_names_hash_bucket_size'));
     expect(sites).toBeDefined();
     const stripped = path.join(dir, 'stripped');
-    for (const file of files) {
-      fs.mkdirSync(path.join(stripped, path.dirname(file.path)), { recursive: true });
-      fs.writeFileSync(path.join(stripped, file.path), file.content.replace(/^server_names_hash_bucket_size .*$/m, ''));
-    }
-    const out = spawnSync(
-      'docker',
-      [
-        'run',
-        '--rm',
-        '-v',
-        `${stripped}:/configs:ro`,
-        '--entrypoint',
-        '/bin/sh',
-        image,
-        '-c',
-        `cp -R /configs/etc/. /etc/ && nginx -t -q -c ${NGINX_CONF_PATH}`,
-      ],
-      { encoding: 'utf8' },
+    writeTree(
+      stripped,
+      files.map((file) => ({ path: file.path, content: file.content.replace(/^server_names_hash_bucket_size .*$/m, '') })),
     );
+    const out = inNginx(stripped, `cp -R /configs/etc/. /etc/ && nginx -t -q -c ${NGINX_CONF_PATH}`);
     expect(out.status).not.toBe(0);
     expect(out.stderr).toContain('server_names_hash_bucket_size');
   });
