@@ -63,6 +63,22 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
     });
   });
 
+  test('the API takes uploads up to its own limit (100m, a short video), the frontend up to its own', () => {
+    // Each server block that takes requests: its name and its limit.
+    const limits = (input: Parameters<typeof synthStack>[0]) => {
+      const sites = uploadedFiles(synthStack(input).json)['/etc/nginx/wayshub/sites.conf'];
+      return sites.split('\nserver {').flatMap((block) => {
+        const m = /server_name (\S+);[^]*client_max_body_size (\S+);/.exec(block);
+        return m ? [`${m[1]} ${m[2]}`] : [];
+      });
+    };
+    expect(limits({ domain: 'alvin.xyz', backend: { image: 'b:1' } })).toEqual(['alvin.xyz 10m', 'api.alvin.xyz 100m']);
+    expect(limits({ domain: 'alvin.xyz', backend: { image: 'b:1', maxBodySize: '2G' }, proxy: { maxBodySize: '1m' } })).toEqual([
+      'alvin.xyz 1m',
+      'api.alvin.xyz 2g',
+    ]);
+  });
+
   test("with HTTPS the API is https and Let's Encrypt covers its name", () => {
     const { json: j } = synthStack({
       domain: 'alvin.xyz',
@@ -80,6 +96,11 @@ describe('bad backend settings', () => {
       'a subdomain with a dot',
       { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_API_SUBDOMAIN: 'api.v1' },
       'invalid backend.subdomain (WAYSHUB_API_SUBDOMAIN): "api.v1"; allowed: one DNS label of a-z, 0-9 and "-", e.g. api',
+    ],
+    [
+      'an upload limit with a unit nginx does not know',
+      { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_API_MAX_BODY_SIZE: '100mb' },
+      'invalid backend.maxBodySize (WAYSHUB_API_MAX_BODY_SIZE): "100mb"; allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit',
     ],
     [
       'a port out of range',

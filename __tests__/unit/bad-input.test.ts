@@ -239,6 +239,7 @@ describe('5. nothing silently ignored', () => {
 
   // A valid value of each setting that has no effect while its feature is off.
   const SAMPLE: Record<string, string> = {
+    WAYSHUB_API_MAX_BODY_SIZE: '200m',
     WAYSHUB_BACKEND_PORT: '5001',
     WAYSHUB_BACKEND_HEALTH_PATH: '/health',
     WAYSHUB_SWARM_ENCRYPT: 'on',

@@ -3,7 +3,10 @@ import {
   PROXY_HEALTH_PATH,
   ProxyConfig,
   SITE_CONF_PATH,
+  STREAM_BODY_FROM_BYTES,
   SiteConfig,
+  UPLOAD_BUFFER_KB,
+  UPLOAD_RETRY_AFTER_SECONDS,
   UPSTREAM_CONF_PATH,
   UpstreamMethod,
   namesHashBucketSize,
@@ -198,7 +201,7 @@ describe('the sites', () => {
 
   test("nginx's own 502 and 504 are retried once as a new request, if that is safe", () => {
     const text = render()[SITE_CONF_PATH];
-    expect(text).toMatch(/location \/ \{\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 504 = @wayshub_app_retry;\s*\}/);
+    expect(text).toMatch(/location \/ \{[^]*?\}\s*proxy_pass http:\/\/wayshub_app;[^}]*error_page 502 504 = @wayshub_app_retry;\s*\}/);
     expect(text).toMatch(/location @wayshub_app_retry \{\s*if \(\$wayshub_retry_safe = 0\) \{\s*return 502;\s*\}\s*proxy_pass http:\/\/wayshub_app;\s*\}/);
   });
 
@@ -235,6 +238,72 @@ describe('the sites', () => {
     const files = render({ sites: [site(), { ...api, upstream: { ...api.upstream, name: 'wayshub_api', alias: 'wayshub-api', port: 5000 } }] });
     expect(directives(files[UPSTREAM_CONF_PATH]).filter((d) => d.startsWith('upstream '))).toEqual(['upstream wayshub_app {', 'upstream wayshub_api {']);
     expect(directives(files[SITE_CONF_PATH])).toEqual(expect.arrayContaining(['server_name api.alvin.xyz;', 'proxy_pass http://wayshub_api;']));
+  });
+});
+
+describe('uploads', () => {
+  /** The upload map's value for a request, as nginx evaluates it (regexes in order, else the default). */
+  function streams(text: string): (method: string, contentLength: string, transferEncoding?: string) => string {
+    const map = /map "\$request_method:\$content_length:\$http_transfer_encoding" \$wayshub_stream_body \{\n([^]*?)\n\}/.exec(text);
+    expect(map).not.toBeNull();
+    expect(map![1]).toMatch(/default\s+0;/);
+    const entries = [...map![1].matchAll(/^\s*"~([^"]+)"\s+(\d);$/gm)].map((m) => [new RegExp(m[1]), m[2]] as const);
+    expect(entries).toHaveLength(3);
+    return (method, length, te = '') => entries.find(([re]) => re.test(`${method}:${length}:${te}`))?.[1] ?? '0';
+  }
+
+  test('a body of 100,000 bytes or more, or of unknown length, is streamed; a smaller one is read whole first', () => {
+    const stream = streams(render()[SITE_CONF_PATH]);
+    expect(STREAM_BODY_FROM_BYTES).toBe(100_000);
+    expect(stream('GET', '')).toBe('0');
+    expect(stream('POST', '0')).toBe('0');
+    expect(stream('POST', '99999')).toBe('0');
+    expect(stream('POST', '100000')).toBe('1');
+    expect(stream('PUT', '104857600')).toBe('1');
+    expect(stream('POST', '0100000')).toBe('1');
+    expect(stream('POST', '', 'chunked')).toBe('1');
+    // HTTP/2 sends no Transfer-Encoding: a body with no length.
+    expect(stream('POST', '')).toBe('1');
+    expect(stream('PATCH', '')).toBe('1');
+    // A body read whole fits the one buffer, so it never goes to the temp space.
+    expect(UPLOAD_BUFFER_KB * 1024).toBeGreaterThanOrEqual(STREAM_BODY_FROM_BYTES);
+    expect(render()[SITE_CONF_PATH]).toContain(`client_body_buffer_size ${UPLOAD_BUFFER_KB}k;`);
+  });
+
+  test('a streamed upload goes to its own location: no request buffering, no retry once sent, a bounded number at once', () => {
+    const text = render({ sites: [site()], uploadsAtOnce: 40 })[SITE_CONF_PATH];
+    expect(text).toMatch(
+      /location \/ \{\s*(#[^\n]*\n\s*)*error_page 418 = @wayshub_app_upload;\s*recursive_error_pages on;\s*if \(\$wayshub_stream_body\) \{\s*return 418;\s*\}/,
+    );
+    const upload = /location @wayshub_app_upload \{([^}]*)\}/.exec(text)![1];
+    expect(directives(upload)).toEqual([
+      'limit_conn wayshub_uploads 40;',
+      'error_page 503 = @uploads_busy;',
+      'proxy_request_buffering off;',
+      'proxy_pass http://wayshub_app;',
+    ]);
+    expect(text).toContain('limit_conn_zone $wayshub_stream_body zone=wayshub_uploads:1m;');
+    const busy = /location @uploads_busy \{([^}]*)\}/.exec(text)![1];
+    expect(busy).toContain(`add_header Retry-After ${UPLOAD_RETRY_AFTER_SECONDS} always;`);
+    expect(busy).toMatch(/return 503 "[^"]+";/);
+  });
+
+  test('the rate limit counts a streamed upload too', () => {
+    const text = render({ sites: [site()], hardening: { securityHeaders: true, rateLimit: { rate: '10r/s', burst: 20 } } })[SITE_CONF_PATH];
+    expect(/location @wayshub_app_upload \{([^}]*)\}/.exec(text)![1]).toContain('limit_req zone=wayshub_per_client burst=20 nodelay;');
+  });
+
+  test('each site keeps its own body limit', () => {
+    const text = render({ sites: [site(), site({ serverNames: ['api.alvin.xyz'], maxBodySize: '100m' })] })[SITE_CONF_PATH];
+    expect([...text.matchAll(/client_max_body_size (\S+);/g)].map((m) => m[1])).toEqual(['10m', '100m']);
+  });
+
+  test('no answer is spooled to the temp space (a few slow video downloads would fill it)', () => {
+    expect(render()[SITE_CONF_PATH]).toContain('proxy_max_temp_file_size 0;');
+  });
+
+  test('uploadsAtOnce is a whole number from 1', () => {
+    expect(() => render({ sites: [site()], uploadsAtOnce: 0 })).toThrow(/uploadsAtOnce/);
   });
 });
 

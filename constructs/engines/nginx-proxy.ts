@@ -65,6 +65,9 @@ export abstract class NginxProxyBase extends Construct implements Proxy {
       sites: props.sites,
       tls: tls && { ...tls, httpsPort: this.httpsPort ?? DEFAULTS.httpsPort, hstsMaxAgeSeconds: props.hstsMaxAgeSeconds ?? DEFAULTS.hstsMaxAgeSeconds },
       hardening: props.hardening,
+      // One streamed upload per MiB of the memory limit: each holds a 128 KB buffer, so all of
+      // them at once take an eighth of it (uploads.test.ts measures the proxy's peak).
+      uploadsAtOnce: this.memoryMb,
     });
   }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { checkHealthPath, defaultHealthcheck } from './healthcheck';
 import { NAMES, appNames } from './names';
-import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkServerAddress, checkWhole } from './validators';
+import { Mutable, PORT_ALLOWED, SettingsError, checkBodySize, checkImage, checkServerAddress, checkWhole } from './validators';
 
 export interface AppSettings {
   /** Image reference; with `buildContext` it is the tag given to the built image. */
@@ -62,6 +62,11 @@ export interface BackendSettings extends AppSettings {
   readonly replicas: number;
   /** The API answers at `<subdomain>.<domain>`. */
   readonly subdomain: string;
+  /**
+   * nginx `client_max_body_size` of the API's site, e.g. `100m`; `0` disables the limit.
+   * @default 100m: a short video
+   */
+  readonly maxBodySize: string;
   /**
    * Names of environment variables whose values are secrets (wayshub-backend's Cloudinary
    * `API_KEY` and `API_SECRET`, say). Their values come at deploy time from the sensitive
@@ -205,6 +210,7 @@ export function resolveBackend(backend: Mutable<BackendSettings>, domain: string
   if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(subdomain) || `${subdomain}.${domain}`.length > 253) {
     throw new SettingsError(NAMES.apiSubdomain, subdomain, 'allowed: one DNS label of a-z, 0-9 and "-", e.g. api');
   }
+  const maxBodySize = checkBodySize(backend.maxBodySize ?? DEFAULTS.apiMaxBodySize, NAMES.apiMaxBodySize);
   const secretEnv = backend.secretEnv ?? [];
   if (!isList(secretEnv) || secretEnv.length > MAX_SECRET_ENV) {
     throw new SettingsError(NAMES.backendSecretEnv, secretEnv, `allowed: a list of at most ${MAX_SECRET_ENV} names`);
@@ -221,5 +227,5 @@ export function resolveBackend(backend: Mutable<BackendSettings>, domain: string
       throw new SettingsError(NAMES.backendSecretEnv, name, 'it is also in backend.env; allowed: each name in one of the two');
     if (secretEnv.indexOf(name) !== i) throw new SettingsError(NAMES.backendSecretEnv, name, 'it is listed twice; allowed: each name once');
   });
-  return { ...app, replicas, subdomain, secretEnv: [...secretEnv] };
+  return { ...app, replicas, subdomain, maxBodySize, secretEnv: [...secretEnv] };
 }

@@ -18,6 +18,8 @@ export const DEFAULTS = {
   httpPort: 80,
   httpsPort: 443,
   maxBodySize: '10m',
+  /** The API's uploads: a short video (a minute of 1080p is 60 to 100 MB). */
+  apiMaxBodySize: '100m',
   hstsMaxAgeSeconds: 31536000,
   proxyMemoryMb: 256,
   /** Seconds a replica or the proxy has to finish its requests once told to stop. */

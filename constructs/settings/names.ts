@@ -13,6 +13,7 @@ const PATHS = {
   swarmEncrypt: 'swarm.encryptNetwork',
   backendReplicas: 'backend.replicas',
   apiSubdomain: 'backend.subdomain',
+  apiMaxBodySize: 'backend.maxBodySize',
   backendSecretEnv: 'backend.secretEnv',
   database: 'database.enabled',
   dbImage: 'database.image',

@@ -3,7 +3,7 @@
 import type { RateLimitConfig, RealIpConfig, UpstreamMethod } from '../../nginx/render';
 import { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 import { NAMES } from './names';
-import { Mutable, PORT_ALLOWED, SettingsError, checkImage, checkWhole, cidrRange, isCidr } from './validators';
+import { Mutable, PORT_ALLOWED, SettingsError, checkBodySize, checkImage, checkWhole, cidrRange, isCidr } from './validators';
 
 /** How nginx picks a replica for each request: round robin (default), least_conn, ip_hash,
  * random_two_least_conn, or `hash <key> [consistent]` (the same key lands on the same replica). */
@@ -14,7 +14,7 @@ export interface ProxySettings {
   /** Host port that publishes the proxy's port 80. */
   readonly httpPort: number;
   readonly loadBalancing: LoadBalancing;
-  /** nginx `client_max_body_size`, e.g. `10m`; `0` disables the limit. */
+  /** nginx `client_max_body_size` of the app's site (`<domain>`), e.g. `10m`; `0` disables the limit. The API has its own. */
   readonly maxBodySize: string;
   readonly connectTimeoutSeconds: number;
   readonly readTimeoutSeconds: number;
@@ -133,10 +133,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
   const loadBalancing = proxy.loadBalancing ?? { method: 'round_robin' };
   checkLoadBalancing(loadBalancing);
 
-  const maxBodySize = proxy.maxBodySize ?? DEFAULTS.maxBodySize;
-  if (typeof maxBodySize !== 'string' || !/^(0|[1-9][0-9]{0,5}[kmgKMG]?)$/.test(maxBodySize)) {
-    throw new SettingsError(NAMES.maxBodySize, maxBodySize, 'allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit');
-  }
+  const maxBodySize = checkBodySize(proxy.maxBodySize ?? DEFAULTS.maxBodySize, NAMES.maxBodySize);
 
   const httpsPort = proxy.httpsPort ?? DEFAULTS.httpsPort;
   checkWhole(httpsPort, NAMES.httpsPort, 1, 65535, PORT_ALLOWED);
@@ -187,7 +184,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     image,
     httpPort,
     loadBalancing,
-    maxBodySize: maxBodySize.toLowerCase(),
+    maxBodySize,
     connectTimeoutSeconds: numbers.connectTimeoutSeconds[0],
     readTimeoutSeconds: numbers.readTimeoutSeconds[0],
     nextUpstreamTries: numbers.nextUpstreamTries[0],

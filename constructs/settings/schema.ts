@@ -140,7 +140,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     path: 'proxy.maxBodySize',
     env: 'WAYSHUB_MAX_BODY_SIZE',
     default: code(DEFAULTS.maxBodySize),
-    allowed: '`512k`, `10m`, `1g`...; `0` = no limit; larger uploads get 413',
+    allowed: '`512k`, `10m`, `1g`...; `0` = no limit; larger uploads to `<domain>` get 413',
   },
   { path: 'dockerHost', env: 'DOCKER_HOST', default: code(DEFAULTS.dockerHost), allowed: '`unix://...`, `tcp://host:port`, `ssh://user@host[:port]`' },
   {
@@ -247,6 +247,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     DEFAULTS.backendPort,
   ),
   { path: 'backend.subdomain', env: 'WAYSHUB_API_SUBDOMAIN', needs: NEEDS.backend, default: code(DEFAULTS.apiSubdomain), allowed: 'one DNS label' },
+  {
+    path: 'backend.maxBodySize',
+    env: 'WAYSHUB_API_MAX_BODY_SIZE',
+    needs: NEEDS.backend,
+    default: code(DEFAULTS.apiMaxBodySize),
+    allowed: 'like `WAYSHUB_MAX_BODY_SIZE`, for uploads to `api.<domain>` (videos): see [Uploads](operations.md#uploads)',
+  },
   {
     path: 'backend.secretEnv',
     env: 'WAYSHUB_BACKEND_SECRET_ENV',

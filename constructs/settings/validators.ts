@@ -44,6 +44,14 @@ export function checkWhole(value: unknown, setting: string, min: number, max: nu
   }
 }
 
+/** An nginx size (`client_max_body_size`): `512k`, `10m`, `1g`, or `0` for no limit; lower case. */
+export function checkBodySize(value: unknown, setting: string): string {
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,5}[kmgKMG]?)$/.test(value)) {
+    throw new SettingsError(setting, value, 'allowed: a size like 512k, 10m or 1g (digits with an optional k, m or g); 0 for no limit');
+  }
+  return value.toLowerCase();
+}
+
 export function parseWhole(text: string, setting: string, allowed: string): number {
   if (!/^[0-9]{1,9}$/.test(text)) throw new SettingsError(setting, text, allowed);
   return Number(text);

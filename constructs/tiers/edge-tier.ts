@@ -16,6 +16,11 @@ export interface EdgeSite {
   readonly serverNames: readonly string[];
   readonly replicas: ReplicaPool;
   /**
+   * Largest request body this site accepts, e.g. `100m` for an API that takes videos.
+   * @default the proxy's maxBodySize
+   */
+  readonly maxBodySize?: string;
+  /**
    * App servers outside the stack (`host:port`), balanced beside the replicas.
    * @default none
    */
@@ -55,9 +60,9 @@ export class EdgeTier extends Construct {
     const { proxy: p, tls } = props;
 
     // Every site gets the same proxy features.
-    const site = ({ key, serverNames, replicas, servers }: EdgeSite): SiteConfig => ({
+    const site = ({ key, serverNames, replicas, servers, maxBodySize }: EdgeSite): SiteConfig => ({
       serverNames,
-      maxBodySize: p.maxBodySize,
+      maxBodySize: maxBodySize ?? p.maxBodySize,
       connectTimeoutSeconds: p.connectTimeoutSeconds,
       readTimeoutSeconds: p.readTimeoutSeconds,
       nextUpstreamTries: p.nextUpstreamTries,
