@@ -10,7 +10,7 @@ export interface ChartSpec {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const ORDER = ['direct', 'nginx', 'haproxy', 'caddy'];
+const ORDER = ['direct', 'nginx', 'nginx:no-log', 'haproxy', 'haproxy:no-log', 'caddy', 'caddy:no-log'];
 
 /** Median of a figure per (case, target), as chart rows. */
 function medians<T extends { case: string; target: string }>(runs: readonly T[], f: (r: T) => number) {
@@ -23,7 +23,7 @@ function medians<T extends { case: string; target: string }>(runs: readonly T[],
 
 export function chartSpecs(report: Report, stem: string): ChartSpec[] {
   const s = report.saturation;
-  const main = s.filter((r) => !r.case.startsWith('tuning') && !/replicas$/.test(r.case));
+  const main = s.filter((r) => !r.case.startsWith('tuning') && !/replicas$/.test(r.case) && !/connections$/.test(r.case));
   const bars = (title: string, values: unknown[], y: string) => ({
     $schema: SCHEMA,
     title,
@@ -75,6 +75,27 @@ export function chartSpecs(report: Report, stem: string): ChartSpec[] {
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'replicas', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: report.options.replicaCounts } },
+          y: { field: 'value', type: 'quantitative', title: 'req/s' },
+          color: { field: 'target', type: 'nominal', title: null, legend: { labelLimit: 300 } },
+        },
+      },
+    });
+  }
+  const concurrency = s.filter((r) => /, \d+ connections$/.test(r.case));
+  if (concurrency.length) {
+    const connections = (c: string) => Number(/(\d+) connections$/.exec(c)?.[1]);
+    specs.push({
+      file: `${stem}-concurrency.svg`,
+      title: 'Throughput against the number of connections',
+      spec: {
+        $schema: SCHEMA,
+        title: `Throughput against connections (${concurrency[0].case.replace(/, \d+ connections$/, '')})`,
+        width: 420,
+        height: 240,
+        data: { values: concurrency.map((r) => ({ connections: connections(r.case), target: label(r.target), value: r.requestsPerSecond })) },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'connections', type: 'quantitative', scale: { type: 'log', base: 2 } },
           y: { field: 'value', type: 'quantitative', title: 'req/s' },
           color: { field: 'target', type: 'nominal', title: null, legend: { labelLimit: 300 } },
         },

@@ -19,6 +19,7 @@ import type { TestImages } from '../__tests__/support/test-images';
 import { containerAccounting, logPipelineCpuNs } from './cgroup';
 import { BenchImage, ensureBenchImage, ensureStaticImage } from './images';
 import { caddyConfig, haproxyConfig } from './targets';
+import { NO_ACCESS_LOG } from './tuning';
 import { RunFigures, parseWrk } from './wrk';
 
 export const NAME = 'bench';
@@ -32,8 +33,10 @@ const WRK = `${NAME}-wrk`;
 export type Log = (line: string) => void;
 /** What the replicas are: the test app (Node) or nginx serving fixed files. */
 export type AppKind = 'node' | 'static';
-/** direct, nginx, haproxy, caddy, or a tuning variant of our nginx: `nginx:<variant>`. */
+/** direct, nginx, haproxy, caddy, each proxy with no access log (`:no-log`), or a tuning variant of our nginx: `nginx:<variant>`. */
 export type TargetKey = string;
+/** The suffix of a target with no access log: `nginx:no-log`, `haproxy:no-log`, `caddy:no-log`. */
+export const NO_LOG = ':no-log';
 
 export interface Target {
   container: string;
@@ -75,6 +78,8 @@ export class BenchLab {
 
   private deployment?: Deployment;
   private readonly variants = new Map<string, string>();
+  /** Variants that are peers in every section (our nginx with no access log). */
+  private readonly peerVariants = new Map<string, string>();
   private peersUp = false;
   kind: AppKind = 'node';
   replicas = 0;
@@ -139,45 +144,36 @@ export class BenchLab {
 
   private startPeers(): void {
     const threads = os.cpus().length;
-    fs.writeFileSync(path.join(this.work, 'haproxy.cfg'), haproxyConfig(ALIAS, APP_PORT, threads));
-    fs.writeFileSync(path.join(this.work, 'Caddyfile'), caddyConfig(ALIAS, APP_PORT));
-    const mount = (file: string, at: string) => ['-v', `${path.join(this.work, file)}:${at}:ro`];
+    const mount = (file: string, at: string, mode = 'ro') => ['-v', `${path.join(this.work, file)}:${at}:${mode}`];
     this.removePeers();
-    docker(
-      'run',
-      '-d',
-      '--name',
-      `${NAME}-haproxy`,
-      '--network',
-      NETWORK,
-      ...LIMITS,
-      ...mount('haproxy.cfg', '/etc/haproxy/haproxy.cfg'),
-      this.tools.tag,
-      'haproxy',
-      '-W',
-      '-f',
-      '/etc/haproxy/haproxy.cfg',
-    );
-    docker(
-      'run',
-      '-d',
-      '--name',
-      `${NAME}-caddy`,
-      '--network',
-      NETWORK,
-      ...LIMITS,
-      ...mount('Caddyfile', '/etc/caddy/Caddyfile'),
-      this.tools.tag,
-      'caddy',
-      'run',
-      '--config',
-      '/etc/caddy/Caddyfile',
-      '--adapter',
-      'caddyfile',
-    );
+    for (const logging of ['best', 'off'] as const) {
+      const suffix = logging === 'off' ? NO_LOG : '';
+      const file = logging === 'off' ? '-no-log' : '';
+      fs.writeFileSync(path.join(this.work, `haproxy${file}.cfg`), haproxyConfig(ALIAS, APP_PORT, threads, logging));
+      fs.writeFileSync(path.join(this.work, `Caddyfile${file}`), caddyConfig(ALIAS, APP_PORT, logging));
+      const peer = (name: string, ...args: string[]) =>
+        docker('run', '-d', '--name', this.target(`${name}${suffix}`).container, '--network', NETWORK, ...LIMITS, ...args);
+      peer('haproxy', ...mount(`haproxy${file}.cfg`, '/etc/haproxy/haproxy.cfg'), this.tools.tag, 'haproxy', '-W', '-f', '/etc/haproxy/haproxy.cfg');
+      // Caddy's log file on the host's disk: in the container's memory it would count against its limit.
+      fs.mkdirSync(path.join(this.work, 'caddy-logs'), { recursive: true, mode: 0o777 });
+      peer(
+        'caddy',
+        ...mount(`Caddyfile${file}`, '/etc/caddy/Caddyfile'),
+        ...(logging === 'best' ? mount('caddy-logs', '/var/log/caddy', 'rw') : []),
+        this.tools.tag,
+        'caddy',
+        'run',
+        '--config',
+        '/etc/caddy/Caddyfile',
+        '--adapter',
+        'caddyfile',
+      );
+    }
     // The load generator: its own container with no limit; its CPU-seconds are recorded.
     fs.mkdirSync(path.join(this.work, 'scripts'), { recursive: true });
     docker('run', '-d', '--name', WRK, '--network', NETWORK, ...mount('scripts', '/scripts'), this.tools.tag, 'sleep', 'infinity');
+    // Our nginx with no access log: the live proxy's config with that one change, kept for the whole run.
+    this.addVariant(NO_LOG.slice(1), NO_ACCESS_LOG, true);
     this.peersUp = true;
   }
 
@@ -185,7 +181,7 @@ export class BenchLab {
    * A variant of our nginx for a tuning row: the live proxy's config files, changed by `edit`,
    * in a container of its own (same image, same limits, same network).
    */
-  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>): void {
+  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>, peer = false): void {
     const files = Object.fromEntries([NGINX_CONF_PATH, UPSTREAM_CONF_PATH, SITE_CONF_PATH].map((p) => [p, docker('exec', `${NAME}-proxy`, 'cat', p)]));
     const changed = edit(files);
     const unchanged = Object.keys(files).every((p) => files[p] === changed[p]);
@@ -217,9 +213,10 @@ export class BenchLab {
       '-g',
       'daemon off;',
     );
-    this.variants.set(name, container);
+    (peer ? this.peerVariants : this.variants).set(name, container);
   }
 
+  /** Removes the tuning variants (not the peers). */
   removeVariants(): void {
     for (const container of this.variants.values()) execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' });
     this.variants.clear();
@@ -232,8 +229,10 @@ export class BenchLab {
   target(key: TargetKey): Target {
     if (key === 'direct') return { container: this.replicaNames()[0], port: APP_PORT };
     if (key === 'nginx') return { container: `${NAME}-proxy`, port: 80 };
-    if (key === 'haproxy' || key === 'caddy') return { container: `${NAME}-${key}`, port: 80 };
-    const variant = this.variants.get(key.replace(/^nginx:/, ''));
+    const peer = /^(haproxy|caddy)(:no-log)?$/.exec(key);
+    if (peer) return { container: `${NAME}-${peer[1]}${peer[2] ? '-no-log' : ''}`, port: 80 };
+    const name = key.replace(/^nginx:/, '');
+    const variant = this.variants.get(name) ?? this.peerVariants.get(name);
     if (!variant) throw new Error(`bench: no target ${key}`);
     return { container: variant, port: 80 };
   }
@@ -258,7 +257,17 @@ export class BenchLab {
     const wrk = containerAccounting(WRK);
     acct.resetPeak();
     const before = { target: acct.cpuNs(), wrk: wrk.cpuNs(), replicas: replicas.map((r) => r.cpuNs()), logs: logPipelineCpuNs() };
-    const args = ['exec', WRK, 'wrk', '-t2', `-c${load.connections}`, `-d${load.seconds}s`, '--latency', '-H', `Host: ${DOMAIN}`];
+    const args = [
+      'exec',
+      WRK,
+      'wrk',
+      `-t${Math.min(2, load.connections)}`,
+      `-c${load.connections}`,
+      `-d${load.seconds}s`,
+      '--latency',
+      '-H',
+      `Host: ${DOMAIN}`,
+    ];
     for (const [k, v] of Object.entries(load.headers ?? {})) args.push('-H', `${k}: ${v}`);
     if (load.script) args.push('-s', `/scripts/${load.script}`);
     args.push(`http://${t.container}:${t.port}${load.path}`);
@@ -276,7 +285,9 @@ export class BenchLab {
   }
 
   private removePeers(): void {
-    for (const name of [`${NAME}-haproxy`, `${NAME}-caddy`, WRK]) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    const peers = ['haproxy', 'caddy'].flatMap((p) => [`${NAME}-${p}`, `${NAME}-${p}-no-log`]);
+    for (const name of [...peers, ...this.peerVariants.values(), WRK]) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    this.peerVariants.clear();
   }
 
   async close(): Promise<void> {

@@ -3,8 +3,11 @@
 // Measures our proxy beside HAProxy, Caddy and one replica reached directly, on one machine, in
 // one run (targets interleaved round by round), and writes bench/results/<date>.md with charts
 // (.svg) and the raw .json. The sections, in order:
+// Every saturation case has each proxy twice, like with like: with its production access log
+// (ours as synthesized) and with none (bench/targets.ts).
 // 1. static replicas (nginx serving files, so the proxy is the cost): saturation with 1 KB and
-//    100 KB answers, and the tuning rows (our nginx with one config change each);
+//    100 KB answers, the concurrency curve (1 to 256 connections, 1 KB), and the tuning rows
+//    (our nginx with one config change each);
 // 2. Node replicas (the test app): saturation, a 1 MB upload, fixed-rate latency at 1k and
 //    2k req/s, a replica killed under load, a replica added, a rollout, and throughput against
 //    the replica count (1, 2, 4, 8).
@@ -17,13 +20,18 @@ import * as path from 'node:path';
 import { renderCharts } from './charts';
 import { killReplica, rollout, scaleUp } from './events';
 import { STATIC_PATHS } from './images';
-import { BenchLab, DOMAIN, TargetKey, WrkLoad } from './lab';
+import { BenchLab, DOMAIN, NO_LOG, TargetKey, WrkLoad } from './lab';
 import { pacedLoad, withoutTimeline } from './paced-load';
 import { Options, RateRun, Report, SaturationRun, renderReport } from './report';
 import { VARIANTS, Variant } from './tuning';
 
-const PEERS: readonly TargetKey[] = ['direct', 'nginx', 'haproxy', 'caddy'];
-const PROXIES: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
+/** Each proxy with its production access log (ours as synthesized). */
+const LOGGED: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
+/** Each proxy twice: with that log, and with none. */
+const PROXIES: readonly TargetKey[] = LOGGED.flatMap((t) => [t, `${t}${NO_LOG}`]);
+const PEERS: readonly TargetKey[] = ['direct', ...PROXIES];
+/** The concurrency curve: connections per point. */
+const CURVE_CONNECTIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const REPLICA_CPU = 0.5;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const USAGE = 'usage: npm run bench -- [--smoke] [--replicas N] [--rounds R] [--seconds S] [--connections C]';
@@ -73,6 +81,10 @@ async function main(): Promise<void> {
     }
   };
   const get = (p: string, headers?: Record<string, string>) => () => ({ path: p, seconds: o.seconds, connections: o.connections, headers });
+  /** One round per point: throughput and latency against the number of connections. */
+  const curve = (base: string, p: string, connections: readonly number[]) => {
+    for (const c of connections) saturate(`${base}, ${c} connections`, PEERS, () => ({ path: p, seconds: Math.min(o.seconds, 3), connections: c }), 1);
+  };
   lab.writeScript('upload.lua', 'wrk.method = "POST"\nwrk.body = string.rep("x", 1000000)\nwrk.headers["Content-Type"] = "application/octet-stream"\n');
   const upload = () => ({ path: '/upload', seconds: o.seconds, connections: Math.min(8, o.connections), script: 'upload.lua' });
 
@@ -84,6 +96,7 @@ async function main(): Promise<void> {
       await lab.deploy('static', o.replicas);
       saturate('static 1 KB', PEERS, get(STATIC_PATHS.small));
       saturate('static 100 KB', PEERS, get(STATIC_PATHS.large));
+      curve('static 1 KB', STATIC_PATHS.small, CURVE_CONNECTIONS);
     }
     // The smoke run tries one variant of each kind of load.
     const variants = o.smoke ? VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.load === v.load) === i) : VARIANTS;
@@ -110,14 +123,17 @@ async function main(): Promise<void> {
     log(`deploying ${o.replicas} replicas of the test app (Node) ...`);
     await lab.deploy('node', o.replicas);
     saturate('node GET /', PEERS, get('/'));
-    if (o.smoke) tune('small'); // on the Node replicas' GET /
+    if (o.smoke) {
+      tune('small'); // on the Node replicas' GET /
+      curve('node GET /', '/', [2]);
+    }
     saturate('node upload 1 MB', PEERS, upload);
     tune('upload');
 
     for (const rate of o.rates) {
-      if (!o.smoke) for (const t of PEERS) await pacedLoad({ url: `http://${lab.address(t)}/`, host: DOMAIN, rate, seconds: 1 }); // warm-up
+      if (!o.smoke) for (const t of ['direct', ...LOGGED]) await pacedLoad({ url: `http://${lab.address(t)}/`, host: DOMAIN, rate, seconds: 1 }); // warm-up
       for (let round = 1; round <= o.rounds; round++) {
-        for (const target of PEERS) {
+        for (const target of ['direct', ...LOGGED]) {
           const r = await pacedLoad({ url: `http://${lab.address(target)}/`, host: DOMAIN, rate, seconds: o.smoke ? 1 : Math.max(o.seconds, 2) });
           rates.push({ case: `node ${rate} req/s`, round, target, ...withoutTimeline(r) });
           log(
@@ -129,7 +145,7 @@ async function main(): Promise<void> {
 
     const killRate = o.rates[0];
     const kills = [];
-    for (const target of o.smoke ? ['nginx'] : PROXIES) {
+    for (const target of o.smoke ? ['nginx'] : LOGGED) {
       // The smoke run leaves the killed replica down: nothing after it needs it.
       const k = await killReplica(lab, target, killRate, o.smoke ? 2 : 8, o.smoke ? 1000 : 3000, !o.smoke);
       kills.push(k);
@@ -150,7 +166,7 @@ async function main(): Promise<void> {
     for (const n of o.replicaCounts) {
       log(`${n} replica(s) ...`);
       await lab.deploy('node', n, { BENCH_REVISION: '2' });
-      saturate(`node GET /, ${n} replicas`, PROXIES, get('/'), 1);
+      saturate(`node GET /, ${n} replicas`, LOGGED, get('/'), 1);
       if (n === 1) {
         // The same replica CPU for every target: one replica held to half a CPU, so the replica,
         // not the proxy or wrk, is the bottleneck (as a real app is).

@@ -1,20 +1,34 @@
 // The peers, configured to match what the stack's nginx does: the replicas found through Docker's
 // DNS (asked again every second), kept-alive connections to them, round robin, a 1 s connect
-// timeout, a failed replica left alone for 5 s and the request tried on another one, and one
-// access-log line per request on stdout (which Docker's json-file driver stores, as it does
-// nginx's; neither peer can batch its stdout log lines).
+// timeout, a failed replica left alone for 5 s and the request tried on another one. Each runs
+// twice, like our nginx: with no access log, and with the access log its own docs recommend for
+// production (ours: stdout in 4 KB batches, as synthesized).
+
+/**
+ * How a peer logs: `best` is its production recommendation (HAProxy: a line per request into an
+ * in-memory ring, which a syslog server would read; Caddy: JSON lines to a file); `off` is none.
+ */
+export type PeerLogging = 'best' | 'off';
 
 /** HAProxy: server-template over the replicas' alias, through Docker's resolver. */
-export function haproxyConfig(alias: string, port: number, threads: number): string {
+export function haproxyConfig(alias: string, port: number, threads: number, logging: PeerLogging): string {
+  const log =
+    logging === 'best'
+      ? `    log ring@access local0
+
+# The access log: one line per request, written to memory; a syslog server would read it from here.
+ring access
+    format rfc5424
+    maxlen 1200
+    size 1048576
+`
+      : '';
   return `global
     nbthread ${threads}
-    log stdout format raw local0
-
+${log}
 defaults
     mode http
-    log global
-    option httplog
-    option http-keep-alive
+${logging === 'best' ? '    log global\n    option httplog\n' : ''}    option http-keep-alive
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout 502 503 504
@@ -39,17 +53,15 @@ backend replicas
 }
 
 /** Caddy: dynamic A upstreams over the replicas' alias (Caddy 2.6+). */
-export function caddyConfig(alias: string, port: number): string {
+export function caddyConfig(alias: string, port: number, logging: PeerLogging): string {
+  // JSON lines to a file (the host's disk, not memory), as Caddy's docs set up a production log.
+  const log = logging === 'best' ? '\n    log {\n        output file /var/log/caddy/access.log\n        format json\n    }' : '';
   return `{
     admin off
     auto_https off
 }
 
-:80 {
-    log {
-        output stdout
-        format console
-    }
+:80 {${log}
     reverse_proxy {
         dynamic a {
             name ${alias}

@@ -22,6 +22,9 @@ const replace = (file: string, from: RegExp, to: string) => (files: ConfigFiles)
   return { ...files, [file]: files[file].replace(from, to) };
 };
 
+/** Our nginx with no access log: a peer in every section (the run's `nginx:no-log`), not a tuning row. */
+export const NO_ACCESS_LOG = replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log off;');
+
 export const VARIANTS: readonly Variant[] = [
   {
     name: 'log-unbuffered',
@@ -33,12 +36,6 @@ export const VARIANTS: readonly Variant[] = [
     name: 'log-buffer-64k',
     what: 'access log with a 64 KiB buffer (instead of 4 KiB)',
     edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log /dev/stdout wayshub buffer=64k flush=1s;'),
-    load: 'small',
-  },
-  {
-    name: 'log-off',
-    what: 'no access log at all (the bound logging can reach)',
-    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log off;'),
     load: 'small',
   },
   {
@@ -67,15 +64,15 @@ export const VARIANTS: readonly Variant[] = [
     load: 'large',
   },
   {
-    name: 'request-buffering-off',
-    what: 'request bodies streamed to the replica as they arrive, not read whole first (1 MB uploads)',
-    edit: replace(SITE_CONF_PATH, /proxy_http_version 1\.1;/g, 'proxy_http_version 1.1;\n    proxy_request_buffering off;'),
+    name: 'uploads-buffered',
+    what: 'every request body read whole first (a 1 MB one into a temp file), as before uploads were streamed',
+    edit: replace(SITE_CONF_PATH, /\n\s*if \(\$wayshub_stream_body\) \{\s*return 418;\s*\}/g, ''),
     load: 'upload',
   },
   {
     name: 'body-buffer-1m',
-    what: 'request bodies up to 1 MiB kept in a memory buffer, not a temp file (1 MB uploads)',
-    edit: replace(SITE_CONF_PATH, /client_max_body_size (\w+);/g, 'client_max_body_size $1;\n    client_body_buffer_size 1m;'),
+    what: 'a 1 MiB buffer for each request body (instead of 128 KiB) (1 MB uploads)',
+    edit: replace(SITE_CONF_PATH, /client_body_buffer_size \w+;/g, 'client_body_buffer_size 1m;'),
     load: 'upload',
   },
 ];

@@ -289,6 +289,9 @@ map "$request_method:$upstream_bytes_sent" $wayshub_retry_safe {
 # body is ever written to the proxy's temp space, which many uploads at once would fill.
 map "$request_method:$content_length:$http_transfer_encoding" $wayshub_stream_body {
     default                        0;
+    # Most requests: found in the hash of exact keys, before any regex is tried.
+    "GET::"                        0;
+    "HEAD::"                       0;
     "~^[A-Z]+:0*[1-9][0-9]{5,}:"   1;
     "~^[A-Z]+:[0-9]*:."            1;
     "~^(POST|PUT|PATCH)::$"        1;

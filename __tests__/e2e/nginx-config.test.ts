@@ -1,6 +1,6 @@
 // No synthesized config can fail `nginx -t` at deploy: the config of every settings combination
-// of the snapshot matrix, names as long as the settings allow, and the guide's hand-written
-// site file, checked by the real nginx
+// of the snapshot matrix, names as long as the settings allow, the benchmark's tuning variants
+// and the guide's hand-written site file, checked by the real nginx
 // the proxy runs (the e2e image, 1.27.3 or newer: Debian's own nginx 1.22 has no upstream
 // `resolve`), all in one container.
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { NO_ACCESS_LOG, VARIANTS } from '../../bench/tuning';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { NGINX_CONF_PATH } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
@@ -53,12 +54,16 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
   const inNginx = (mount: string, script: string) =>
     spawnSync('docker', ['run', '--rm', '-v', `${mount}:/configs:ro`, '--entrypoint', '/bin/sh', image, '-c', script], { encoding: 'utf8' });
 
-  test('the snapshot matrix and the longest names', () => {
+  test("the snapshot matrix, the longest names and the benchmark's tuning variants", () => {
     expect(LONGEST).toHaveLength(253);
-    const cases = [...MATRIX, ...LONG_CASES];
+    // A tuning variant is the default config with one edit: the benchmark's full run loads each.
+    const defaults = Object.fromEntries(synthStack({}).stack.edge.proxy.files.map((f) => [f.path, f.content]));
+    const variants = [...VARIANTS.map((v) => v.edit), NO_ACCESS_LOG].map((edit) =>
+      Object.entries(edit(defaults)).map(([p, content]) => ({ path: p, content })),
+    );
+    const cases = [...[...MATRIX, ...LONG_CASES].map(([, input]) => synthStack(input).stack.edge.proxy.files), ...variants];
     const cert = makeCertificate(dir, ['alvin.xyz']);
-    cases.forEach(([, input], i) => {
-      const files = synthStack(input).stack.edge.proxy.files;
+    cases.forEach((files, i) => {
       // With the certificate files nginx loads, at the paths the config names.
       const tlsFiles = files.flatMap((f) => [...f.content.matchAll(/ssl_certificate(?:_key)? ([^;]+);/g)].map((m) => m[1]));
       const pem = (target: string) => fs.readFileSync(target.endsWith('privkey.pem') ? cert.key : cert.cert, 'utf8');

@@ -82,6 +82,13 @@ describe('the report', () => {
         run('static 1 KB', round, 'nginx', 6_000 * k, 0.4),
         run('static 1 KB', round, 'haproxy', 5_000 * k, 0.6),
         run('static 1 KB', round, 'caddy', 4_000 * k, 1.5),
+        // With no access log: HAProxy gains more than we do.
+        run('static 1 KB', round, 'nginx:no-log', 7_000 * k, 0.35),
+        run('static 1 KB', round, 'haproxy:no-log', 8_000 * k, 0.3),
+        run('static 1 KB, 1 connections', round, 'nginx', 900 * k),
+        run('static 1 KB, 1 connections', round, 'haproxy', 1_000 * k),
+        run('static 1 KB, 256 connections', round, 'nginx', 7_000 * k),
+        run('static 1 KB, 256 connections', round, 'haproxy', 5_000 * k),
         run('tuning 1 KB', round, 'nginx', 6_000 * k),
         run('tuning 1 KB', round, 'nginx:log-unbuffered', 4_000 * k),
       ];
@@ -104,7 +111,21 @@ describe('the report', () => {
   test('shows the median of the rounds with their spread, and ratios taken within each round', () => {
     const md = renderReport(report);
     expect(md).toContain('| our nginx, as synthesized | 6000 (3000–6000) | 0.60x | 1.20x | 1 / 3 / 4 / 5 | 0 | 0.40 | 0.08 | 18000 | 8.0 | 1.0 |');
-    expect(md).toContain('| Caddy | 4000 (2000–4000) | 0.40x | 0.80x |');
+    expect(md).toContain('| Caddy, JSON log to a file | 4000 (2000–4000) | 0.40x | 0.80x |');
+  });
+
+  test('compares like with like: a proxy with no log against HAProxy with no log', () => {
+    const md = renderReport(report);
+    expect(md).toContain('| our nginx, no access log | 7000 (3500–7000) | 0.70x | 0.88x |');
+    expect(md).toContain('| HAProxy, no log | 8000 (4000–8000) | 0.80x | 1.00x |');
+  });
+
+  test('the concurrency curve is its own table, out of the saturation cases', () => {
+    const md = renderReport(report);
+    expect(md).toContain('## Concurrency: static 1 KB, 1 to 256 connections (1 round each)');
+    expect(md).toContain('| connections | our nginx, as synthesized | HAProxy, log to a ring |');
+    expect(md).toContain('| 256 | 7000 / 4 | 5000 / 4 |');
+    expect(md).not.toContain('### static 1 KB, 256 connections');
   });
 
   test('a tuning row is compared with the config as synthesized, in the same rounds', () => {
@@ -113,8 +134,9 @@ describe('the report', () => {
 
   test('checks each goal of the issue with the figure that decides it', () => {
     expect(goals(report)).toEqual([
-      { goal: 'static 1 KB: saturation ≥ 1.0x HAProxy', measured: '1.20x', met: true },
-      { goal: 'static 1 KB: saturation ≥ 1.2x Caddy', measured: '1.50x', met: true },
+      { goal: 'static 1 KB: saturation ≥ 1.0x HAProxy, each with its production log', measured: '1.20x', met: true },
+      { goal: 'static 1 KB: saturation ≥ 1.0x HAProxy, neither logging', measured: '0.88x', met: false },
+      { goal: 'static 1 KB: saturation ≥ 1.2x Caddy, each with its production log', measured: '1.50x', met: true },
       { goal: 'static 1 KB: proxy CPU per request ≤ HAProxy', measured: '0.40 vs 0.60 CPU-s per 10k requests', met: true },
       { goal: 'static 1 KB: ≥ 0.6x one replica directly', measured: '0.60x', met: true },
       // p99 added per round: 0.5 ms each time.
@@ -128,7 +150,13 @@ describe('the report', () => {
 
   test('charts: one vega-lite spec per section, with the medians as data', () => {
     const specs = chartSpecs(report, '2026-12-02');
-    expect(specs.map((c) => c.file)).toEqual(['2026-12-02-saturation.svg', '2026-12-02-latency.svg', '2026-12-02-kill.svg', '2026-12-02-tuning.svg']);
+    expect(specs.map((c) => c.file)).toEqual([
+      '2026-12-02-saturation.svg',
+      '2026-12-02-latency.svg',
+      '2026-12-02-concurrency.svg',
+      '2026-12-02-kill.svg',
+      '2026-12-02-tuning.svg',
+    ]);
     const data = (specs[0].spec.data as { values: { case: string; target: string; value: number }[] }).values;
     expect(data).toContainEqual({ case: 'static 1 KB', target: 'our nginx, as synthesized', order: 1, value: 6000 });
   });

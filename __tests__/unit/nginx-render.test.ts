@@ -249,7 +249,13 @@ describe('uploads', () => {
     expect(map![1]).toMatch(/default\s+0;/);
     const entries = [...map![1].matchAll(/^\s*"~([^"]+)"\s+(\d);$/gm)].map((m) => [new RegExp(m[1]), m[2]] as const);
     expect(entries).toHaveLength(3);
-    return (method, length, te = '') => entries.find(([re]) => re.test(`${method}:${length}:${te}`))?.[1] ?? '0';
+    // nginx looks up the exact keys first, then tries the regexes in order, else the default.
+    const exact = new Map([...map![1].matchAll(/^\s*"([A-Z]+::)"\s+(\d);$/gm)].map((m) => [m[1], m[2]] as const));
+    expect([...exact.keys()]).toEqual(['GET::', 'HEAD::']);
+    return (method, length, te = '') => {
+      const key = `${method}:${length}:${te}`;
+      return exact.get(key) ?? entries.find(([re]) => re.test(key))?.[1] ?? '0';
+    };
   }
 
   test('a body of 100,000 bytes or more, or of unknown length, is streamed; a smaller one is read whole first', () => {
