@@ -79,6 +79,16 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
     ]);
   });
 
+  test('in maintenance, the API answers JSON and the site a page, and nothing else of the stack changes', () => {
+    const off = synthStack({ domain: 'alvin.xyz', backend: { image: 'b:1' } }).json;
+    const on = synthStack({ domain: 'alvin.xyz', backend: { image: 'b:1' }, proxy: { maintenance: true } }).json;
+    const sites = uploadedFiles(on)['/etc/nginx/wayshub/sites.conf'];
+    expect(sites).toMatch(/server_name api\.alvin\.xyz;[^]*default_type application\/json;\s*return 503/);
+    // Only the proxy's config differs: a reload, no container replaced.
+    const withoutConfig = (j: typeof on) => JSON.stringify({ ...j.resource, docker_container: { ...j.resource.docker_container, proxy_config_loader: undefined } });
+    expect(withoutConfig(on)).toBe(withoutConfig(off));
+  });
+
   test("with HTTPS the API is https and Let's Encrypt covers its name", () => {
     const { json: j } = synthStack({
       domain: 'alvin.xyz',

@@ -3,6 +3,7 @@ import {
   PROXY_HEALTH_PATH,
   ProxyConfig,
   SITE_CONF_PATH,
+  MAINTENANCE_RETRY_AFTER_SECONDS,
   STREAM_BODY_FROM_BYTES,
   SiteConfig,
   UPLOAD_BUFFER_KB,
@@ -310,6 +311,43 @@ describe('uploads', () => {
 
   test('uploadsAtOnce is a whole number from 1', () => {
     expect(() => render({ sites: [site()], uploadsAtOnce: 0 })).toThrow(/uploadsAtOnce/);
+  });
+});
+
+describe('maintenance', () => {
+  const api = site({ serverNames: ['api.alvin.xyz'], json: true, upstream: { ...site().upstream, name: 'wayshub_backend' } });
+  const on = render({ sites: [site(), api], maintenance: true })[SITE_CONF_PATH];
+  const servers = on.split('\nserver {').filter((b) => b.includes('location /'));
+
+  test('every request of each site is answered by the proxy with 503, and none is passed to a replica', () => {
+    expect(servers).toHaveLength(2);
+    for (const server of servers) {
+      expect(server).not.toContain('proxy_pass');
+      expect(server).toMatch(/location \/ \{\s*default_type [a-z/]+;\s*return 503 '[^']+';\s*\}/);
+      expect(server).toContain(`add_header Retry-After ${MAINTENANCE_RETRY_AFTER_SECONDS} always;`);
+    }
+  });
+
+  test('a page for the site, JSON for the API', () => {
+    expect(servers[0]).toContain('default_type text/html;');
+    expect(servers[0]).toContain('<h1>Back soon</h1>');
+    expect(servers[1]).toContain('default_type application/json;');
+    const json = /return 503 '([^']+)';/.exec(servers[1])![1];
+    expect(JSON.parse(json)).toMatchObject({ error: 'maintenance', retryAfterSeconds: MAINTENANCE_RETRY_AFTER_SECONDS });
+  });
+
+  test('the health location still answers, and the security headers stay', () => {
+    for (const server of servers) {
+      expect(server).toContain(`location = ${PROXY_HEALTH_PATH} {`);
+      expect(server).toContain('add_header X-Content-Type-Options nosniff always;');
+    }
+  });
+
+  test('off (the default), nothing of it is in the config', () => {
+    const off = render({ sites: [site(), api] })[SITE_CONF_PATH];
+    expect(off).not.toContain('Retry-After 300');
+    expect(off).not.toContain('Back soon');
+    expect(render({ sites: [site(), api], maintenance: false })[SITE_CONF_PATH]).toBe(off);
   });
 });
 

@@ -161,6 +161,11 @@ export interface ProxyProps {
    */
   readonly memoryMb?: number;
   /**
+   * Every site answers 503 with Retry-After and the proxy's own page; no request reaches a replica.
+   * @default false
+   */
+  readonly maintenance?: boolean;
+  /**
    * Seconds the proxy has to finish its requests when it is replaced or destroyed.
    * @default 30
    */

@@ -68,6 +68,7 @@ export abstract class NginxProxyBase extends Construct implements Proxy {
       // One streamed upload per MiB of the memory limit: each holds a 128 KB buffer, so all of
       // them at once take an eighth of it (uploads.test.ts measures the proxy's peak).
       uploadsAtOnce: this.memoryMb,
+      maintenance: props.maintenance ?? false,
     });
   }
 

@@ -25,6 +25,7 @@ const PATHS = {
   httpPort: 'proxy.httpPort',
   lbMethod: 'proxy.loadBalancing',
   maxBodySize: 'proxy.maxBodySize',
+  maintenance: 'proxy.maintenance',
   httpsPort: 'proxy.httpsPort',
   hsts: 'proxy.hstsMaxAgeSeconds',
   rateLimit: 'proxy.rateLimit',

@@ -3,7 +3,7 @@
 import type { RateLimitConfig, RealIpConfig, UpstreamMethod } from '../../nginx/render';
 import { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 import { NAMES } from './names';
-import { Mutable, PORT_ALLOWED, SettingsError, checkBodySize, checkImage, checkWhole, cidrRange, isCidr } from './validators';
+import { Mutable, PORT_ALLOWED, SettingsError, checkBodySize, checkBoolean, checkImage, checkWhole, cidrRange, isCidr } from './validators';
 
 /** How nginx picks a replica for each request: round robin (default), least_conn, ip_hash,
  * random_two_least_conn, or `hash <key> [consistent]` (the same key lands on the same replica). */
@@ -52,6 +52,12 @@ export interface ProxySettings {
   readonly realIp?: RealIpConfig;
   /** Memory limit of the proxy container in MiB. */
   readonly memoryMb: number;
+  /**
+   * Maintenance: every site answers 503 with Retry-After and the proxy's own page (JSON on the
+   * API); no request reaches a replica. Switched on and off by a reload, no container replaced.
+   * @default false
+   */
+  readonly maintenance: boolean;
 }
 
 export const HSTS_ALLOWED = 'allowed: seconds from 0 (off) to 63072000 (2 years), e.g. 31536000';
@@ -197,6 +203,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     httpsPort,
     hstsMaxAgeSeconds,
     securityHeaders: proxy.securityHeaders ?? true,
+    maintenance: checkBoolean(proxy.maintenance ?? false, NAMES.maintenance),
     rateLimit,
     realIp,
   };

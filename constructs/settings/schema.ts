@@ -137,6 +137,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     allowed: 'an nginx image, 1.27.3 or newer (needed for upstream `resolve`)',
   },
   {
+    path: 'proxy.maintenance',
+    env: 'WAYSHUB_MAINTENANCE',
+    parse: parseSwitch,
+    default: code('off'),
+    allowed: '`on`/`off`: every site answers 503 with `Retry-After` and a maintenance page (JSON on the API), by a reload: see [Maintenance](operations.md#maintenance)',
+  },
+  {
     path: 'proxy.maxBodySize',
     env: 'WAYSHUB_MAX_BODY_SIZE',
     default: code(DEFAULTS.maxBodySize),

@@ -44,6 +44,12 @@ export function checkWhole(value: unknown, setting: string, min: number, max: nu
   }
 }
 
+/** A switch set in code: true or false, nothing else. */
+export function checkBoolean(value: unknown, setting: string): boolean {
+  if (typeof value !== 'boolean') throw new SettingsError(setting, value, 'allowed: true or false (on or off in the environment)');
+  return value;
+}
+
 /** An nginx size (`client_max_body_size`): `512k`, `10m`, `1g`, or `0` for no limit; lower case. */
 export function checkBodySize(value: unknown, setting: string): string {
   if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,5}[kmgKMG]?)$/.test(value)) {

@@ -70,7 +70,7 @@ export class WayshubStack extends AddressedStack {
 
     const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas, servers: s.app.servers }];
     if (this.api && apiName && s.backend)
-      sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas, maxBodySize: s.backend.maxBodySize });
+      sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas, maxBodySize: s.backend.maxBodySize, json: true });
     this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine });
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);

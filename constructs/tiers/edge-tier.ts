@@ -21,6 +21,11 @@ export interface EdgeSite {
    */
   readonly maxBodySize?: string;
   /**
+   * An API: the proxy's own answers (maintenance) are JSON.
+   * @default false
+   */
+  readonly json?: boolean;
+  /**
    * App servers outside the stack (`host:port`), balanced beside the replicas.
    * @default none
    */
@@ -60,8 +65,9 @@ export class EdgeTier extends Construct {
     const { proxy: p, tls } = props;
 
     // Every site gets the same proxy features.
-    const site = ({ key, serverNames, replicas, servers, maxBodySize }: EdgeSite): SiteConfig => ({
+    const site = ({ key, serverNames, replicas, servers, maxBodySize, json }: EdgeSite): SiteConfig => ({
       serverNames,
+      ...(json ? { json } : {}),
       maxBodySize: maxBodySize ?? p.maxBodySize,
       connectTimeoutSeconds: p.connectTimeoutSeconds,
       readTimeoutSeconds: p.readTimeoutSeconds,
@@ -91,6 +97,7 @@ export class EdgeTier extends Construct {
       httpsPort: p.httpsPort,
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
+      maintenance: p.maintenance,
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       sites: props.sites.map(site),
     });

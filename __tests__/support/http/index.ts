@@ -116,6 +116,8 @@ export interface LoadReport {
   resent: number;
   /** Successful responses per replica (the body of each answer: the test app answers GET / with its name). */
   byReplica: Record<string, number>;
+  /** Answers per HTTP status. */
+  byStatus: Record<number, number>;
   seconds: number;
   /** The slowest answer, in milliseconds (a resent GET counts from its first try). */
   maxLatencyMs: number;
@@ -133,8 +135,8 @@ export interface LoadOptions {
   post?: Buffer;
   /** Where the proxy listens. @default 127.0.0.1 */
   address?: string;
-  /** The status an answer must have to count as ok, e.g. 201 for a POST that creates. @default 200 */
-  okStatus?: number;
+  /** The status an answer must have to count as ok, e.g. 201 for a POST that creates; or several. @default 200 */
+  okStatus?: number | readonly number[];
 }
 
 /**
@@ -144,7 +146,7 @@ export interface LoadOptions {
  * go on new connections and are never resent: a lost POST is a failure.
  */
 export class Load {
-  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], resent: 0, byReplica: {}, seconds: 0, maxLatencyMs: 0 };
+  private readonly report: LoadReport = { sent: 0, ok: 0, failed: 0, failures: [], resent: 0, byReplica: {}, byStatus: {}, seconds: 0, maxLatencyMs: 0 };
   private readonly agent: http.Agent;
   private readonly inflight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -174,7 +176,8 @@ export class Load {
       })
       .then((r) => {
         this.report.maxLatencyMs = Math.max(this.report.maxLatencyMs, Date.now() - sentAt);
-        if (r.status === (this.options.okStatus ?? 200)) {
+        this.report.byStatus[r.status] = (this.report.byStatus[r.status] ?? 0) + 1;
+        if ([this.options.okStatus ?? 200].flat().includes(r.status)) {
           this.report.ok++;
           const replica = r.body.trim();
           this.report.byReplica[replica] = (this.report.byReplica[replica] ?? 0) + 1;
