@@ -105,7 +105,11 @@ const MAINTENANCE_PAGE =
   '<!doctype html><html lang=en><meta charset=utf-8><title>Down for maintenance</title>' +
   '<body style=font-family:sans-serif;text-align:center;padding:4em><h1>Back soon</h1>' +
   '<p>This site is being updated. Please try again in a few minutes.</p></body></html>';
-const MAINTENANCE_JSON = JSON.stringify({ error: 'maintenance', message: 'The API is being updated; try again later.', retryAfterSeconds: MAINTENANCE_RETRY_AFTER_SECONDS });
+const MAINTENANCE_JSON = JSON.stringify({
+  error: 'maintenance',
+  message: 'The API is being updated; try again later.',
+  retryAfterSeconds: MAINTENANCE_RETRY_AFTER_SECONDS,
+});
 
 /** A request body smaller than this is read whole before it is passed on (and may be retried). */
 export const STREAM_BODY_FROM_BYTES = 100_000;

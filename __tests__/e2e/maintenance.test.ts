@@ -72,7 +72,11 @@ describeE2E('the maintenance switch', () => {
       proxy: { image: images.nginx, httpPort: port },
     };
     await deploy(false);
-    await waitFor('both sites to answer', 30_000, async () => (await request(port, { host: DOMAIN })).status === 200 && (await request(port, { host: API })).status === 200);
+    await waitFor(
+      'both sites to answer',
+      30_000,
+      async () => (await request(port, { host: DOMAIN })).status === 200 && (await request(port, { host: API })).status === 200,
+    );
   }, 600_000);
 
   afterAll(async () => {

@@ -85,7 +85,8 @@ describe('with WAYSHUB_BACKEND_IMAGE', () => {
     const sites = uploadedFiles(on)['/etc/nginx/wayshub/sites.conf'];
     expect(sites).toMatch(/server_name api\.alvin\.xyz;[^]*default_type application\/json;\s*return 503/);
     // Only the proxy's config differs: a reload, no container replaced.
-    const withoutConfig = (j: typeof on) => JSON.stringify({ ...j.resource, docker_container: { ...j.resource.docker_container, proxy_config_loader: undefined } });
+    const withoutConfig = (j: typeof on) =>
+      JSON.stringify({ ...j.resource, docker_container: { ...j.resource.docker_container, proxy_config_loader: undefined } });
     expect(withoutConfig(on)).toBe(withoutConfig(off));
   });
 

@@ -141,7 +141,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'WAYSHUB_MAINTENANCE',
     parse: parseSwitch,
     default: code('off'),
-    allowed: '`on`/`off`: every site answers 503 with `Retry-After` and a maintenance page (JSON on the API), by a reload: see [Maintenance](operations.md#maintenance)',
+    allowed:
+      '`on`/`off`: every site answers 503 with `Retry-After` and a maintenance page (JSON on the API), by a reload: see [Maintenance](operations.md#maintenance)',
   },
   {
     path: 'proxy.maxBodySize',
