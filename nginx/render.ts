@@ -324,6 +324,12 @@ map "$request_method:$content_length:$http_transfer_encoding" $wayshub_stream_bo
 # holding one buffer); the next gets 503 with Retry-After, which clients wait out and resend.
 limit_conn_zone $wayshub_stream_body zone=wayshub_uploads:1m;
 limit_conn_log_level warn;
+# The Retry-After of that 503, added by each server beside its other headers (a location's own
+# add_header would drop them); empty, so not sent, on every other answer.
+map $limit_conn_status $wayshub_uploads_retry_after {
+    REJECTED  ${UPLOAD_RETRY_AFTER_SECONDS};
+    default   "";
+}
 
 # A request for a name we don't serve (a scanner, a wrong DNS record) gets no answer at all:
 # 444 closes the connection without a response.
@@ -443,7 +449,10 @@ ${headers}${
     add_header Retry-After ${MAINTENANCE_RETRY_AFTER_SECONDS} always;
     add_header Cache-Control no-store always;
 `
-      : ''
+      : `
+    # Too many uploads at once: the 503 says when to send again (the map above).
+    add_header Retry-After $wayshub_uploads_retry_after always;
+`
   }
     # Largest request body accepted (uploads); larger ones get 413.
     client_max_body_size ${site.maxBodySize};
@@ -507,7 +516,6 @@ function renderProxyLocations(upstream: string, limit: string, uploadsAtOnce: nu
     }
 
     location @uploads_busy {
-        add_header Retry-After ${UPLOAD_RETRY_AFTER_SECONDS} always;
         default_type text/plain;
         return 503 "The proxy holds as many uploads as it can; send this one again in ${UPLOAD_RETRY_AFTER_SECONDS} s.\\n";
     }

@@ -291,8 +291,13 @@ describe('uploads', () => {
     ]);
     expect(text).toContain('limit_conn_zone $wayshub_stream_body zone=wayshub_uploads:1m;');
     const busy = /location @uploads_busy \{([^}]*)\}/.exec(text)![1];
-    expect(busy).toContain(`add_header Retry-After ${UPLOAD_RETRY_AFTER_SECONDS} always;`);
     expect(busy).toMatch(/return 503 "[^"]+";/);
+    // Retry-After comes from the server level, so the security headers stay on this answer too.
+    expect(busy).not.toContain('add_header');
+    expect(text).toMatch(
+      new RegExp(`map \\$limit_conn_status \\$wayshub_uploads_retry_after \\{\\s*REJECTED\\s+${UPLOAD_RETRY_AFTER_SECONDS};\\s*default\\s+"";\\s*\\}`),
+    );
+    expect(text).toContain('add_header Retry-After $wayshub_uploads_retry_after always;');
   });
 
   test('the rate limit counts a streamed upload too', () => {
