@@ -48,6 +48,20 @@ function directives(text: string): string[] {
     .filter((l) => l.length > 0);
 }
 
+/** A map of the config, evaluated as nginx does: exact keys first, then the regexes in order, else the default. */
+function nginxMap(text: string, source: string, variable: string) {
+  const header = `map ${source} ${variable} {\n`;
+  const start = text.indexOf(header);
+  expect(start).toBeGreaterThanOrEqual(0);
+  const body = text.slice(start + header.length, text.indexOf('\n}', start));
+  const entries = [...body.matchAll(/^\s*("[^"]*"|[^#\s]\S*)\s+(\S+);$/gm)].map((m) => [m[1].replace(/^"(.*)"$/, '$1'), m[2]] as const);
+  const fallback = entries.find(([key]) => key === 'default')?.[1];
+  const regexes = entries.filter(([key]) => key.startsWith('~')).map(([key, value]) => [new RegExp(key.slice(1)), value] as const);
+  const exact = new Map(entries.filter(([key]) => key !== 'default' && !key.startsWith('~')));
+  const value = (key: string) => exact.get(key) ?? regexes.find(([re]) => re.test(key))?.[1] ?? fallback;
+  return { regexes, exact, fallback, value };
+}
+
 describe('the files', () => {
   test('are the main config, the upstreams and the sites, at fixed paths', () => {
     expect(renderNginxConfig({ sites: [site()] }).map((f) => f.path)).toEqual([NGINX_CONF_PATH, UPSTREAM_CONF_PATH, SITE_CONF_PATH]);
@@ -208,13 +222,11 @@ describe('the sites', () => {
 
   test('a GET is retried; a POST only if no replica got a byte of it (the map, evaluated as nginx does)', () => {
     const text = render()[SITE_CONF_PATH];
-    const map = /map "\$request_method:\$upstream_bytes_sent" \$wayshub_retry_safe \{([^}]*)\}/.exec(text);
-    expect(map).not.toBeNull();
-    // nginx tries the regex keys in order, the first match wins, else the default.
-    const entries = [...map![1].matchAll(/^\s*(?:"~([^"]+)"|~(\S+))\s+(\d);$/gm)].map((m) => [new RegExp(m[1] ?? m[2]), m[3]] as const);
-    expect(entries).toHaveLength(2);
-    expect(map![1]).toMatch(/default\s+0;/);
-    const safe = (method: string, bytesSent: string) => entries.find(([re]) => re.test(`${method}:${bytesSent}`))?.[1] ?? '0';
+    const map = nginxMap(text, '"$request_method:$upstream_bytes_sent"', '$wayshub_retry_safe');
+    expect(map.regexes).toHaveLength(2);
+    expect(map.exact.size).toBe(0);
+    expect(map.fallback).toBe('0');
+    const safe = (method: string, bytesSent: string) => map.value(`${method}:${bytesSent}`);
     expect(safe('GET', '512, 512')).toBe('1');
     expect(safe('HEAD', '98')).toBe('1');
     // Every try refused or never connected: the POST reached no one.
@@ -243,20 +255,14 @@ describe('the sites', () => {
 });
 
 describe('uploads', () => {
-  /** The upload map's value for a request, as nginx evaluates it (regexes in order, else the default). */
-  function streams(text: string): (method: string, contentLength: string, transferEncoding?: string) => string {
-    const map = /map "\$request_method:\$content_length:\$http_transfer_encoding" \$wayshub_stream_body \{\n([^]*?)\n\}/.exec(text);
-    expect(map).not.toBeNull();
-    expect(map![1]).toMatch(/default\s+0;/);
-    const entries = [...map![1].matchAll(/^\s*"~([^"]+)"\s+(\d);$/gm)].map((m) => [new RegExp(m[1]), m[2]] as const);
-    expect(entries).toHaveLength(3);
-    // nginx looks up the exact keys first, then tries the regexes in order, else the default.
-    const exact = new Map([...map![1].matchAll(/^\s*"([A-Z]+::)"\s+(\d);$/gm)].map((m) => [m[1], m[2]] as const));
-    expect([...exact.keys()]).toEqual(['GET::', 'HEAD::']);
-    return (method, length, te = '') => {
-      const key = `${method}:${length}:${te}`;
-      return exact.get(key) ?? entries.find(([re]) => re.test(key))?.[1] ?? '0';
-    };
+  /** The upload map's value for a request. */
+  function streams(text: string): (method: string, contentLength: string, transferEncoding?: string) => string | undefined {
+    const map = nginxMap(text, '"$request_method:$content_length:$http_transfer_encoding"', '$wayshub_stream_body');
+    expect(map.regexes).toHaveLength(3);
+    // Most requests are found among the exact keys, before any regex is tried.
+    expect([...map.exact.keys()]).toEqual(['GET::', 'HEAD::']);
+    expect(map.fallback).toBe('0');
+    return (method, length, te = '') => map.value(`${method}:${length}:${te}`);
   }
 
   test('a body of 100,000 bytes or more, or of unknown length, is streamed; a smaller one is read whole first', () => {
