@@ -146,6 +146,8 @@ export class BenchLab {
     const threads = os.cpus().length;
     const mount = (file: string, at: string, mode = 'ro') => ['-v', `${path.join(this.work, file)}:${at}:${mode}`];
     this.removePeers();
+    // Caddy's log file on the host's disk: in the container's memory it would count against its limit.
+    fs.mkdirSync(path.join(this.work, 'caddy-logs'), { recursive: true, mode: 0o777 });
     for (const logging of ['best', 'off'] as const) {
       const suffix = logging === 'off' ? NO_LOG : '';
       const file = logging === 'off' ? '-no-log' : '';
@@ -154,8 +156,6 @@ export class BenchLab {
       const peer = (name: string, ...args: string[]) =>
         docker('run', '-d', '--name', this.target(`${name}${suffix}`).container, '--network', NETWORK, ...LIMITS, ...args);
       peer('haproxy', ...mount(`haproxy${file}.cfg`, '/etc/haproxy/haproxy.cfg'), this.tools.tag, 'haproxy', '-W', '-f', '/etc/haproxy/haproxy.cfg');
-      // Caddy's log file on the host's disk: in the container's memory it would count against its limit.
-      fs.mkdirSync(path.join(this.work, 'caddy-logs'), { recursive: true, mode: 0o777 });
       peer(
         'caddy',
         ...mount(`Caddyfile${file}`, '/etc/caddy/Caddyfile'),
