@@ -2,7 +2,7 @@
 // services over one or more nodes. Swarm runs what plain containers can't: health-gated DNS,
 // start-first rolling updates with automatic rollback, tasks rescheduled when a node dies.
 import { NAMES } from './names';
-import { SettingsError } from './validators';
+import { SettingsError, checkBoolean } from './validators';
 
 export const ENGINES = ['containers', 'swarm'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -27,6 +27,5 @@ export function resolveEngine(input: EngineInput): { engine: Engine; swarm: Swar
     throw new SettingsError(NAMES.engine, engine, `allowed: ${ENGINES.join(' or ')}`);
   }
   const encryptNetwork = input.swarm?.encryptNetwork ?? false;
-  if (typeof encryptNetwork !== 'boolean') throw new SettingsError(NAMES.swarmEncrypt, encryptNetwork, 'allowed: true or false');
-  return { engine: engine as Engine, swarm: { encryptNetwork } };
+  return { engine: engine as Engine, swarm: { encryptNetwork: checkBoolean(encryptNetwork, NAMES.swarmEncrypt) } };
 }
