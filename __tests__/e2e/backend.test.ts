@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { testAppWithApi } from '../support/backend-deployment';
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, replicasAnswering, request } from '../support/http';
 import { Deployment, deployStack } from '../support/deploy';
@@ -37,15 +38,8 @@ describeE2E('frontend at <domain> and backend at api.<domain>', () => {
   beforeAll(async () => {
     const images = await ensureTestImages(log);
     port = await freePort();
-    const stackDir = synthToDir({
-      name: NAME,
-      domain: DOMAIN,
-      app: { image: images.app },
-      backend: { image: images.app, port: 5000, env: { PORT: '5000' }, secretEnv: ['API_KEY', 'API_SECRET', 'DATABASE_URL'] },
-      // The database has its own test (database.test.ts); this one is about routing and scaling.
-      database: { enabled: false },
-      proxy: { image: images.nginx, httpPort: port },
-    });
+    // Without the stack's database: it has its own test (database.test.ts); this one is about routing and scaling.
+    const stackDir = synthToDir(testAppWithApi(NAME, DOMAIN, images, port, { secretEnv: ['API_KEY', 'API_SECRET', 'DATABASE_URL'] }));
     stackJson = fs.readFileSync(path.join(stackDir, 'cdk.tf.json'), 'utf8');
     deployment = await deployStack(stackDir, { workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-api-work-')), log });
   });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { MAINTENANCE_RETRY_AFTER_SECONDS, PROXY_HEALTH_PATH } from '../../nginx/render';
+import { testAppWithApi } from '../support/backend-deployment';
 import { describeE2E } from '../support/e2e-gate';
 import { Load, LoadReport, freePort, request, waitFor } from '../support/http';
 import { Deployment, deployStack } from '../support/deploy';
@@ -63,14 +64,7 @@ describeE2E('the maintenance switch', () => {
   beforeAll(async () => {
     const images = await ensureTestImages(log);
     port = await freePort();
-    base = {
-      name: NAME,
-      domain: DOMAIN,
-      app: { image: images.app },
-      backend: { image: images.app, port: 5000, env: { PORT: '5000' } },
-      database: { enabled: false },
-      proxy: { image: images.nginx, httpPort: port },
-    };
+    base = testAppWithApi(NAME, DOMAIN, images, port);
     await deploy(false);
     await waitFor(
       'both sites to answer',

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { containerAccounting } from '../../bench/cgroup';
 import { DEFAULTS } from '../../constructs/settings';
 import { STREAM_BODY_FROM_BYTES, UPLOAD_RETRY_AFTER_SECONDS } from '../../nginx/render';
+import { testAppWithApi } from '../support/backend-deployment';
 import { describeE2E } from '../support/e2e-gate';
 import { freePort, replicasAnswering } from '../support/http';
 import { UploadResult, nginxSizeBytes, upload } from '../support/http/upload';
@@ -68,16 +69,7 @@ describeE2E('uploads: many at once, each up to its site limit', () => {
   beforeAll(async () => {
     const images = await ensureTestImages(log);
     port = await freePort();
-    // The test app answers a POST with the bytes it received (and plays the backend too).
-    const stackDir = synthToDir({
-      name: NAME,
-      domain: DOMAIN,
-      app: { image: images.app },
-      backend: { image: images.app, port: 5000, env: { PORT: '5000' } },
-      database: { enabled: false },
-      proxy: { image: images.nginx, httpPort: port },
-    });
-    deployment = await deployStack(stackDir, { workDir, log });
+    deployment = await deployStack(synthToDir(testAppWithApi(NAME, DOMAIN, images, port)), { workDir, log });
     await deployment.apply({ jwt_private_key: 'e2e-uploads-jwt-key' });
     await replicasAnswering(port, API, replicaNames(NAME, 'backend').slice(0, DEFAULTS.backendReplicas), 30_000);
   }, 600_000);

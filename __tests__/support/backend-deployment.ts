@@ -6,6 +6,7 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { request } from './http';
+import type { TestImages } from './test-images';
 import { Deployment, deployStack } from './deploy';
 import { synthToDir } from './synth';
 
@@ -15,6 +16,27 @@ export interface BackendDeploymentProps {
   /** db_password, jwt_private_key, ... */
   secrets: Readonly<Record<string, string>>;
   log: (line: string) => void;
+}
+
+/**
+ * A stack whose frontend and backend are both the test app (on 3000 and 5000; it answers a POST
+ * with the bytes it received), without the stack's database.
+ */
+export function testAppWithApi(
+  name: string,
+  domain: string,
+  images: TestImages,
+  httpPort: number,
+  backend: Partial<NonNullable<WayshubSettingsInput['backend']>> = {},
+): WayshubSettingsInput {
+  return {
+    name,
+    domain,
+    app: { image: images.app },
+    backend: { image: images.app, port: 5000, env: { PORT: '5000' }, ...backend },
+    database: { enabled: false },
+    proxy: { image: images.nginx, httpPort },
+  };
 }
 
 export class BackendDeployment {
