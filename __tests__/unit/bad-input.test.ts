@@ -257,6 +257,15 @@ describe('5. nothing silently ignored', () => {
     WAYSHUB_DB_IMAGE: 'mysql:8.0',
     WAYSHUB_DB_ALLOW_DESTROY: 'on',
     WAYSHUB_MIGRATE_COMMAND: 'npm run migrate',
+    WAYSHUB_BACKUP: 'on',
+    WAYSHUB_BACKUP_SCHEDULE: 'every 6h',
+    WAYSHUB_BACKUP_KEEP_DAILY: '14',
+    WAYSHUB_BACKUP_KEEP_WEEKLY: '8',
+    WAYSHUB_BACKUP_DRILL: 'on',
+    WAYSHUB_BACKUP_S3: 's3://alvin-backups/wayshub',
+    WAYSHUB_BACKUP_S3_ENDPOINT: 'https://s3.alvin.xyz',
+    WAYSHUB_BACKUP_S3_REGION: 'auto',
+    WAYSHUB_BACKUP_S3_IMAGE: 'rclone/rclone:1.68.2',
   };
   const needing = SETTINGS.filter((s) => s.needs && s.env);
 
@@ -276,6 +285,7 @@ describe('5. nothing silently ignored', () => {
       WAYSHUB_ENGINE: /swarm/.test(turnOn) ? 'swarm' : 'containers',
       WAYSHUB_BACKEND_IMAGE: 'b:1',
       WAYSHUB_DOMAIN: 'alvin.xyz',
+      ...(/WAYSHUB_BACKUP_S3/.test(turnOn) ? { WAYSHUB_BACKUP_S3: SAMPLE.WAYSHUB_BACKUP_S3 } : {}),
     };
     if (on.WAYSHUB_TLS === 'letsencrypt') {
       delete on.WAYSHUB_TLS_CERT;

@@ -30,4 +30,10 @@ export const DEFAULTS = {
   dbStopGraceSeconds: 60,
   certbotImage: 'certbot/certbot:v3.0.1',
   dbImage: 'mysql:8.0',
+  /** Every day at 03:00 UTC. */
+  backupSchedule: '03:00',
+  backupKeepDaily: 7,
+  backupKeepWeekly: 4,
+  backupS3Region: 'us-east-1',
+  rcloneImage: 'rclone/rclone:1.68.2',
 } as const;

@@ -2,6 +2,7 @@
 // and the validation every value passes before it can reach nginx config or Terraform.
 // One file per concern; this one holds the whole deployment's settings and resolveSettings.
 import { type AppSettings, type BackendSettings, resolveApp, resolveBackend } from './app';
+import { type BackupInput, type BackupSettings, resolveBackup } from './backup';
 import { type DatabaseInput, type DatabaseSettings, resolveDatabase } from './database';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { type Engine, type EngineInput, type SwarmSettings, resolveEngine } from './engine';
@@ -15,6 +16,8 @@ import { type Mutable, SettingsError, checkHostname, checkWhole, portInRange } f
 export type { AppSettings, BackendSettings } from './app';
 export { DRAIN_ENV } from './app';
 export { defaultHealthcheck } from './healthcheck';
+export type { BackupS3Settings, BackupSettings } from './backup';
+export { scheduleForScript } from './backup';
 export type { DatabaseSettings } from './database';
 export type { Engine, SwarmSettings } from './engine';
 export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
@@ -49,10 +52,12 @@ export interface WayshubSettings {
   readonly backend?: BackendSettings;
   /** On with the backend unless WAYSHUB_DATABASE=off. */
   readonly database?: DatabaseSettings;
+  /** On with the database on one host unless WAYSHUB_BACKUP=off. */
+  readonly backup?: BackupSettings;
 }
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database' | 'engine' | 'swarm'>> {
+export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database' | 'backup' | 'engine' | 'swarm'>> {
   /** `containers` (default) or `swarm`. */
   engine?: EngineInput['engine'];
   swarm?: EngineInput['swarm'];
@@ -60,6 +65,8 @@ export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app
   backend?: Mutable<BackendSettings>;
   /** `enabled: false` turns the database off; it is on with the backend by default. */
   database?: DatabaseInput;
+  /** `enabled: false` turns backups off; they are on with the database on one host. */
+  backup?: BackupInput;
   proxy?: Mutable<ProxySettings>;
   /** Fields of the chosen mode; `mode` defaults to off. */
   tls?: TlsInput;
@@ -122,7 +129,8 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const app = demo ? { ...resolvedApp, command: demoAppCommand(resolvedApp.port) } : resolvedApp;
   const { engine, swarm } = resolveEngine(input);
   if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
-  const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database };
+  const backup = database ? resolveBackup(input.backup ?? {}, engine) : undefined;
+  const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database, backup };
   refuseSettingsOfFeaturesOff(input, settings);
   return settings;
 }

@@ -58,6 +58,8 @@ const NEEDS = {
   swarm: { turnOn: '`WAYSHUB_ENGINE=swarm`', isOn: (s) => s.engine === 'swarm' },
   backend: { turnOn: '`WAYSHUB_BACKEND_IMAGE` (or `WAYSHUB_BACKEND_BUILD_CONTEXT`)', isOn: (s) => s.backend !== undefined },
   database: { turnOn: 'a backend, with `WAYSHUB_DATABASE` not `off`', isOn: (s) => s.database !== undefined },
+  backup: { turnOn: 'the database on one host, with `WAYSHUB_BACKUP` not `off`', isOn: (s) => s.backup !== undefined },
+  s3: { turnOn: '`WAYSHUB_BACKUP_S3`', isOn: (s) => s.backup?.s3 !== undefined },
 } satisfies Record<string, Need>;
 
 const list = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -302,6 +304,68 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: 'none',
     allowed: "a shell command run once per deploy in the backend's image, before the backend starts",
   },
+  {
+    path: 'backup.enabled',
+    env: 'WAYSHUB_BACKUP',
+    parse: parseSwitch,
+    needs: NEEDS.database,
+    default: '`on` with the database (one host)',
+    allowed: '`on`/`off`: scheduled dumps of the database to the `<name>-db-backups` volume: see [Backups](operations.md#backups)',
+  },
+  {
+    path: 'backup.schedule',
+    env: 'WAYSHUB_BACKUP_SCHEDULE',
+    needs: NEEDS.backup,
+    default: code(DEFAULTS.backupSchedule),
+    allowed: '`HH:MM` every day (UTC), or `every 30m` / `every 6h`',
+  },
+  {
+    path: 'backup.keepDaily',
+    env: 'WAYSHUB_BACKUP_KEEP_DAILY',
+    needs: NEEDS.backup,
+    parse: (text, name) => parseWhole(text, name, 'allowed: a whole number of days from 1 to 3660'),
+    default: code(DEFAULTS.backupKeepDaily),
+    allowed: 'days (1..3660) whose newest backup is kept; every backup of the last 24 hours is kept too',
+  },
+  {
+    path: 'backup.keepWeekly',
+    env: 'WAYSHUB_BACKUP_KEEP_WEEKLY',
+    needs: NEEDS.backup,
+    parse: (text, name) => parseWhole(text, name, 'allowed: a whole number of weeks from 0 to 520'),
+    default: code(DEFAULTS.backupKeepWeekly),
+    allowed: 'weeks (0..520, Monday to Sunday) whose newest backup is kept',
+  },
+  {
+    path: 'backup.drill',
+    env: 'WAYSHUB_BACKUP_DRILL',
+    needs: NEEDS.backup,
+    parse: parseSwitch,
+    default: code('off'),
+    allowed: '`on`/`off`: a scratch database (`<name>-db-scratch`) into which each new backup is restored and checked',
+  },
+  {
+    path: 'backup.s3.url',
+    env: 'WAYSHUB_BACKUP_S3',
+    needs: NEEDS.backup,
+    default: 'none',
+    allowed:
+      '`s3://bucket/prefix`: each backup is copied there too, with the same retention; the keys are the sensitive `backup_s3_access_key_id` and `backup_s3_secret_access_key` variables',
+  },
+  {
+    path: 'backup.s3.endpoint',
+    env: 'WAYSHUB_BACKUP_S3_ENDPOINT',
+    needs: NEEDS.s3,
+    default: 'AWS S3',
+    allowed: '`https://host[:port]` of another S3-compatible service (MinIO, Garage, R2...)',
+  },
+  {
+    path: 'backup.s3.region',
+    env: 'WAYSHUB_BACKUP_S3_REGION',
+    needs: NEEDS.s3,
+    default: code(DEFAULTS.backupS3Region),
+    allowed: "the bucket's region, e.g. `eu-west-1`, `auto`",
+  },
+  { path: 'backup.s3.image', env: 'WAYSHUB_BACKUP_S3_IMAGE', needs: NEEDS.s3, default: code(DEFAULTS.rcloneImage), allowed: 'an rclone image' },
 ];
 
 /** A setting's name in an error line: `proxy.httpPort (WAYSHUB_HTTP_PORT)`, or the path alone. */
