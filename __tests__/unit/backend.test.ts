@@ -271,13 +271,13 @@ describe('the database', () => {
     expect(allowed.resource.docker_volume.db_data.lifecycle).toEqual({ prevent_destroy: false });
   });
 
-  test('has its own internal network, which only the backend and the migration join', () => {
+  test('has its own internal network, which only the backend, the migration and the backups join', () => {
     expect(json.resource.docker_network.db_network).toMatchObject({ name: 'wayshub-db-net', internal: true });
     const onDbNet = Object.entries(containers)
       .filter(([, c]) => JSON.stringify(c.networks_advanced ?? []).includes('docker_network.db_network'))
       .map(([id]) => id)
       .sort();
-    expect(onDbNet).toEqual(['api', 'db', 'migrate']);
+    expect(onDbNet).toEqual(['api', 'backup', 'db', 'migrate']);
     expect(JSON.stringify(containers.db.networks_advanced)).not.toContain('docker_network.network.');
   });
 

@@ -8,7 +8,7 @@ import { ITerraformDependable, TerraformResource, TerraformVariable, Token } fro
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
 import { StackEnv } from '../docker/labels';
 import { Network, NetworkConfig } from '../docker/provider';
-import { AppSettings, Engine, TlsSettings } from '../settings';
+import { AppSettings, BackupSettings, Engine, TlsSettings } from '../settings';
 
 /** What the proxy needs of a set of replicas: the DNS name that finds them all, and their port. */
 export interface ReplicaPool {
@@ -200,6 +200,11 @@ export interface DatabaseServerProps {
    * @default false
    */
   readonly allowDestroy?: boolean;
+  /**
+   * Scheduled backups, their drill and their copy to S3 (one host only).
+   * @default none
+   */
+  readonly backup?: BackupSettings;
 }
 
 export interface DatabaseServer {

@@ -54,6 +54,7 @@ export class WayshubStack extends AddressedStack {
         name: s.name,
         backend: s.backend,
         database: s.database,
+        backup: s.backup,
         network: this.network,
         engine,
       });

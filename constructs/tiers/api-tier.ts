@@ -10,7 +10,7 @@ import { EnvValue, containerEnv } from '../docker/labels';
 import { ReplicaCountVariable } from './replica-count';
 import { CONTAINERS } from '../engines/containers/engine';
 import { DatabaseServer, DeploymentEngine, Replicas, replicaPropsOf } from '../engines/engine';
-import { BackendSettings, DatabaseSettings } from '../settings';
+import { BackendSettings, BackupSettings, DatabaseSettings } from '../settings';
 
 export interface ApiTierProps {
   /** Prefix of the Docker object names: `<name>-backend-1`, `<name>-db`, `<name>-migrate`. */
@@ -22,6 +22,11 @@ export interface ApiTierProps {
    * @default none: DATABASE_URL and DB_* are the user's (e.g. in `backend.secretEnv`)
    */
   readonly database?: DatabaseSettings;
+  /**
+   * The database's backups (one host only).
+   * @default none
+   */
+  readonly backup?: BackupSettings;
   /** The private network the proxy reaches the replicas on. */
   readonly network: Network;
   /**
@@ -59,6 +64,7 @@ export class ApiTier extends Construct {
         user: db.user,
         password: this.secrets.dbPassword,
         allowDestroy: db.allowDestroy,
+        backup: props.backup,
       });
       Object.assign(env, this.database.clientEnv);
     }

@@ -8,7 +8,8 @@ import { DataResource, Fn, ITerraformDependable, Lazy, Op, Token, TerraformVaria
 import { Container, Network, Volume } from '../../docker/provider';
 import { EnvValue, NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, StackEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DatabaseServer, StackOutput } from '../engine';
-import { DEFAULTS } from '../../settings';
+import { BackupSettings, DEFAULTS } from '../../settings';
+import { DatabaseBackups } from './database-backups';
 
 export const DB_PORT = 3306;
 /** Where MySQL keeps its files, on the data volume. */
@@ -57,6 +58,11 @@ export interface DatabaseContainerProps {
    * @default false: `cdktf destroy` stops with Terraform's prevent_destroy error
    */
   readonly allowDestroy?: boolean;
+  /**
+   * Scheduled backups to a volume of their own (database-backups.ts).
+   * @default none
+   */
+  readonly backup?: BackupSettings;
 }
 
 export class DatabaseContainer extends Construct implements DatabaseServer {
@@ -70,6 +76,8 @@ export class DatabaseContainer extends Construct implements DatabaseServer {
   readonly host: string;
   /** The environment a backend container needs to reach the database (password by reference). */
   readonly clientEnv: StackEnv;
+  /** Its backups, with `backup`. */
+  readonly backups?: DatabaseBackups;
 
   constructor(scope: Construct, id: string, props: DatabaseContainerProps) {
     super(scope, id);
@@ -148,6 +156,20 @@ export class DatabaseContainer extends Construct implements DatabaseServer {
     });
 
     this.clientEnv = databaseClientEnv(props, this.host);
+    if (props.backup) {
+      this.backups = new DatabaseBackups(this, 'backup', {
+        name: props.name,
+        image: props.image,
+        host: this.host,
+        databaseName: props.databaseName,
+        user: props.user,
+        password: props.password,
+        network: this.network,
+        server: this.container,
+        healthcheck: props.healthcheck ?? DEFAULT_DB_HEALTHCHECK,
+        settings: props.backup,
+      });
+    }
   }
 
   get server(): Container {
@@ -158,6 +180,7 @@ export class DatabaseContainer extends Construct implements DatabaseServer {
     return [
       { name: 'database_container', value: this.container.name, description: 'The MySQL container.' },
       { name: 'database_volume', value: this.volume.name, description: 'The volume with the database files.' },
+      ...(this.backups?.outputs() ?? []),
     ];
   }
 }

@@ -15,7 +15,7 @@ import { DatabaseServer, StackOutput } from '../engine';
 /** Where the task reads the password (MYSQL_PASSWORD_FILE). */
 export const DB_PASSWORD_FILE = '/run/secrets/db-password';
 
-export type DatabaseServiceProps = Omit<DatabaseContainerProps, 'allowDestroy'> & {
+export type DatabaseServiceProps = Omit<DatabaseContainerProps, 'allowDestroy' | 'backup'> & {
   /**
    * Encrypt the database network's traffic between nodes.
    * @default false

@@ -29,7 +29,9 @@ export class SwarmEngine implements DeploymentEngine {
   }
 
   /** The data volume lives on the database node; a destroy never deletes it (allowDestroy is the container engine's). */
-  database(scope: Construct, id: string, props: DatabaseServerProps): DatabaseServer {
+  database(scope: Construct, id: string, { backup, ...props }: DatabaseServerProps): DatabaseServer {
+    // resolveSettings refuses WAYSHUB_BACKUP=on with Swarm; a construct given one says so too.
+    if (backup) throw new Error(`${scope.node.path}/${id}: backups run on one Docker host only, not yet with Swarm`);
     return new DatabaseService(scope, id, { ...props, encryptNetwork: this.settings.encryptNetwork });
   }
 }
