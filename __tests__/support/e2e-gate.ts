@@ -3,6 +3,8 @@
 // run must mean they ran.
 import { spawnSync } from 'node:child_process';
 
+import { TEST_S3, s3Answers } from './s3';
+
 /** The PostgreSQL server the state tests use (scripts/postgres-up.sh makes it), unless PG_CONN_STR names another. */
 export function testPgConnStr(): string {
   return process.env.WAYSHUB_E2E_PG_CONN_STR || 'postgres://wayshub_state:wayshub-state-local-only@127.0.0.1:5432/wayshub_state?sslmode=disable';
@@ -15,6 +17,8 @@ export interface E2ENeeds {
   engines?: boolean;
   /** Root, with ip and nsenter: processes in network namespaces of their own (__tests__/support/vms). */
   namespaces?: boolean;
+  /** An S3 server on this machine (scripts/s3-up.sh). */
+  s3?: boolean;
 }
 
 /** What the e2e tests lack on this machine (empty when they can run). */
@@ -37,6 +41,7 @@ export function missing(needs: E2ENeeds = {}): string[] {
         out.push(`\`${tool}\` is not on PATH (apt-get install iproute2 util-linux)`);
     }
   }
+  if (needs.s3 && !s3Answers()) out.push(`no S3 server answers on port ${TEST_S3.port} (run: bash scripts/s3-up.sh, after npm ci)`);
   if (spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
     out.push('no Docker Engine answers `docker info` (run: bash scripts/docker-up.sh)');
   }
@@ -53,7 +58,7 @@ export function describeE2E(name: string, body: () => void, needs: E2ENeeds = {}
     describe(name, body);
   } else if (process.env.CI === 'true') {
     describe(name, () => {
-      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}${needs.engines ? ', and can run more engines' : ''}${needs.namespaces ? ', and network namespaces' : ''}`, () => {
+      test(`has a Docker Engine and terraform${needs.postgres ? ', and PostgreSQL' : ''}${needs.engines ? ', and can run more engines' : ''}${needs.namespaces ? ', and network namespaces' : ''}${needs.s3 ? ', and an S3 server' : ''}`, () => {
         throw new Error(`e2e tests cannot run: ${why.join('; ')}`);
       });
     });
