@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-import { SettingsError, resolveSettings, scheduleForScript, withEnvironment } from '../../constructs/settings';
+import { SettingsError, resolveSettings, scheduleForScript, settingsWarnings, withEnvironment } from '../../constructs/settings';
 import { synthStack } from '../support/synth';
 
 const SCRIPTS = path.join(__dirname, '../../constructs/engines/containers/backup');
@@ -80,8 +80,11 @@ describe('settings', () => {
     expect(refusal(env)).toContain(expected);
   });
 
-  test('with Swarm the database has no backups unless asked, and asking is refused (above)', () => {
-    expect(settingsFrom({ WAYSHUB_ENGINE: 'swarm' }).backup).toBeUndefined();
+  test('with Swarm the database has no backups, asking is refused (above), and every synth warns', () => {
+    const swarm = settingsFrom({ WAYSHUB_ENGINE: 'swarm' });
+    expect(swarm.backup).toBeUndefined();
+    expect(settingsWarnings(swarm)).toEqual([expect.stringContaining('with WAYSHUB_ENGINE=swarm the database has no scheduled backups yet')]);
+    expect(settingsWarnings(settingsFrom({}))).toEqual([]);
   });
 });
 

@@ -32,6 +32,12 @@ export function settingsWarnings(settings: WayshubSettings, now: Date = new Date
       );
     }
   }
+  if (settings.engine === 'swarm' && settings.database) {
+    // Backups run on one host only (constructs/settings/backup.ts): say so at every synth.
+    warnings.push(
+      'with WAYSHUB_ENGINE=swarm the database has no scheduled backups yet; dump it on its node with docker exec ... mysqldump (docs/operations.md#backups)',
+    );
+  }
   if (settings.tls.mode === 'files') {
     const certificate = new X509Certificate(fs.readFileSync(settings.tls.certFile));
     const served = [settings.domain, ...settings.serverAliases, ...(settings.backend ? [`${settings.backend.subdomain}.${settings.domain}`] : [])];

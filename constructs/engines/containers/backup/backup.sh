@@ -191,6 +191,11 @@ run_backup() {
     name="$DB_NAME-$(date -u +%Y%m%dT%H%M%SZ).sql.gz"
   done
   partial="$STATE/partial.sql.gz"
+  # First a ping with a deadline: a stopped database's name takes Docker's DNS some 40 s to give up on.
+  if ! error=$(timeout -k 2 10 "$ADMIN" --defaults-extra-file="$CNF" -h "$DB_HOST" --connect-timeout=10 ping 2>&1); then
+    record_failure "the database at $DB_HOST does not answer ($(echo "${error:-no answer within 10 s}" | head -n 2 | tr '\n' ' ' | sed 's/ $//')); is it running? docker ps -a --filter name=$DB_HOST"
+    return 1
+  fi
   log "backing up database $DB_NAME at $DB_HOST to $name"
   error=$(
     exec 2>&1
