@@ -70,6 +70,8 @@ describeE2E('MySQL in Swarm mode (WAYSHUB_ENGINE=swarm) on a single-node swarm',
     await stack.deployment?.destroy({ volumes: true }).catch((e: unknown) => log(`cleanup: ${String(e)}`));
     // With Swarm the volume is the node's, outside Terraform: the test removes its own.
     spawnSync('docker', ['volume', 'rm', VOLUME], { stdio: 'ignore' });
+    // And the backups volume the one-host deployment made (no destroy deletes it).
+    spawnSync('docker', ['volume', 'rm', `${NAME}-db-backups`], { stdio: 'ignore' });
     if (initialized) spawnSync('docker', ['swarm', 'leave', '--force'], { stdio: 'ignore' });
     else spawnSync('docker', ['node', 'update', '--label-rm', DATABASE_NODE_LABEL, node], { stdio: 'ignore' });
     fs.rmSync(workDir, { recursive: true, force: true });

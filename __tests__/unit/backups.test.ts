@@ -4,21 +4,14 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-import { SettingsError, resolveSettings, scheduleForScript, settingsWarnings, withEnvironment } from '../../constructs/settings';
+import { scheduleForScript, settingsWarnings, withEnvironment } from '../../constructs/settings';
+import { refusalOf, settingsFromEnv } from '../support/settings-from-env';
 import { synthStack } from '../support/synth';
 
 const SCRIPTS = path.join(__dirname, '../../constructs/engines/containers/backup');
 const BACKEND = { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1' };
-const settingsFrom = (env: Record<string, string>) => resolveSettings(withEnvironment({ domain: 'alvin.xyz' }, { ...BACKEND, ...env }));
-const refusal = (env: Record<string, string>): string => {
-  try {
-    settingsFrom(env);
-    return 'no error';
-  } catch (e) {
-    if (!(e instanceof SettingsError)) throw e;
-    return e.message;
-  }
-};
+const settingsFrom = (env: Record<string, string>) => settingsFromEnv({ ...BACKEND, ...env });
+const refusal = (env: Record<string, string>) => refusalOf({ ...BACKEND, ...env });
 
 describe('settings', () => {
   test('a backend with its database gets daily backups at 03:00 UTC, 7 daily and 4 weekly kept, no drill, no S3', () => {

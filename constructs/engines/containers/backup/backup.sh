@@ -181,16 +181,17 @@ apply_retention() {
 run_backup() {
   local started name partial error
   mkdir -p "$STATE"
-  # One at a time: `npm run backup` waits for a scheduled run, and the other way round.
+  # One at a time: `npm run backup` waits for a scheduled run, and the other way round (where the
+  # image has util-linux's flock; without it two runs at once still write files of their own).
   exec 9>"$STATE/lock"
-  flock 9
+  if command -v flock >/dev/null; then flock 9; fi
   started=$(date -u +%s)
   name="$DB_NAME-$(date -u +%Y%m%dT%H%M%SZ).sql.gz"
   while [ -e "$DIR/$name" ]; do
     sleep 1
     name="$DB_NAME-$(date -u +%Y%m%dT%H%M%SZ).sql.gz"
   done
-  partial="$STATE/partial.sql.gz"
+  partial="$STATE/partial-$$.sql.gz"
   # First a ping with a deadline: a stopped database's name takes Docker's DNS some 40 s to give up on.
   if ! error=$(timeout -k 2 10 "$ADMIN" --defaults-extra-file="$CNF" -h "$DB_HOST" --connect-timeout=10 ping 2>&1); then
     record_failure "the database at $DB_HOST does not answer ($(echo "${error:-no answer within 10 s}" | head -n 2 | tr '\n' ' ' | sed 's/ $//')); is it running? docker ps -a --filter name=$DB_HOST"
