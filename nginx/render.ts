@@ -97,6 +97,16 @@ export interface ProxyConfig {
    * @default false
    */
   readonly maintenance?: boolean;
+  /**
+   * A second line per request, for the metrics exporter: into a file it reads.
+   * @default none
+   */
+  readonly metrics?: MetricsLogConfig;
+}
+
+/** Where the metrics exporter reads nginx's lines (a file in a volume both mount). */
+export interface MetricsLogConfig {
+  readonly file: string;
 }
 
 /** Seconds a client is told to wait during maintenance. */
@@ -198,7 +208,7 @@ http {
     # Lines wait at most 1 s, and are written when a worker exits. 4k is the size a pipe
     # (Docker's stdout) writes in one piece, so two workers' batches never mix their lines.
     access_log /dev/stdout wayshub buffer=4k flush=1s;
-
+${config.metrics ? metricsLog(config.metrics) : ''}
     # Compress text; images and archives are compressed already. Level 1 gave twice the
     # throughput of level 5 on 100 KB of JSON, for 36 % more bytes (bench/results/).
     gzip on;
@@ -213,6 +223,22 @@ ${tls}
     include ${UPSTREAM_CONF_PATH};
     include ${SITE_CONF_PATH};
 }
+`;
+}
+
+/**
+ * The metrics exporter's line: which site, its status, every replica tried (the last one
+ * answered) with its status and time, and the proxy's connections.
+ */
+function metricsLog({ file }: MetricsLogConfig): string {
+  return `
+    # For the metrics exporter (mtail), which reads this file as it grows and empties it now
+    # and then. In batches, like the access log: the exporter sees a line within a second.
+    log_format wayshub_metrics 'site=$server_name status=$status upstream=$upstream_addr '
+                               'upstream_status=$upstream_status upstream_time=$upstream_response_time '
+                               'active=$connections_active reading=$connections_reading '
+                               'writing=$connections_writing waiting=$connections_waiting';
+    access_log ${file} wayshub_metrics buffer=32k flush=1s;
 `;
 }
 
@@ -587,6 +613,7 @@ function assertSafeProxy(config: ProxyConfig): void {
       throw new Error('renderNginxConfig: numbers must be whole and not negative');
     }
   }
+  if (config.metrics && !path.test(config.metrics.file)) throw new Error(`renderNginxConfig: unsafe path ${JSON.stringify(config.metrics.file)}`);
   const h = config.hardening;
   if (h?.rateLimit && (!/^[1-9][0-9]*r\/[sm]$/.test(h.rateLimit.rate) || !Number.isInteger(h.rateLimit.burst) || h.rateLimit.burst < 0)) {
     throw new Error(`renderNginxConfig: unsafe rate limit ${JSON.stringify(h.rateLimit)}`);

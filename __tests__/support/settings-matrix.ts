@@ -47,6 +47,17 @@ export const MATRIX: ReadonlyArray<[string, WayshubSettingsInput]> = [
   ["Let's Encrypt with the backend", env({ ...backend, WAYSHUB_DOMAIN: 'alvin.xyz', WAYSHUB_TLS: 'letsencrypt', WAYSHUB_ACME_EMAIL: 'alvin@alvin.xyz' })],
   ['the database off, DATABASE_URL as a secret', env({ ...backend, WAYSHUB_DATABASE: 'off', WAYSHUB_BACKEND_SECRET_ENV: 'DATABASE_URL' })],
   [
+    'metrics, and backups with a drill and S3',
+    env({
+      ...backend,
+      WAYSHUB_METRICS: 'on',
+      WAYSHUB_METRICS_IMAGE: 'wayshub-metrics:1',
+      WAYSHUB_BACKUP_DRILL: 'on',
+      WAYSHUB_BACKUP_S3: 's3://alvin-backups/wayshub',
+      WAYSHUB_BACKUP_S3_ENDPOINT: 'https://s3.alvin.xyz',
+    }),
+  ],
+  [
     'a rate limit with trusted real-IP ranges',
     env({ WAYSHUB_RATE_LIMIT: '10r/s:20', WAYSHUB_REAL_IP_FROM: '173.245.48.0/20,2400:cb00::/32', WAYSHUB_REAL_IP_HEADER: 'CF-Connecting-IP' }),
   ],

@@ -266,6 +266,9 @@ describe('5. nothing silently ignored', () => {
     WAYSHUB_BACKUP_S3_ENDPOINT: 'https://s3.alvin.xyz',
     WAYSHUB_BACKUP_S3_REGION: 'auto',
     WAYSHUB_BACKUP_S3_IMAGE: 'rclone/rclone:1.68.2',
+    WAYSHUB_METRICS_PORT: '9146',
+    WAYSHUB_METRICS_ADDRESS: '10.0.0.5',
+    WAYSHUB_METRICS_IMAGE: 'wayshub-metrics:mtail',
   };
   const needing = SETTINGS.filter((s) => s.needs && s.env);
 
@@ -286,6 +289,7 @@ describe('5. nothing silently ignored', () => {
       WAYSHUB_BACKEND_IMAGE: 'b:1',
       WAYSHUB_DOMAIN: 'alvin.xyz',
       ...(/WAYSHUB_BACKUP_S3/.test(turnOn) ? { WAYSHUB_BACKUP_S3: SAMPLE.WAYSHUB_BACKUP_S3 } : {}),
+      ...(/WAYSHUB_METRICS/.test(turnOn) ? { WAYSHUB_METRICS: 'on' } : {}),
     };
     if (on.WAYSHUB_TLS === 'letsencrypt') {
       delete on.WAYSHUB_TLS_CERT;

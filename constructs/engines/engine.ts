@@ -8,7 +8,7 @@ import { ITerraformDependable, TerraformResource, TerraformVariable, Token } fro
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
 import { StackEnv } from '../docker/labels';
 import { Network, NetworkConfig } from '../docker/provider';
-import { AppSettings, BackupSettings, Engine, TlsSettings } from '../settings';
+import { AppSettings, BackupSettings, Engine, MetricsSettings, TlsSettings } from '../settings';
 
 /** What the proxy needs of a set of replicas: the DNS name that finds them all, and their port. */
 export interface ReplicaPool {
@@ -170,6 +170,11 @@ export interface ProxyProps {
    * @default 30
    */
   readonly drainSeconds?: number;
+  /**
+   * The Prometheus endpoint: nginx's lines to an exporter (one host only).
+   * @default none
+   */
+  readonly metrics?: MetricsSettings;
 }
 
 export interface Proxy {

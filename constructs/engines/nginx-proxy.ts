@@ -33,6 +33,10 @@ export const NGINX_CAPABILITIES: readonly string[] = ['CHOWN', 'NET_BIND_SERVICE
  */
 export const NGINX_WRITABLE_MB: Readonly<Record<string, number>> = { '/tmp': 64, '/run': 1, '/var/cache/nginx': 64, '/var/lib/nginx': 64 };
 
+/** The metrics exporter's directory (a volume the proxy mounts too) and nginx's lines there. */
+export const METRICS_DIR = '/wayshub-metrics';
+export const METRICS_LOG = `${METRICS_DIR}/access.log`;
+
 /** nginx's graceful stop: the requests in flight are finished. */
 export const NGINX_STOP_SIGNAL = 'SIGQUIT';
 
@@ -69,6 +73,7 @@ export abstract class NginxProxyBase extends Construct implements Proxy {
       // them at once take an eighth of it (uploads.test.ts measures the proxy's peak).
       uploadsAtOnce: this.memoryMb,
       maintenance: props.maintenance ?? false,
+      metrics: props.metrics ? { file: METRICS_LOG } : undefined,
     });
   }
 

@@ -36,4 +36,6 @@ export const DEFAULTS = {
   backupKeepWeekly: 4,
   backupS3Region: 'us-east-1',
   rcloneImage: 'rclone/rclone:1.68.2',
+  metricsPort: 9145,
+  metricsAddress: '127.0.0.1',
 } as const;

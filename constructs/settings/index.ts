@@ -3,6 +3,7 @@
 // One file per concern; this one holds the whole deployment's settings and resolveSettings.
 import { type AppSettings, type BackendSettings, resolveApp, resolveBackend } from './app';
 import { type BackupInput, type BackupSettings, resolveBackup } from './backup';
+import { type MetricsInput, type MetricsSettings, resolveMetrics } from './metrics';
 import { type DatabaseInput, type DatabaseSettings, resolveDatabase } from './database';
 import { DEFAULTS, MAX_REPLICAS } from './defaults';
 import { type Engine, type EngineInput, type SwarmSettings, resolveEngine } from './engine';
@@ -19,6 +20,7 @@ export { defaultHealthcheck } from './healthcheck';
 export type { BackupS3Settings, BackupSettings } from './backup';
 export { scheduleForScript } from './backup';
 export type { DatabaseSettings } from './database';
+export type { MetricsSettings } from './metrics';
 export type { Engine, SwarmSettings } from './engine';
 export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
@@ -54,10 +56,14 @@ export interface WayshubSettings {
   readonly database?: DatabaseSettings;
   /** On with the database on one host unless WAYSHUB_BACKUP=off. */
   readonly backup?: BackupSettings;
+  /** The proxy's Prometheus endpoint, with WAYSHUB_METRICS=on. */
+  readonly metrics?: MetricsSettings;
 }
 
 /** What a caller may set; everything left out takes its default. */
-export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database' | 'backup' | 'engine' | 'swarm'>> {
+export interface WayshubSettingsInput extends Mutable<
+  Omit<WayshubSettings, 'app' | 'proxy' | 'tls' | 'backend' | 'database' | 'backup' | 'metrics' | 'engine' | 'swarm'>
+> {
   /** `containers` (default) or `swarm`. */
   engine?: EngineInput['engine'];
   swarm?: EngineInput['swarm'];
@@ -67,6 +73,8 @@ export interface WayshubSettingsInput extends Mutable<Omit<WayshubSettings, 'app
   database?: DatabaseInput;
   /** `enabled: false` turns backups off; they are on with the database on one host. */
   backup?: BackupInput;
+  /** `enabled: true` turns the Prometheus endpoint on. */
+  metrics?: MetricsInput;
   proxy?: Mutable<ProxySettings>;
   /** Fields of the chosen mode; `mode` defaults to off. */
   tls?: TlsInput;
@@ -130,7 +138,8 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const { engine, swarm } = resolveEngine(input);
   if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
   const backup = database ? resolveBackup(input.backup ?? {}, engine) : undefined;
-  const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database, backup };
+  const metrics = resolveMetrics(input.metrics ?? {}, engine, tls.mode === 'off' ? [proxy.httpPort] : [proxy.httpPort, proxy.httpsPort]);
+  const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database, backup, metrics };
   refuseSettingsOfFeaturesOff(input, settings);
   return settings;
 }

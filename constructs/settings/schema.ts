@@ -60,6 +60,7 @@ const NEEDS = {
   database: { turnOn: 'a backend, with `WAYSHUB_DATABASE` not `off`', isOn: (s) => s.database !== undefined },
   backup: { turnOn: 'the database on one host, with `WAYSHUB_BACKUP` not `off`', isOn: (s) => s.backup !== undefined },
   s3: { turnOn: '`WAYSHUB_BACKUP_S3`', isOn: (s) => s.backup?.s3 !== undefined },
+  metrics: { turnOn: '`WAYSHUB_METRICS=on`', isOn: (s) => s.metrics !== undefined },
 } satisfies Record<string, Need>;
 
 const list = (text: string): string[] => text.split(',').map((item) => item.trim());
@@ -366,6 +367,35 @@ export const SETTINGS: readonly SettingSpec[] = [
     allowed: "the bucket's region, e.g. `eu-west-1`, `auto`",
   },
   { path: 'backup.s3.image', env: 'WAYSHUB_BACKUP_S3_IMAGE', needs: NEEDS.s3, default: code(DEFAULTS.rcloneImage), allowed: 'an rclone image' },
+  {
+    path: 'metrics.enabled',
+    env: 'WAYSHUB_METRICS',
+    parse: parseSwitch,
+    default: code('off'),
+    allowed: '`on`/`off`: a Prometheus endpoint with requests, failures and upstream times per site and replica: see [Metrics](operations.md#metrics)',
+  },
+  {
+    path: 'metrics.port',
+    env: 'WAYSHUB_METRICS_PORT',
+    needs: NEEDS.metrics,
+    parse: port,
+    default: code(DEFAULTS.metricsPort),
+    allowed: '1..65535: the host port of `/metrics`',
+  },
+  {
+    path: 'metrics.address',
+    env: 'WAYSHUB_METRICS_ADDRESS',
+    needs: NEEDS.metrics,
+    default: code(DEFAULTS.metricsAddress),
+    allowed: 'the host address it is published on: the loopback, or a private address your Prometheus reaches; never a public one',
+  },
+  {
+    path: 'metrics.image',
+    env: 'WAYSHUB_METRICS_IMAGE',
+    needs: NEEDS.metrics,
+    default: "built at deploy from `docker/metrics/Dockerfile` (Debian's mtail)",
+    allowed: 'an image with mtail, `sh` and `logger`',
+  },
 ];
 
 /** A setting's name in an error line: `proxy.httpPort (WAYSHUB_HTTP_PORT)`, or the path alone. */

@@ -72,7 +72,7 @@ export class WayshubStack extends AddressedStack {
     const sites: EdgeSite[] = [{ key: 'app', serverNames: [s.domain, ...s.serverAliases], replicas: this.frontend.replicas, servers: s.app.servers }];
     if (this.api && apiName && s.backend)
       sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas, maxBodySize: s.backend.maxBodySize, json: true });
-    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine });
+    this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine, metrics: s.metrics });
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });

@@ -6,7 +6,7 @@ import { Network } from '../docker/provider';
 import { CONTAINERS } from '../engines/containers/engine';
 import { DeploymentEngine, Proxy, ReplicaPool } from '../engines/engine';
 import { SiteConfig } from '../../nginx/render';
-import { ProxySettings, TlsSettings } from '../settings';
+import { MetricsSettings, ProxySettings, TlsSettings } from '../settings';
 
 /** One site of the edge: the names it answers to and the replicas behind them. */
 export interface EdgeSite {
@@ -47,6 +47,11 @@ export interface EdgeTierProps {
    * @default containers
    */
   readonly engine?: DeploymentEngine;
+  /**
+   * The proxy's Prometheus endpoint.
+   * @default none
+   */
+  readonly metrics?: MetricsSettings;
 }
 
 /** The public URL of a name: http or https, with the port when it is not the default one. */
@@ -98,6 +103,7 @@ export class EdgeTier extends Construct {
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
       maintenance: p.maintenance,
+      metrics: props.metrics,
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       sites: props.sites.map(site),
     });

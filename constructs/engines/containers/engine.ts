@@ -31,6 +31,7 @@ export const CONTAINERS: DeploymentEngine = {
         : undefined;
     return new ProxyContainer(scope, id, {
       ...proxy,
+      prefix,
       tls: tls.mode === 'files' ? { kind: 'files', certFile: tls.certFile, keyFile: tls.keyFile } : letsEncrypt && { kind: 'letsencrypt', letsEncrypt },
     });
   },

@@ -11,7 +11,8 @@ import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, lab
 import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } from './lets-encrypt';
 import { CONF_DIR, NGINX_CONF_PATH } from '../../../nginx/render';
 import { ProxyProps, StackOutput } from '../engine';
-import { CertificateFiles, NGINX_CAPABILITIES, NGINX_STOP_SIGNAL, NGINX_WRITABLE_MB, NginxProxyBase, ProxyTlsPaths } from '../nginx-proxy';
+import { MetricsExporter } from './metrics-exporter';
+import { CertificateFiles, METRICS_DIR, NGINX_CAPABILITIES, NGINX_STOP_SIGNAL, NGINX_WRITABLE_MB, NginxProxyBase, ProxyTlsPaths } from '../nginx-proxy';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
@@ -27,6 +28,8 @@ const UPLOADED_VERSION = '/wayshub-version';
 export type ProxyTls = ({ readonly kind: 'files' } & CertificateFiles) | { readonly kind: 'letsencrypt'; readonly letsEncrypt: LetsEncrypt };
 
 export interface ProxyContainerProps extends ProxyProps {
+  /** Prefix of the other objects' names: `<prefix>-metrics`. */
+  readonly prefix: string;
   /**
    * HTTPS; with it, HTTP redirects to HTTPS.
    * @default HTTP only
@@ -51,6 +54,8 @@ export class ProxyContainer extends NginxProxyBase {
   readonly configVolume: Volume;
   /** One-shot container that writes the config into the volume before nginx starts. */
   readonly configLoader: Container;
+  /** The Prometheus exporter, with `metrics`. */
+  readonly metrics?: MetricsExporter;
 
   constructor(scope: Construct, id: string, props: ProxyContainerProps) {
     super(scope, id, props, tlsPaths(props.tls));
@@ -77,12 +82,16 @@ export class ProxyContainer extends NginxProxyBase {
     // that the proxy mounts read-only, and checks them with `nginx -t`. A config nginx refuses
     // fails the deploy and is taken back, so the running proxy never sees it. A new config
     // replaces only the loader (its uploads are ForceNew); the running proxy reloads itself.
+    // Made before the loader and the proxy, which mount its volume: `nginx -t` opens the file
+    // nginx writes its metrics lines to, as nginx does.
+    this.metrics = props.metrics && new MetricsExporter(this, 'metrics', { name: props.prefix, settings: props.metrics, network: props.network });
+    const metricsVolumes = this.metrics ? [{ volumeName: this.metrics.volume.name, containerPath: METRICS_DIR }] : [];
     this.configVolume = new Volume(this, 'config', { name: `${props.name}-config`, labels });
     this.configLoader = new Container(this, 'loader', {
       name: `${props.name}-config`,
       image: this.image.imageId,
       command: ['/bin/sh', '-c', terraformLiteral(loadScript(letsEncrypt !== undefined))],
-      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }, ...certificateVolumes],
+      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }, ...certificateVolumes, ...metricsVolumes],
       upload: [...uploads.map((u) => ({ ...u, file: UPLOAD_DIR + u.file.slice(CONF_DIR.length) })), { file: UPLOADED_VERSION, content: fingerprint.join('-') }],
       attach: true,
       logs: true,
@@ -122,6 +131,7 @@ export class ProxyContainer extends NginxProxyBase {
         { volumeName: this.configVolume.name, containerPath: CONF_DIR, readOnly: true },
         ...certificateVolumes,
         ...(letsEncrypt ? [{ volumeName: letsEncrypt.webroot.name, containerPath: ACME_WEBROOT, readOnly: true }] : []),
+        ...metricsVolumes,
       ],
       readOnly: true,
       tmpfs: Object.fromEntries(Object.entries(NGINX_WRITABLE_MB).map(([dir, mb]) => [dir, `rw,size=${mb}m`])),
@@ -137,12 +147,13 @@ export class ProxyContainer extends NginxProxyBase {
       destroyGraceSeconds: this.drainSeconds,
       ...ROTATED_LOGS,
       labels,
-      dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : [])],
+      dependsOn: [this.configLoader, ...(letsEncrypt ? [letsEncrypt.container] : []), ...(this.metrics ? [this.metrics.container] : [])],
     });
+    this.metrics?.addDeployMarker(this.container, this.image.imageId, fingerprint[0]);
   }
 
   outputs(): StackOutput[] {
-    return [{ name: 'proxy_name', value: this.container.name, description: 'The nginx proxy container.' }];
+    return [{ name: 'proxy_name', value: this.container.name, description: 'The nginx proxy container.' }, ...(this.metrics?.outputs() ?? [])];
   }
 }
 
