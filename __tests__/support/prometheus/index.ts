@@ -1,0 +1,85 @@
+// A real Prometheus for the metrics test, without any registry: Debian's prometheus and mtail in
+// one image built like the other test images. The stack's exporter runs it as its metrics image
+// (mtail, as docker/metrics/Dockerfile installs it), and the test's Prometheus runs from it too.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { docker, Log, run } from '../test-images';
+import { ensureDebianToolImage } from '../test-images/debian-tool-image';
+
+/** Debian bookworm's mtail and prometheus, tagged `wayshub-e2e/metrics:bookworm-<hash>`. */
+export const ensureMetricsImage = (log?: Log): Promise<string> =>
+  ensureDebianToolImage(
+    {
+      name: 'metrics',
+      packages: ['mtail', 'prometheus'],
+      probes: [
+        ['mtail', '--version'],
+        ['prometheus', '--version'],
+      ],
+      changes: ['CMD ["/bin/sh"]'],
+    },
+    log,
+  );
+
+export interface Prometheus {
+  /** An instant query; the result's vector as label sets and numbers. */
+  query(promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Prometheus on this host's network (it scrapes what the stack publishes on the loopback, as a
+ * user's Prometheus on the Docker host would), with `config` as its whole configuration.
+ */
+export async function startPrometheus(image: string, config: string, port: number): Promise<Prometheus> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wayshub-prometheus-'));
+  await fs.writeFile(path.join(dir, 'prometheus.yml'), config);
+  const name = `wayshub-e2e-prometheus-${process.pid}`;
+  await run('docker', ['rm', '-f', name]);
+  await docker([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'host',
+    '-v',
+    `${dir}:/etc/wayshub-prometheus:ro`,
+    '--entrypoint',
+    'prometheus',
+    image,
+    '--config.file=/etc/wayshub-prometheus/prometheus.yml',
+    '--storage.tsdb.path=/tmp/prometheus',
+    `--web.listen-address=127.0.0.1:${port}`,
+  ]);
+  const query = async (promql: string) => {
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await response.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+    };
+    if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error ?? response.status}`);
+    return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  };
+  const started = Date.now();
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() - started > 30_000)
+      throw new Error(`Prometheus did not get ready on port ${port}: ${(await run('docker', ['logs', name])).stderr.slice(-800)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return {
+    query,
+    stop: async () => {
+      await run('docker', ['rm', '-f', name]);
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
