@@ -9,11 +9,12 @@ import * as path from 'node:path';
 
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
-import { freePort, replicasAnswering } from '../support/http';
+import { freePort, replicasAnswering, waitFor } from '../support/http';
 import { BackendDeployment, callApi } from '../support/backend-deployment';
 import { ensureAllTestImages } from '../support/test-images';
 import { replicaNames } from '../support/replicas';
 import { TEST_S3, ensureRcloneImage } from '../support/s3';
+import { Prometheus, ensureMetricsImage, repositoryConfig, startPrometheus } from '../support/prometheus';
 
 const NAME = 'e2ebk';
 const DOMAIN = 'wayshub.localhost';
@@ -58,6 +59,9 @@ describeE2E(
   'backups whose restore is proven',
   () => {
     let port: number;
+    let metricsPort: number;
+    let metricsImage: string;
+    let prometheus: Prometheus | undefined;
     let settings: WayshubSettingsInput;
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wayshub-backups-work-'));
     const stack = new BackendDeployment({ workDir, secrets: SECRETS, log });
@@ -68,8 +72,10 @@ describeE2E(
     let firstBackup = '';
 
     beforeAll(async () => {
-      const [images, rclone] = await Promise.all([ensureAllTestImages(log), ensureRcloneImage(log)]);
+      const [images, rclone, metrics] = await Promise.all([ensureAllTestImages(log), ensureRcloneImage(log), ensureMetricsImage(log)]);
+      metricsImage = metrics;
       port = await freePort();
+      metricsPort = await freePort();
       // Containers reach the S3 server on this machine through any address of it: docker0's.
       const hostAddress = docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}');
       settings = {
@@ -85,10 +91,13 @@ describeE2E(
           s3: { url: `s3://${TEST_S3.bucket}/${PREFIX}`, endpoint: `http://${hostAddress}:${TEST_S3.port}`, image: rclone },
         },
         proxy: { image: images.nginx, httpPort: port },
+        // The backups' runs are counted on the proxy's metrics endpoint.
+        metrics: { enabled: true, port: metricsPort, image: metricsImage },
       };
     });
 
     afterAll(async () => {
+      await prometheus?.stop();
       if (stack.deployment) {
         await stack.deployment.destroy({ volumes: true }).catch(async () => {
           await stack
@@ -201,8 +210,24 @@ describeE2E(
       expect(npm('backup', '--list', '--from-s3').output).toContain(local[0]);
     });
 
-    test('a failed backup is loud: a non-zero exit with the reason, an unhealthy container, a failure counted; the next good one heals it', async () => {
+    test('a failed backup is loud: a non-zero exit with the reason, an unhealthy container, a failure counted and alerted; the next good one heals it', async () => {
+      // A real Prometheus with the repository's scrape config and alerts.
+      prometheus = await startPrometheus(metricsImage, await repositoryConfig(metricsPort), await freePort());
+      const p = prometheus;
+      const counted = async (result: string) => (await p.query(`wayshub_backup_runs_total{database="wayshub", result="${result}"}`))[0]?.value;
+      const lastOk = async () => (await p.query('min(wayshub_backup_last_run_ok * wayshub_backup_drill_last_ok)'))[0]?.value;
+      const firing = async () => (await p.query('ALERTS{alertname="WayshubBackupFailed", alertstate="firing"}')).length;
+      /** Waits until Prometheus has these counts and this many alerts firing; how long it took. */
+      const prometheusHas = (what: string, wanted: { ok: number; failed: number; lastOk: number; firing: number }) =>
+        waitFor(what, 30_000, async () => {
+          const has = { ok: await counted('ok'), failed: await counted('failed'), lastOk: await lastOk(), firing: await firing() };
+          if (JSON.stringify(has) !== JSON.stringify(wanted)) throw new Error(`Prometheus has ${JSON.stringify(has)}, not ${JSON.stringify(wanted)}`);
+          return true;
+        });
       const failedBefore = metric('wayshub_backup_runs_total{result="failed"}');
+      const okBefore = metric('wayshub_backup_runs_total{result="ok"}');
+      await prometheusHas('the backups counted as the volume has them', { ok: okBefore, failed: failedBefore, lastOk: 1, firing: 0 });
+
       // The user's password changed behind the stack's back: every dump is refused.
       const setPassword = (from: string, to: string) =>
         docker(
@@ -218,6 +243,7 @@ describeE2E(
         );
       setPassword(SECRETS.db_password, 'changed-behind-its-back');
       const failed = npm('backup');
+      const failedAt = Date.now();
       expect(failed.status).not.toBe(0);
       expect(failed.output).toMatch(/error: the dump failed: .*Access denied for user 'wayshub'/);
       const unhealthyAfter = await waitForHealth(`${NAME}-backup`, 'unhealthy', 40_000);
@@ -226,11 +252,40 @@ describeE2E(
       expect(docker('inspect', '-f', '{{range .State.Health.Log}}{{.Output}}{{end}}', `${NAME}-backup`)).toContain('Access denied');
       expect(metric('wayshub_backup_runs_total{result="failed"}')).toBe(failedBefore + 1);
       expect(metric('wayshub_backup_last_run_ok')).toBe(0);
+      await prometheusHas('the failure counted and WayshubBackupFailed firing', {
+        ok: okBefore,
+        failed: failedBefore + 1,
+        lastOk: 0,
+        firing: 1,
+      });
+      log(`a failed backup: counted and WayshubBackupFailed firing in Prometheus ${((Date.now() - failedAt) / 1000).toFixed(1)} s after npm run backup ended`);
 
       setPassword('changed-behind-its-back', SECRETS.db_password);
       expect(npm('backup').status).toBe(0);
       await waitForHealth(`${NAME}-backup`, 'healthy', 40_000);
       expect(metric('wayshub_backup_last_run_ok')).toBe(1);
+      await prometheusHas('the alert ended by the good backup', { ok: okBefore + 1, failed: failedBefore + 1, lastOk: 1, firing: 0 });
+
+      // The dashboard's backup panels have data.
+      const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'monitoring/grafana-dashboard.json'), 'utf8')) as {
+        panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+      };
+      const panels = dashboard.panels.filter((panel) => /^Backups/.test(panel.title));
+      expect(panels).toHaveLength(3);
+      for (const panel of panels)
+        for (const { expr } of panel.targets)
+          expect({ panel: panel.title, hasData: (await p.query(expr)).length > 0 }).toEqual({ panel: panel.title, hasData: true });
+
+      // An exporter that restarts serves the same totals: they come from the backups' volume.
+      docker('restart', `${NAME}-metrics`);
+      const served = async () => {
+        const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
+        return /^wayshub_backup_runs_total\{database="wayshub",result="ok"\} (\d+)/m.exec(text)?.[1];
+      };
+      await waitFor('the restarted exporter serves the backups again', 30_000, async () => (await served()) === String(okBefore + 1));
     });
 
     test('`every 1m` backs up on its own, and the destroy leaves the backups volume', async () => {

@@ -70,6 +70,17 @@ describe('as synthesized', () => {
     expect(containers.metrics_deployed.network_mode).toBe('none');
   });
 
+  test("with the database's backups, their container writes each run into the exporter's volume", () => {
+    const env = { WAYSHUB_METRICS: 'on', WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1' };
+    const backups = synthStack(withEnvironment({ domain: 'alvin.xyz' }, env)).json.resource.docker_container;
+    expect(backups.backup.volumes).toEqual([
+      { volume_name: 'wayshub-db-backups', container_path: '/backups' },
+      { volume_name: '${docker_volume.metrics_log.name}', container_path: '/wayshub-metrics' },
+    ]);
+    const without = synthStack(withEnvironment({ domain: 'alvin.xyz' }, { WAYSHUB_BACKEND_IMAGE: 'wayshub-backend:1' })).json;
+    expect(without.resource.docker_container.backup.volumes).toEqual([{ volume_name: 'wayshub-db-backups', container_path: '/backups' }]);
+  });
+
   test('without metrics nothing of it is there', () => {
     const plain = synthStack(withEnvironment({ domain: 'alvin.xyz' }, {})).json;
     expect(Object.keys(plain.resource.docker_container)).not.toContain('metrics');

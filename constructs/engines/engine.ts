@@ -7,7 +7,7 @@ import { ITerraformDependable, TerraformResource, TerraformVariable, Token } fro
 
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
 import { StackEnv } from '../docker/labels';
-import { Network, NetworkConfig } from '../docker/provider';
+import { Network, NetworkConfig, Volume } from '../docker/provider';
 import { AppSettings, BackupSettings, Engine, MetricsSettings, TlsSettings } from '../settings';
 
 /** What the proxy needs of a set of replicas: the DNS name that finds them all, and their port. */
@@ -180,6 +180,8 @@ export interface ProxyProps {
 export interface Proxy {
   /** The nginx config it serves, as rendered. */
   readonly files: readonly NginxFile[];
+  /** The volume its metrics exporter reads, with metrics on (one host only). */
+  readonly metricsVolume?: Volume;
   outputs(): StackOutput[];
 }
 
@@ -219,6 +221,8 @@ export interface DatabaseServer {
   readonly network: Network;
   /** The container or service the migration job waits for. */
   readonly server: ITerraformDependable;
+  /** With backups on (one host only): each run also goes to the proxy's metrics exporter. */
+  reportBackupsTo?(metricsVolume: Volume): void;
   outputs(): StackOutput[];
 }
 

@@ -73,6 +73,9 @@ export class WayshubStack extends AddressedStack {
     if (this.api && apiName && s.backend)
       sites.push({ key: 'backend', serverNames: [apiName], replicas: this.api.replicas, maxBodySize: s.backend.maxBodySize, json: true });
     this.edge = new EdgeTier(this, 'edge', { name: s.name, proxy: s.proxy, tls: s.tls, network: this.network, sites, engine, metrics: s.metrics });
+    // The backups' runs are counted on the proxy's metrics endpoint too (both one host only).
+    const metricsVolume = this.edge.proxy.metricsVolume;
+    if (metricsVolume) this.api?.database?.reportBackupsTo?.(metricsVolume);
 
     this.url = publicUrl(s.domain, s.proxy, s.tls);
     const output = (name: string, value: unknown, description: string) => new TerraformOutput(this, name, { value, description });

@@ -5,6 +5,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import yaml from 'js-yaml';
+
 import { docker, Log, run } from '../test-images';
 import { ensureDebianToolImage } from '../test-images/debian-tool-image';
 
@@ -29,13 +31,36 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
+const MONITORING = path.join(__dirname, '../../../monitoring');
+
+/**
+ * The repository's monitoring/ files as a user copies them, aimed at the exporter's port and
+ * scraping and evaluating the alerts every second.
+ */
+export async function repositoryConfig(exporterPort: number): Promise<Record<string, string>> {
+  const config = yaml.load(await fs.readFile(path.join(MONITORING, 'prometheus.yml'), 'utf8')) as {
+    global: { scrape_interval: string; evaluation_interval: string };
+    rule_files: string[];
+    scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+  };
+  const targets = config.scrape_configs[0].static_configs[0].targets;
+  if (targets.join() !== '127.0.0.1:9145') throw new Error(`monitoring/prometheus.yml scrapes ${targets.join()}, not the default 127.0.0.1:9145`);
+  config.global.scrape_interval = '1s';
+  config.global.evaluation_interval = '1s';
+  config.scrape_configs[0].static_configs[0].targets = [`127.0.0.1:${exporterPort}`];
+  const files: Record<string, string> = { 'prometheus.yml': yaml.dump(config) };
+  for (const rules of config.rule_files) files[rules] = await fs.readFile(path.join(MONITORING, rules), 'utf8');
+  return files;
+}
+
 /**
  * Prometheus on this host's network (it scrapes what the stack publishes on the loopback, as a
- * user's Prometheus on the Docker host would), with `config` as its whole configuration.
+ * user's Prometheus on the Docker host would), with `files` (prometheus.yml and the rules it
+ * names) as its whole configuration.
  */
-export async function startPrometheus(image: string, config: string, port: number): Promise<Prometheus> {
+export async function startPrometheus(image: string, files: Record<string, string>, port: number): Promise<Prometheus> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'wayshub-prometheus-'));
-  await fs.writeFile(path.join(dir, 'prometheus.yml'), config);
+  for (const [name, content] of Object.entries(files)) await fs.writeFile(path.join(dir, name), content);
   const name = `wayshub-e2e-prometheus-${process.pid}`;
   await run('docker', ['rm', '-f', name]);
   await docker([

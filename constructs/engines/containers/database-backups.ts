@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformVariable } from 'cdktf';
 
-import { Container, Network } from '../../docker/provider';
+import { Container, Network, Volume } from '../../docker/provider';
 import {
   EnvValue,
   NO_NEW_PRIVILEGES,
@@ -23,6 +23,7 @@ import {
 } from '../../docker/labels';
 import { BackupSettings, scheduleForScript } from '../../settings';
 import { StackOutput } from '../engine';
+import { METRICS_DIR } from '../nginx-proxy';
 
 /** Where the backups are, in every container that mounts their volume. */
 export const BACKUP_DIR = '/backups';
@@ -70,12 +71,14 @@ export class DatabaseBackups extends Construct {
   /** The S3 keys (sensitive), with `s3`. */
   readonly s3AccessKeyId?: TerraformVariable;
   readonly s3SecretAccessKey?: TerraformVariable;
+  private readonly volumes: Array<{ volumeName: string; containerPath: string }>;
 
   constructor(scope: Construct, id: string, props: DatabaseBackupsProps) {
     super(scope, id);
     const s = props.settings;
     this.volumeName = `${props.name}-db-backups`;
     const volumes = [{ volumeName: this.volumeName, containerPath: BACKUP_DIR }];
+    this.volumes = volumes;
     const hardening = { capabilities: containerCapabilities(), securityOpts: NO_NEW_PRIVILEGES, ...ROTATED_LOGS, restart: 'unless-stopped' };
     const retention = {
       WAYSHUB_BACKUP_KEEP_DAILY: EnvValue.fromValue(String(s.keepDaily)),
@@ -177,6 +180,14 @@ export class DatabaseBackups extends Construct {
         },
       });
     }
+  }
+
+  /**
+   * Mounts the proxy's metrics volume, where backup.sh adds a line per run: its exporter then
+   * serves the backups' counters beside the proxy's (WAYSHUB_METRICS=on).
+   */
+  reportTo(metricsVolume: Volume): void {
+    this.container.putVolumes([...this.volumes, { volumeName: metricsVolume.name, containerPath: METRICS_DIR }]);
   }
 
   outputs(): StackOutput[] {

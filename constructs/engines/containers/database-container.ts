@@ -176,6 +176,10 @@ export class DatabaseContainer extends Construct implements DatabaseServer {
     return this.container;
   }
 
+  reportBackupsTo(metricsVolume: Volume): void {
+    this.backups?.reportTo(metricsVolume);
+  }
+
   outputs(): StackOutput[] {
     return [
       { name: 'database_container', value: this.container.name, description: 'The MySQL container.' },

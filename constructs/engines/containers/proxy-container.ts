@@ -57,6 +57,10 @@ export class ProxyContainer extends NginxProxyBase {
   /** The Prometheus exporter, with `metrics`. */
   readonly metrics?: MetricsExporter;
 
+  get metricsVolume(): Volume | undefined {
+    return this.metrics?.volume;
+  }
+
   constructor(scope: Construct, id: string, props: ProxyContainerProps) {
     super(scope, id, props, tlsPaths(props.tls));
     const tls = props.tls;

@@ -11,7 +11,8 @@
 #   health                the container's healthcheck: fails while the last backup or drill failed
 #
 # Each backup is <database>-YYYYmmddTHHMMSSZ.sql.gz beside its .sha256, in /backups; what the
-# runs did is in /backups/.wayshub/metrics.prom (Prometheus text format).
+# runs did is in /backups/.wayshub/metrics.prom (Prometheus text format) and, with the proxy's
+# metrics on, one line per run in /wayshub-metrics/backups.log for its exporter to serve.
 set -euo pipefail
 shopt -s nullglob
 
@@ -19,6 +20,8 @@ DIR=/backups
 STATE=$DIR/.wayshub
 METRICS=$STATE/metrics.prom
 LAST_ERROR=$STATE/last-error
+# Mounted only with WAYSHUB_METRICS=on: the volume the proxy's exporter reads.
+EXPORTER_LOG=/wayshub-metrics/backups.log
 SCRIPTS=$(dirname "$0")
 # shellcheck source=calendar.sh
 . "$SCRIPTS/calendar.sh"
@@ -111,6 +114,13 @@ set_metrics() {
     echo "wayshub_backup_files ${value[files]:-0}"
   } >"$tmp"
   mv "$tmp" "$METRICS"
+  # The totals, not the change: the exporter's counters are right even after it restarted.
+  if [ -d "${EXPORTER_LOG%/*}" ]; then
+    echo "backup database=$DB_NAME ok=${value[runs_ok]:-0} failed=${value[runs_failed]:-0} last_ok=${value[last_run_ok]:-1}" \
+      "last_success=${value[last_success_timestamp_seconds]:-0} size=${value[last_size_bytes]:-0}" \
+      "duration=${value[last_duration_seconds]:-0} drill_ok=${value[drill_last_ok]:-1} files=${value[files]:-0}" \
+      >>"$EXPORTER_LOG" || log "warning: could not write to $EXPORTER_LOG; the metrics endpoint misses this run"
+  fi
 }
 
 # ------------------------------------------------------------------ backups
@@ -244,7 +254,8 @@ record_failure() {
 # ------------------------------------------------------------------ schedule
 
 schedule() {
-  [ -f "$METRICS" ] || set_metrics
+  # Rewritten as it was: the exporter hears of the backups a new container takes over.
+  set_metrics
   log "schedule: $(echo "$SCHEDULE" | sed 's/^every \(.*\)/every \1 s/; s/^daily \(.*\)/daily at \1 UTC/'); keeping $KEEP_DAILY daily and $KEEP_WEEKLY weekly backups${SCRATCH_HOST:+; each one drilled in $SCRATCH_HOST}"
   while true; do
     local seconds
