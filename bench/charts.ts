@@ -155,14 +155,20 @@ export function chartSpecs(report: Report, stem: string): ChartSpec[] {
 // Named through a variable: vega-lite's types need moduleResolution node16; its one function is typed below.
 const VEGA_LITE: string = 'vega-lite';
 
-export async function renderCharts(report: Report, stem: string): Promise<Chart[]> {
+/** A vega-lite spec drawn as SVG, offline (also the docs' dashboard picture, scripts/dashboard-picture). */
+export async function vegaLiteToSvg(spec: Record<string, unknown>): Promise<string> {
   const vega = await import('vega');
   const vegaLite = (await import(VEGA_LITE)) as { compile(spec: unknown): { spec: import('vega').Spec } };
-  const out: Chart[] = [];
-  for (const c of chartSpecs(report, stem)) {
-    const view = new vega.View(vega.parse(vegaLite.compile(c.spec).spec), { renderer: 'none' });
-    out.push({ file: c.file, title: c.title, svg: await view.toSVG() });
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
     view.finalize();
   }
+}
+
+export async function renderCharts(report: Report, stem: string): Promise<Chart[]> {
+  const out: Chart[] = [];
+  for (const c of chartSpecs(report, stem)) out.push({ file: c.file, title: c.title, svg: await vegaLiteToSvg(c.spec) });
   return out;
 }

@@ -100,6 +100,14 @@ describe('the monitoring files', () => {
     for (const name of used) expect([name, declared.includes(name)]).toEqual([name, true]);
   });
 
+  test('the alert rules ask only for metrics the exporter declares, and Prometheus loads them beside the scrape config', () => {
+    const alerts = fs.readFileSync(path.join(ROOT, 'monitoring/alerts.yml'), 'utf8');
+    const used = [...new Set([...alerts.matchAll(/\b(wayshub_[a-z_]+)/g)].map((m) => m[1]))];
+    expect(used).toContain('wayshub_backup_last_run_ok');
+    for (const name of used) expect([name, declared.includes(name)]).toEqual([name, true]);
+    expect(fs.readFileSync(path.join(ROOT, 'monitoring/prometheus.yml'), 'utf8')).toMatch(/^rule_files:\n {2}- alerts\.yml$/m);
+  });
+
   test('the scrape config aims at the default port on the loopback', () => {
     expect(fs.readFileSync(path.join(ROOT, 'monitoring/prometheus.yml'), 'utf8')).toContain("targets: ['127.0.0.1:9145']");
   });
