@@ -1,5 +1,7 @@
 // Settings of the proxy's Prometheus metrics: off unless asked, published on the Docker host's
 // loopback unless told otherwise, and on one host only.
+import * as net from 'node:net';
+
 import { DEFAULTS } from './defaults';
 import type { Engine } from './engine';
 import { NAMES } from './names';
@@ -20,13 +22,11 @@ export interface MetricsSettings {
 /** What a caller may set: `enabled: true` turns metrics on. */
 export type MetricsInput = Mutable<MetricsSettings> & { enabled?: boolean };
 
-const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
-
 export function resolveMetrics(input: MetricsInput, engine: Engine, takenPorts: readonly number[]): MetricsSettings | undefined {
   if (input.enabled !== undefined) checkBoolean(input.enabled, NAMES.metrics);
   if (!input.enabled) return undefined;
   if (engine === 'swarm') {
-    // nginx writes its metrics lines to a socket in a volume the exporter shares: one host only.
+    // nginx writes its metrics lines to a file in a volume the exporter shares: one host only.
     throw new SettingsError(NAMES.metrics, true, 'allowed with WAYSHUB_ENGINE=swarm: off (not yet on Swarm: see docs/operations.md#metrics)');
   }
   const port = input.port ?? DEFAULTS.metricsPort;
@@ -34,7 +34,7 @@ export function resolveMetrics(input: MetricsInput, engine: Engine, takenPorts: 
   if (takenPorts.includes(port))
     throw new SettingsError(NAMES.metricsPort, port, `allowed: a port the proxy does not publish already (${takenPorts.join(', ')})`);
   const address = input.address ?? DEFAULTS.metricsAddress;
-  if (typeof address !== 'string' || !IPV4.test(address)) {
+  if (typeof address !== 'string' || !net.isIPv4(address)) {
     throw new SettingsError(NAMES.metricsAddress, address, 'allowed: an IPv4 address of the Docker host, e.g. 127.0.0.1 (the default) or a private one');
   }
   const image = input.image === undefined ? undefined : checkImage(input.image, NAMES.metricsImage);

@@ -394,7 +394,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'WAYSHUB_METRICS_IMAGE',
     needs: NEEDS.metrics,
     default: "built at deploy from `docker/metrics/Dockerfile` (Debian's mtail)",
-    allowed: 'an image with mtail, `sh` and `logger`',
+    allowed: 'an image with mtail and `sh`',
   },
 ];
 
