@@ -14,7 +14,8 @@ import { BackendDeployment, callApi } from '../support/backend-deployment';
 import { ensureAllTestImages } from '../support/test-images';
 import { replicaNames } from '../support/replicas';
 import { TEST_S3, ensureRcloneImage } from '../support/s3';
-import { Prometheus, ensureMetricsImage, repositoryConfig, startPrometheus } from '../support/prometheus';
+import { Prometheus, ensureMetricsImage, repositoryConfig, repositoryDashboard, startPrometheus } from '../support/prometheus';
+import { promql } from '../../scripts/dashboard-picture/spec';
 
 const NAME = 'e2ebk';
 const DOMAIN = 'wayshub.localhost';
@@ -214,8 +215,8 @@ describeE2E(
       // A real Prometheus with the repository's scrape config and alerts.
       prometheus = await startPrometheus(metricsImage, await repositoryConfig(metricsPort), await freePort());
       const p = prometheus;
-      const counted = async (result: string) => (await p.query(`wayshub_backup_runs_total{database="wayshub", result="${result}"}`))[0]?.value;
-      const lastOk = async () => (await p.query('min(wayshub_backup_last_run_ok * wayshub_backup_drill_last_ok)'))[0]?.value;
+      const counted = (result: string) => p.value(`wayshub_backup_runs_total{database="wayshub", result="${result}"}`);
+      const lastOk = () => p.value('min(wayshub_backup_last_run_ok * wayshub_backup_drill_last_ok)');
       const firing = async () => (await p.query('ALERTS{alertname="WayshubBackupFailed", alertstate="firing"}')).length;
       /** Waits until Prometheus has these counts and this many alerts firing; how long it took. */
       const prometheusHas = (what: string, wanted: { ok: number; failed: number; lastOk: number; firing: number }) =>
@@ -267,14 +268,12 @@ describeE2E(
       await prometheusHas('the alert ended by the good backup', { ok: okBefore + 1, failed: failedBefore + 1, lastOk: 1, firing: 0 });
 
       // The dashboard's backup panels have data.
-      const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'monitoring/grafana-dashboard.json'), 'utf8')) as {
-        panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
-      };
+      const dashboard = repositoryDashboard();
       const panels = dashboard.panels.filter((panel) => /^Backups/.test(panel.title));
       expect(panels).toHaveLength(3);
       for (const panel of panels)
         for (const { expr } of panel.targets)
-          expect({ panel: panel.title, hasData: (await p.query(expr)).length > 0 }).toEqual({ panel: panel.title, hasData: true });
+          expect({ panel: panel.title, hasData: (await p.query(promql(expr))).length > 0 }).toEqual({ panel: panel.title, hasData: true });
 
       // An exporter that restarts serves the same totals: they come from the backups' volume.
       docker('restart', `${NAME}-metrics`);

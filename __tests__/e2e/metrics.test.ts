@@ -13,14 +13,14 @@ import { freePort, replicasAnswering, request, waitFor } from '../support/http';
 import { Deployment, deployStack } from '../support/deploy';
 import { synthToDir } from '../support/synth';
 import { ensureTestImages } from '../support/test-images';
-import { Prometheus, ensureMetricsImage, repositoryConfig, startPrometheus } from '../support/prometheus';
+import { Prometheus, ensureMetricsImage, repositoryConfig, repositoryDashboard, startPrometheus } from '../support/prometheus';
+import { promql } from '../../scripts/dashboard-picture/spec';
 import { replicaNames } from '../support/replicas';
 
 const NAME = 'e2emx';
 const DOMAIN = 'wayshub.localhost';
 const SENT = 300;
 const AFTER_KILL = 90;
-const ROOT = path.join(__dirname, '../..');
 const log = (line: string) => process.stderr.write(`  [metrics] ${line}\n`);
 const docker = (...args: string[]) => {
   const run = spawnSync('docker', args, { encoding: 'utf8' });
@@ -38,7 +38,7 @@ describeE2E('metrics that show the load balancer working', () => {
   const site = `site="${DOMAIN}"`;
   const perReplica = async () =>
     Object.fromEntries((await prometheus.query(`sum by (replica) (wayshub_upstream_responses_total{${site}})`)).map((r) => [r.metric.replica, r.value]));
-  const total = async () => (await prometheus.query(`sum(wayshub_requests_total{${site}})`))[0]?.value ?? 0;
+  const total = async () => (await prometheus.value(`sum(wayshub_requests_total{${site}})`)) ?? 0;
 
   /** GETs one after the other; which replica answered each, as the client saw it. */
   async function send(n: number): Promise<Record<string, number>> {
@@ -67,7 +67,7 @@ describeE2E('metrics that show the load balancer working', () => {
     await replicasAnswering(port, DOMAIN, replicaNames(NAME).slice(0, 3), 20_000);
 
     prometheus = await startPrometheus(metricsImage, await repositoryConfig(metricsPort), await freePort());
-    await waitFor('Prometheus scrapes the exporter', 30_000, async () => (await prometheus.query('up{job="wayshub"}'))[0]?.value === 1);
+    await waitFor('Prometheus scrapes the exporter', 30_000, async () => (await prometheus.value('up{job="wayshub"}')) === 1);
   });
 
   afterAll(async () => {
@@ -89,7 +89,7 @@ describeE2E('metrics that show the load balancer working', () => {
     for (const n of Object.values(seen)) expect(Math.abs(n - SENT / 3)).toBeLessThanOrEqual(4);
     // The replicas' own health checks don't go through the proxy: every count is the client's.
     expect(counted).toEqual(expected);
-    expect((await prometheus.query(`sum(wayshub_requests_total{${site}, status_class!="2xx"})`))[0]?.value ?? 0).toBe(0);
+    expect((await prometheus.value(`sum(wayshub_requests_total{${site}, status_class!="2xx"})`)) ?? 0).toBe(0);
   });
 
   test('a killed replica: its count stops, the requests go on to the others, 0 failed', async () => {
@@ -111,9 +111,9 @@ describeE2E('metrics that show the load balancer working', () => {
     );
     log(`after the kill of ${victim} (${address}): answers ${JSON.stringify(after)}; failed tries ${failedTries.join(' ') || 'none'}`);
     expect(after[address]).toBe(before[address]);
-    expect((await prometheus.query(`sum(wayshub_requests_total{${site}, status_class="5xx"})`))[0]?.value ?? 0).toBe(0);
-    const retried = (await prometheus.query(`sum(wayshub_retried_requests_total{${site}})`))[0]?.value ?? 0;
-    const failed = (await prometheus.query(`sum(wayshub_upstream_failed_tries_total{${site}})`))[0]?.value ?? 0;
+    expect((await prometheus.value(`sum(wayshub_requests_total{${site}, status_class="5xx"})`)) ?? 0).toBe(0);
+    const retried = (await prometheus.value(`sum(wayshub_retried_requests_total{${site}})`)) ?? 0;
+    const failed = (await prometheus.value(`sum(wayshub_upstream_failed_tries_total{${site}})`)) ?? 0;
     expect(retried).toBe(failed);
   });
 
@@ -125,19 +125,15 @@ describeE2E('metrics that show the load balancer working', () => {
     expect(deploys[0].metric.revision).toMatch(/^\d{12}$/);
     expect(Math.abs(deploys[0].value - Date.now() / 1000)).toBeLessThan(600);
 
-    const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'monitoring/grafana-dashboard.json'), 'utf8')) as {
-      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
-      annotations: { list: Array<{ expr: string }> };
-    };
+    const dashboard = repositoryDashboard();
     const queries = [
       ...dashboard.panels.flatMap((p) => p.targets.map((t) => [p.title, t.expr])),
-      ...dashboard.annotations.list.map((a) => ['annotation', a.expr]),
+      ...(dashboard.annotations?.list ?? []).map((a) => ['annotation', a.expr]),
     ];
     for (const [title, expr] of queries) {
-      const promql = expr.replace(/\$__rate_interval/g, '1m').replace(/\$site/g, '.*');
       // Each runs (Prometheus refuses a bad one); all but the retries have data by now. This
       // stack has no database: backups.test.ts runs the backups' panels with data.
-      const result = await prometheus.query(promql);
+      const result = await prometheus.query(promql(expr));
       if (!/Retried|Backups/.test(title)) expect({ title, hasData: result.length > 0 }).toEqual({ title, hasData: true });
     }
   });

@@ -5,10 +5,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { Dashboard, dashboardPictureSpec, formatStat, legend, promql } from '../../scripts/dashboard-picture/spec';
+import { dashboardPictureSpec, formatStat, legend, promql } from '../../scripts/dashboard-picture/spec';
+import { repositoryDashboard } from '../support/prometheus';
 
 const ROOT = path.join(__dirname, '../..');
-const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'monitoring/grafana-dashboard.json'), 'utf8')) as Dashboard;
+const dashboard = repositoryDashboard();
 const NOW = 1_796_000_000;
 
 describe("a panel's query and legend as Grafana would run them", () => {

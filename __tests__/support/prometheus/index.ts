@@ -5,8 +5,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import * as fsSync from 'node:fs';
+
 import yaml from 'js-yaml';
 
+import { Dashboard } from '../../../scripts/dashboard-picture/spec';
+import { waitFor } from '../http';
 import { docker, Log, run } from '../test-images';
 import { ensureDebianToolImage } from '../test-images/debian-tool-image';
 
@@ -28,10 +32,15 @@ export const ensureMetricsImage = (log?: Log): Promise<string> =>
 export interface Prometheus {
   /** An instant query; the result's vector as label sets and numbers. */
   query(promql: string): Promise<Array<{ metric: Record<string, string>; value: number }>>;
+  /** The first value of an instant query; undefined when it has none. */
+  value(promql: string): Promise<number | undefined>;
   stop(): Promise<void>;
 }
 
 const MONITORING = path.join(__dirname, '../../../monitoring');
+
+/** The repository's Grafana dashboard, as a user imports it. */
+export const repositoryDashboard = (): Dashboard => JSON.parse(fsSync.readFileSync(path.join(MONITORING, 'grafana-dashboard.json'), 'utf8')) as Dashboard;
 
 /**
  * The repository's monitoring/ files as a user copies them, aimed at the exporter's port and
@@ -89,19 +98,17 @@ export async function startPrometheus(image: string, files: Record<string, strin
     if (body.status !== 'success') throw new Error(`Prometheus refused ${promql}: ${body.error ?? response.status}`);
     return (body.data?.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   };
-  const started = Date.now();
-  for (;;) {
-    const ready = await fetch(`http://127.0.0.1:${port}/-/ready`).then(
+  await waitFor('Prometheus ready', 30_000, () =>
+    fetch(`http://127.0.0.1:${port}/-/ready`).then(
       (r) => r.ok,
       () => false,
-    );
-    if (ready) break;
-    if (Date.now() - started > 30_000)
-      throw new Error(`Prometheus did not get ready on port ${port}: ${(await run('docker', ['logs', name])).stderr.slice(-800)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+    ),
+  ).catch(async (e: unknown) => {
+    throw new Error(`${String(e)} on port ${port}: ${(await run('docker', ['logs', name])).stderr.slice(-800)}`);
+  });
   return {
     query,
+    value: async (promql) => (await query(promql))[0]?.value,
     stop: async () => {
       await run('docker', ['rm', '-f', name]);
       await fs.rm(dir, { recursive: true, force: true });
