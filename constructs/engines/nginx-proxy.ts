@@ -37,6 +37,10 @@ export const NGINX_WRITABLE_MB: Readonly<Record<string, number>> = { '/tmp': 64,
 export const METRICS_DIR = '/wayshub-metrics';
 export const METRICS_LOG = `${METRICS_DIR}/access.log`;
 
+/** With the access log in a file: its volume's directory in the proxy, and the file. */
+export const ACCESS_LOG_DIR = '/var/log/wayshub';
+export const ACCESS_LOG_FILE = `${ACCESS_LOG_DIR}/access.log`;
+
 /** nginx's graceful stop: the requests in flight are finished. */
 export const NGINX_STOP_SIGNAL = 'SIGQUIT';
 
@@ -74,6 +78,7 @@ export abstract class NginxProxyBase extends Construct implements Proxy {
       uploadsAtOnce: this.memoryMb,
       maintenance: props.maintenance ?? false,
       metrics: props.metrics ? { file: METRICS_LOG } : undefined,
+      accessLogFile: props.accessLog === 'file' ? ACCESS_LOG_FILE : undefined,
     });
   }
 

@@ -22,6 +22,8 @@ export const DEFAULTS = {
   apiMaxBodySize: '100m',
   hstsMaxAgeSeconds: 31536000,
   proxyMemoryMb: 256,
+  /** `docker logs` shows each request: the guide's lessons read them there. */
+  accessLog: 'docker' as const,
   /** Seconds a replica or the proxy has to finish its requests once told to stop. */
   drainSeconds: 30,
   /** Seconds a new replica has to become healthy. */

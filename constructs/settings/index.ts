@@ -25,7 +25,7 @@ export type { Engine, SwarmSettings } from './engine';
 export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 export { ENV_VARS, TOOL_VARS, refuseUnknownVariables, withEnvironment } from './environment';
-export type { LoadBalancing, ProxySettings } from './proxy';
+export type { AccessLog, LoadBalancing, ProxySettings } from './proxy';
 export { parseLoadBalancing, parseRateLimit, taggedNginxVersion } from './proxy';
 export type { TlsInput, TlsSettings } from './tls';
 export { ACME_DIRECTORIES } from './tls';
@@ -136,7 +136,7 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const resolvedApp = resolveApp(demo ? { ...appInput, image: proxy.image, addCapabilities: appInput.addCapabilities ?? [...DEMO_CAPABILITIES] } : appInput);
   const app = demo ? { ...resolvedApp, command: demoAppCommand(resolvedApp.port) } : resolvedApp;
   const { engine, swarm } = resolveEngine(input);
-  if (engine === 'swarm') checkSwarmFits(app, backend, database, tls);
+  if (engine === 'swarm') checkSwarmFits(app, proxy, backend, database, tls);
   const backup = database ? resolveBackup(input.backup ?? {}, engine) : undefined;
   const metrics = resolveMetrics(input.metrics ?? {}, engine, tls.mode === 'off' ? [proxy.httpPort] : [proxy.httpPort, proxy.httpsPort]);
   const settings = { name, domain, serverAliases, replicas, dockerHost, engine, swarm, app, proxy, tls, backend, database, backup, metrics };
@@ -145,7 +145,13 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
 }
 
 /** What the Swarm engine can't run (yet), refused before anything is synthesized. */
-function checkSwarmFits(app: AppSettings, backend: BackendSettings | undefined, database: DatabaseSettings | undefined, tls: TlsSettings): void {
+function checkSwarmFits(
+  app: AppSettings,
+  proxy: ProxySettings,
+  backend: BackendSettings | undefined,
+  database: DatabaseSettings | undefined,
+  tls: TlsSettings,
+): void {
   const swarm = 'allowed with WAYSHUB_ENGINE=swarm';
   for (const [role, settings] of [
     ['app', app],
@@ -163,6 +169,10 @@ function checkSwarmFits(app: AppSettings, backend: BackendSettings | undefined, 
   if (tls.mode === 'letsencrypt') {
     // certbot's webroot and certificates are volumes of one host; the proxy may run on another.
     throw new SettingsError(NAMES.tlsMode, tls.mode, `${swarm}: off or files (your certificate, given to the proxy as Docker secrets)`);
+  }
+  if (proxy.accessLog === 'file') {
+    // The file's volume and its rotation are the proxy container's: one host only.
+    throw new SettingsError(NAMES.accessLog, proxy.accessLog, `${swarm}: docker (each task's access log is in docker service logs)`);
   }
   if (database?.allowDestroy) {
     // The data volume is the database node's, outside Terraform: no destroy can delete it.

@@ -39,6 +39,7 @@ const PATHS = {
   lbMethod: 'proxy.loadBalancing',
   maxBodySize: 'proxy.maxBodySize',
   maintenance: 'proxy.maintenance',
+  accessLog: 'proxy.accessLog',
   httpsPort: 'proxy.httpsPort',
   hsts: 'proxy.hstsMaxAgeSeconds',
   rateLimit: 'proxy.rateLimit',

@@ -148,6 +148,13 @@ export const SETTINGS: readonly SettingSpec[] = [
       '`on`/`off`: every site answers 503 with `Retry-After` and a maintenance page (JSON on the API), by a reload: see [Maintenance](operations.md#maintenance)',
   },
   {
+    path: 'proxy.accessLog',
+    env: 'WAYSHUB_ACCESS_LOG',
+    default: code(DEFAULTS.accessLog),
+    allowed:
+      '`docker`: each request in `docker logs`; `file`: a file in a volume, rotated, for production traffic (a sixth more throughput on small answers): see [Access log](operations.md#access-log)',
+  },
+  {
     path: 'proxy.maxBodySize',
     env: 'WAYSHUB_MAX_BODY_SIZE',
     default: code(DEFAULTS.maxBodySize),

@@ -103,6 +103,7 @@ export class EdgeTier extends Construct {
       hstsMaxAgeSeconds: p.hstsMaxAgeSeconds,
       memoryMb: p.memoryMb,
       maintenance: p.maintenance,
+      accessLog: p.accessLog,
       metrics: props.metrics,
       hardening: { securityHeaders: p.securityHeaders, rateLimit: p.rateLimit, realIp: p.realIp },
       sites: props.sites.map(site),

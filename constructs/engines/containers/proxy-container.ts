@@ -12,7 +12,17 @@ import { ACME_WEBROOT, LETSENCRYPT_DIR, LetsEncrypt, SERVED_CERT, SERVED_KEY } f
 import { CONF_DIR, NGINX_CONF_PATH } from '../../../nginx/render';
 import { ProxyProps, StackOutput } from '../engine';
 import { MetricsExporter } from './metrics-exporter';
-import { CertificateFiles, METRICS_DIR, NGINX_CAPABILITIES, NGINX_STOP_SIGNAL, NGINX_WRITABLE_MB, NginxProxyBase, ProxyTlsPaths } from '../nginx-proxy';
+import {
+  ACCESS_LOG_DIR,
+  ACCESS_LOG_FILE,
+  CertificateFiles,
+  METRICS_DIR,
+  NGINX_CAPABILITIES,
+  NGINX_STOP_SIGNAL,
+  NGINX_WRITABLE_MB,
+  NginxProxyBase,
+  ProxyTlsPaths,
+} from '../nginx-proxy';
 
 /** Where the certificate of files mode is uploaded to. */
 const FILES_CERT = `${CONF_DIR}/tls/fullchain.pem`;
@@ -56,6 +66,8 @@ export class ProxyContainer extends NginxProxyBase {
   readonly configLoader: Container;
   /** The Prometheus exporter, with `metrics`. */
   readonly metrics?: MetricsExporter;
+  /** The access log's volume, with `accessLog: 'file'`. */
+  readonly accessLogVolume?: Volume;
 
   get metricsVolume(): Volume | undefined {
     return this.metrics?.volume;
@@ -76,7 +88,7 @@ export class ProxyContainer extends NginxProxyBase {
       fingerprint.push(Fn.filesha256(tls.certFile), Fn.filesha256(tls.keyFile));
     }
     const letsEncrypt = tls?.kind === 'letsencrypt' ? tls.letsEncrypt : undefined;
-    uploads.push({ file: START_SCRIPT, content: terraformLiteral(startScript(letsEncrypt !== undefined)) });
+    uploads.push({ file: START_SCRIPT, content: terraformLiteral(startScript(letsEncrypt !== undefined, props.accessLog === 'file')) });
     const labels = labelBlocks({ [ROLE_LABEL]: 'proxy' });
     const capabilities = containerCapabilities(NGINX_CAPABILITIES);
     const certificateVolumes = letsEncrypt ? [{ volumeName: letsEncrypt.certificates.name, containerPath: LETSENCRYPT_DIR, readOnly: true }] : [];
@@ -89,13 +101,18 @@ export class ProxyContainer extends NginxProxyBase {
     // Made before the loader and the proxy, which mount its volume: `nginx -t` opens the file
     // nginx writes its metrics lines to, as nginx does.
     this.metrics = props.metrics && new MetricsExporter(this, 'metrics', { name: props.prefix, settings: props.metrics, network: props.network });
-    const metricsVolumes = this.metrics ? [{ volumeName: this.metrics.volume.name, containerPath: METRICS_DIR }] : [];
+    // The loader mounts the access log's volume too: `nginx -t` opens the file.
+    this.accessLogVolume = props.accessLog === 'file' ? new Volume(this, 'access_log', { name: `${props.name}-access-log`, labels }) : undefined;
+    const logVolumes = [
+      ...(this.metrics ? [{ volumeName: this.metrics.volume.name, containerPath: METRICS_DIR }] : []),
+      ...(this.accessLogVolume ? [{ volumeName: this.accessLogVolume.name, containerPath: ACCESS_LOG_DIR }] : []),
+    ];
     this.configVolume = new Volume(this, 'config', { name: `${props.name}-config`, labels });
     this.configLoader = new Container(this, 'loader', {
       name: `${props.name}-config`,
       image: this.image.imageId,
       command: ['/bin/sh', '-c', terraformLiteral(loadScript(letsEncrypt !== undefined))],
-      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }, ...certificateVolumes, ...metricsVolumes],
+      volumes: [{ volumeName: this.configVolume.name, containerPath: CONF_DIR }, ...certificateVolumes, ...logVolumes],
       upload: [...uploads.map((u) => ({ ...u, file: UPLOAD_DIR + u.file.slice(CONF_DIR.length) })), { file: UPLOADED_VERSION, content: fingerprint.join('-') }],
       attach: true,
       logs: true,
@@ -135,7 +152,7 @@ export class ProxyContainer extends NginxProxyBase {
         { volumeName: this.configVolume.name, containerPath: CONF_DIR, readOnly: true },
         ...certificateVolumes,
         ...(letsEncrypt ? [{ volumeName: letsEncrypt.webroot.name, containerPath: ACME_WEBROOT, readOnly: true }] : []),
-        ...metricsVolumes,
+        ...logVolumes,
       ],
       readOnly: true,
       tmpfs: Object.fromEntries(Object.entries(NGINX_WRITABLE_MB).map(([dir, mb]) => [dir, `rw,size=${mb}m`])),
@@ -195,12 +212,23 @@ echo "nginx config $(cat ${VERSION_FILE}) loaded and checked"
 `;
 }
 
+/** An access log file is rotated past this size, and one older file kept: at most twice this on disk. */
+export const ACCESS_LOG_ROTATE_MB = 50;
+
+// Checked every second: a full file moves aside (nginx keeps writing into it until the reopen,
+// which writes out the workers' batches first), and nginx opens a new one.
+const ROTATE_ACCESS_LOG = `
+    if [ "$(stat -c %s ${ACCESS_LOG_FILE} 2>/dev/null || echo 0)" -gt ${ACCESS_LOG_ROTATE_MB * 1024 * 1024} ]; then
+      mv -f ${ACCESS_LOG_FILE} ${ACCESS_LOG_FILE}.1
+      nginx -c ${NGINX_CONF_PATH} -s reopen
+    fi`;
+
 /**
  * The proxy's command: nginx in the foreground, and a loop that reloads it (new workers take
  * over, old ones finish their requests) when the config loader has put a new config in place,
- * or when certbot has renewed the certificate.
+ * or when certbot has renewed the certificate, and rotates the access log's file.
  */
-function startScript(letsEncrypt: boolean): string {
+function startScript(letsEncrypt: boolean, accessLogFile: boolean): string {
   return `#!/bin/sh
 # Generated by wayshub-edge.
 set -u
@@ -213,7 +241,7 @@ ${letsEncrypt ? WAIT_FOR_CERTIFICATE : ''}state() { cat ${VERSION_FILE} 2>/dev/n
       last=$now
       echo "nginx: the config or the certificate changed; reloading"
       nginx -c ${NGINX_CONF_PATH} -s reload
-    fi
+    fi${accessLogFile ? ROTATE_ACCESS_LOG : ''}
   done
 ) &
 exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'

@@ -25,8 +25,9 @@ export class SwarmEngine implements DeploymentEngine {
   edge(scope: Construct, id: string, props: EdgeProps): Proxy {
     const tls = props.tls;
     if (tls.mode === 'letsencrypt') throw new Error("EdgeTier: Let's Encrypt is not implemented with Swarm");
-    // resolveSettings refuses WAYSHUB_METRICS=on with Swarm: nginx's socket is in a volume of one host.
+    // resolveSettings refuses both with Swarm: nginx's files are in a volume of one host.
     if (props.metrics) throw new Error(`${scope.node.path}/${id}: metrics run on one Docker host only, not yet with Swarm`);
+    if (props.accessLog === 'file') throw new Error(`${scope.node.path}/${id}: an access log file runs on one Docker host only, not yet with Swarm`);
     return new ProxyService(scope, id, { ...props, tls: tls.mode === 'files' ? { certFile: tls.certFile, keyFile: tls.keyFile } : undefined });
   }
 
