@@ -12,6 +12,7 @@ import { CONF_DIR, NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '.
 import { freePort } from '../__tests__/support/http';
 import { Deployment, deployStack } from '../__tests__/support/deploy';
 import { STACK_LABEL } from '../constructs/docker/labels';
+import { ACCESS_LOG_DIR } from '../constructs/engines/nginx-proxy';
 import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
 import { ensureTestImages } from '../__tests__/support/test-images';
@@ -19,7 +20,7 @@ import type { TestImages } from '../__tests__/support/test-images';
 import { containerAccounting, logPipelineCpuNs } from './cgroup';
 import { BenchImage, ensureBenchImage, ensureStaticImage } from './images';
 import { caddyConfig, haproxyConfig } from './targets';
-import { NO_ACCESS_LOG } from './tuning';
+import { ACCESS_LOG_TO_FILE, NO_ACCESS_LOG } from './tuning';
 import { RunFigures, parseWrk } from './wrk';
 
 export const NAME = 'bench';
@@ -37,6 +38,9 @@ export type AppKind = 'node' | 'static';
 export type TargetKey = string;
 /** The suffix of a target with no access log: `nginx:no-log`, `haproxy:no-log`, `caddy:no-log`. */
 export const NO_LOG = ':no-log';
+/** Our nginx with WAYSHUB_ACCESS_LOG=file: a peer in every section, like the one with no log. */
+export const LOG_FILE = ':log-file';
+const ACCESS_LOG_VOLUME = `${NAME}-access-log`;
 
 export interface Target {
   container: string;
@@ -172,8 +176,10 @@ export class BenchLab {
     // The load generator: its own container with no limit; its CPU-seconds are recorded.
     fs.mkdirSync(path.join(this.work, 'scripts'), { recursive: true });
     docker('run', '-d', '--name', WRK, '--network', NETWORK, ...mount('scripts', '/scripts'), this.tools.tag, 'sleep', 'infinity');
-    // Our nginx with no access log: the live proxy's config with that one change, kept for the whole run.
+    // Our nginx with no access log, and with its log in a file (WAYSHUB_ACCESS_LOG=file, on a
+    // volume as the stack's is): the live proxy's config with that one change, for the whole run.
     this.addVariant(NO_LOG.slice(1), NO_ACCESS_LOG, true);
+    this.addVariant(LOG_FILE.slice(1), ACCESS_LOG_TO_FILE, true, ['-v', `${ACCESS_LOG_VOLUME}:${ACCESS_LOG_DIR}`]);
     this.peersUp = true;
   }
 
@@ -181,7 +187,7 @@ export class BenchLab {
    * A variant of our nginx for a tuning row: the live proxy's config files, changed by `edit`,
    * in a container of its own (same image, same limits, same network).
    */
-  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>, peer = false): void {
+  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>, peer = false, volumes: readonly string[] = []): void {
     const files = Object.fromEntries([NGINX_CONF_PATH, UPSTREAM_CONF_PATH, SITE_CONF_PATH].map((p) => [p, docker('exec', `${NAME}-proxy`, 'cat', p)]));
     const changed = edit(files);
     const unchanged = Object.keys(files).every((p) => files[p] === changed[p]);
@@ -206,6 +212,7 @@ export class BenchLab {
       ...mounts,
       '-v',
       `${dir}:${CONF_DIR}:ro`,
+      ...volumes,
       this.images.nginx,
       'nginx',
       '-c',
@@ -287,6 +294,7 @@ export class BenchLab {
   private removePeers(): void {
     const peers = ['haproxy', 'caddy'].flatMap((p) => [`${NAME}-${p}`, `${NAME}-${p}-no-log`]);
     for (const name of [...peers, ...this.peerVariants.values(), WRK]) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    execFileSync('docker', ['volume', 'rm', '-f', ACCESS_LOG_VOLUME], { stdio: 'ignore' });
     this.peerVariants.clear();
   }
 

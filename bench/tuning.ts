@@ -2,7 +2,8 @@
 // config as synthesized in the same rounds, so every row is a before/after from one run.
 // Where the renderer adopted a change, its variant undoes it (the "before"); the others try
 // what the renderer does not do.
-import { NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
+import { ACCESS_LOG_FILE } from '../constructs/engines/nginx-proxy';
+import { NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH, renderAccessLog } from '../nginx/render';
 
 export type ConfigFiles = Record<string, string>;
 
@@ -24,6 +25,13 @@ const replace = (file: string, from: RegExp, to: string) => (files: ConfigFiles)
 
 /** Our nginx with no access log: a peer in every section (the run's `nginx:no-log`), not a tuning row. */
 export const NO_ACCESS_LOG = replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log off;');
+
+/** Our nginx with WAYSHUB_ACCESS_LOG=file: the renderer's own lines for it, in place of stdout's. */
+export const ACCESS_LOG_TO_FILE = (files: ConfigFiles): ConfigFiles => {
+  const [stdout, file] = [renderAccessLog(undefined), renderAccessLog(ACCESS_LOG_FILE)];
+  if (!files[NGINX_CONF_PATH].includes(stdout)) throw new Error(`bench: the stdout access log is not in ${NGINX_CONF_PATH}`);
+  return { ...files, [NGINX_CONF_PATH]: files[NGINX_CONF_PATH].replace(stdout, file) };
+};
 
 export const VARIANTS: readonly Variant[] = [
   {
