@@ -41,6 +41,8 @@ export interface Report {
     /** Not in smoke runs. */
     scaleUp?: ScaleUpEvent;
     rollout?: Omit<RolloutEvent, 'load'> & { load: Omit<PacedLoadResult, 'timeline'> };
+    /** Events that failed, each with its error's first line. */
+    failed?: string[];
   };
 }
 
@@ -307,7 +309,7 @@ ${chart('kill.svg')}
 | event | figures |
 | --- | --- |
 ${ev.kills.map((k) => `| a replica killed (SIGKILL) ${k.killedAtMs / 1000} s into ${k.rate} req/s through ${label(k.target)} | ${k.load.sent} sent, ${k.load.failed} failed${k.load.firstFailure ? ` (${k.load.firstFailure})` : ''}, max ${k.load.latencyMs.max} ms; throughput steady again ${k.steadyAfterMs} ms after the kill |`).join('\n')}
-${ev.scaleUp ? `| a replica added, ${ev.scaleUp.from} → ${ev.scaleUp.to} | its first answer through our nginx ${ev.scaleUp.firstTrafficMs} ms after the apply started; the apply returned after ${ev.scaleUp.applyMs} ms (it waits for the replica's healthcheck) |\n` : ''}${ev.rollout ? `| a rollout of ${ev.rollout.replicas} replicas (a new app env) at ${ev.rollout.rate} req/s through our nginx | the apply took ${ev.rollout.applyMs} ms; ${ev.rollout.load.sent} sent, ${ev.rollout.load.failed} failed, p99 ${ev.rollout.load.latencyMs.p99} ms, max ${ev.rollout.load.latencyMs.max} ms |\n` : ''}
+${ev.scaleUp ? `| a replica added, ${ev.scaleUp.from} → ${ev.scaleUp.to} | its first answer through our nginx ${ev.scaleUp.firstTrafficMs} ms after the apply started; the apply returned after ${ev.scaleUp.applyMs} ms (it waits for the replica's healthcheck) |\n` : ''}${ev.rollout ? `| a rollout of ${ev.rollout.replicas} replicas (a new app env) at ${ev.rollout.rate} req/s through our nginx | the apply took ${ev.rollout.applyMs} ms; ${ev.rollout.load.sent} sent, ${ev.rollout.load.failed} failed, p99 ${ev.rollout.load.latencyMs.p99} ms, max ${ev.rollout.load.latencyMs.max} ms |\n` : ''}${(ev.failed ?? []).map((f) => `| ${f.slice(0, f.indexOf(': '))} | **failed**: ${f.slice(f.indexOf(': ') + 2)} |\n`).join('')}
 
 ## Tuning: our nginx with one change each, in the same rounds
 ${chart('tuning.svg')}

@@ -153,11 +153,24 @@ async function main(): Promise<void> {
         `replica killed at ${killRate} req/s through ${target}: ${k.load.failed} failed of ${k.load.sent}, max ${k.load.latencyMs.max} ms, steady again after ${k.steadyAfterMs} ms`,
       );
     }
+    // An event that fails (an apply whose new replica never got healthy on a machine this busy)
+    // is a finding, not a reason to lose the run's other figures: the report shows it.
+    const failed: string[] = [];
+    const attempt = async <T>(what: string, event: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await event();
+      } catch (e) {
+        const line = String(e instanceof Error ? e.message : e).split('\n')[0];
+        failed.push(`${what}: ${line}`);
+        log(`${what} failed: ${line}`);
+        return undefined;
+      }
+    };
     // Applies wait for healthchecks (tens of seconds): the smoke run leaves them out.
-    const up = o.smoke ? undefined : await scaleUp(lab, o.replicas + 1);
+    const up = o.smoke ? undefined : await attempt(`scale-up ${o.replicas} → ${o.replicas + 1}`, () => scaleUp(lab, o.replicas + 1));
     if (up)
       log(`scale-up ${up.from} → ${up.to}: first answer from the new replica ${up.firstTrafficMs} ms after the apply started; apply took ${up.applyMs} ms`);
-    const roll = o.smoke ? undefined : await rollout(lab, killRate, '2');
+    const roll = o.smoke ? undefined : await attempt(`rollout at ${killRate} req/s`, () => rollout(lab, killRate, '2'));
     if (roll)
       log(
         `rollout of ${roll.replicas} replicas at ${roll.rate} req/s: ${roll.applyMs} ms, ${roll.load.failed} failed of ${roll.load.sent}, max ${roll.load.latencyMs.max} ms`,
@@ -187,6 +200,7 @@ async function main(): Promise<void> {
         kills: kills.map((k) => ({ ...k, load: withoutTimeline(k.load), timeline: k.load.timeline })),
         ...(up ? { scaleUp: up } : {}),
         ...(roll ? { rollout: { ...roll, load: withoutTimeline(roll.load) } } : {}),
+        ...(failed.length ? { failed } : {}),
       },
     };
     const outDir = path.join(__dirname, 'results');

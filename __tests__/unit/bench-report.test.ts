@@ -150,6 +150,15 @@ describe('the report', () => {
     ]);
   });
 
+  test('an event that failed is a row of the report, with its error, and the other figures stay', () => {
+    const failed = ['rollout at 1000 req/s: local-apply: docker_container.app[3]: bench-app-4 is not healthy after 60 s (running/unhealthy)'];
+    const md = renderReport({ ...report, events: { ...report.events, failed } });
+    expect(md).toContain(
+      '| rollout at 1000 req/s | **failed**: local-apply: docker_container.app[3]: bench-app-4 is not healthy after 60 s (running/unhealthy) |',
+    );
+    expect(md).toContain('| our nginx, as synthesized | 6000 (3000–6000) |');
+  });
+
   test('median of an even count is the mean of the middle two', () => {
     expect(median([4, 1, 3, 2])).toBe(2.5);
   });
