@@ -44,7 +44,10 @@ describeE2E("the proxy's buffered access log", () => {
     const allLines = (files = [LOG_FILE]) => {
       if (accessLog === 'docker') return docker('logs', proxy);
       const dir = docker('volume', 'inspect', '-f', '{{.Mountpoint}}', `${proxy}-access-log`).trim();
-      return files.map((f) => (fs.existsSync(path.join(dir, path.basename(f))) ? fs.readFileSync(path.join(dir, path.basename(f)), 'utf8') : '')).join('');
+      return files
+        .map((f) => path.join(dir, path.basename(f)))
+        .map((onHost) => (fs.existsSync(onHost) ? fs.readFileSync(onHost, 'utf8') : ''))
+        .join('');
     };
     /** The lines of one run (requests tagged ?run=<tag>&n=<i>). */
     const linesOf = (tag: string, files?: string[]) =>

@@ -8,7 +8,7 @@ import { ITerraformDependable, TerraformResource, TerraformVariable, Token } fro
 import { HardeningConfig, NginxFile, SiteConfig } from '../../nginx/render';
 import { StackEnv } from '../docker/labels';
 import { Network, NetworkConfig, Volume } from '../docker/provider';
-import { AccessLog, AppSettings, BackupSettings, Engine, MetricsSettings, TlsSettings } from '../settings';
+import { ACCESS_LOGS, AccessLog, AppSettings, BackupSettings, Engine, MetricsSettings, TlsSettings } from '../settings';
 
 /** What the proxy needs of a set of replicas: the DNS name that finds them all, and their port. */
 export interface ReplicaPool {
@@ -277,5 +277,5 @@ export const PROXY_CHECKS = {
   sites: [(v: unknown) => Array.isArray(v) && v.length > 0, 'at least one site'],
   memoryMb: [whole(6, 1048576), 'a whole number of MiB from 6'],
   drainSeconds: [whole(0, 3600), 'whole seconds from 0 to 3600'],
-  accessLog: [(v: unknown) => v === 'docker' || v === 'file', 'docker or file'],
+  accessLog: [(v: unknown) => ACCESS_LOGS.includes(v as AccessLog), ACCESS_LOGS.join(' or ')],
 } as const;

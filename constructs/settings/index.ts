@@ -26,7 +26,7 @@ export { DATABASE_NODE_LABEL, ENGINES, PROXY_NODE_LABEL } from './engine';
 export { DEFAULTS, MAX_REPLICAS, MIN_NGINX_VERSION } from './defaults';
 export { ENV_VARS, TOOL_VARS, refuseUnknownVariables, withEnvironment } from './environment';
 export type { AccessLog, LoadBalancing, ProxySettings } from './proxy';
-export { parseLoadBalancing, parseRateLimit, taggedNginxVersion } from './proxy';
+export { ACCESS_LOGS, parseLoadBalancing, parseRateLimit, taggedNginxVersion } from './proxy';
 export type { TlsInput, TlsSettings } from './tls';
 export { ACME_DIRECTORIES } from './tls';
 export { SettingsError } from './validators';

@@ -69,7 +69,7 @@ export interface ProxySettings {
 
 /** Where the access log goes: Docker's log (stdout) or nginx's own file. */
 export type AccessLog = 'docker' | 'file';
-const ACCESS_LOGS: readonly AccessLog[] = ['docker', 'file'];
+export const ACCESS_LOGS: readonly AccessLog[] = ['docker', 'file'];
 
 export const HSTS_ALLOWED = 'allowed: seconds from 0 (off) to 63072000 (2 years), e.g. 31536000';
 /** The widest trusted ranges: a /8 is 16 million addresses; the CDNs' own are /12 to /22 and /29 to /32. */
