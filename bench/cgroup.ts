@@ -45,3 +45,22 @@ export function logPipelineCpuNs(): number {
   }
   return total;
 }
+
+/** The machine's CPU time so far, from /proc/stat's first line, in clock ticks: busy and all. */
+export interface MachineTicks {
+  busy: number;
+  total: number;
+}
+
+export function machineTicks(): MachineTicks {
+  // cpu user nice system idle iowait irq softirq steal ...: idle and iowait are the cores' free time.
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - fields[3] - fields[4], total };
+}
+
+/** How busy all the machine's cores were between two readings, from 0 to 1. */
+export function busyBetween(before: MachineTicks, after: MachineTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? (after.busy - before.busy) / total : 0;
+}

@@ -6,8 +6,8 @@
 // Every saturation case has each proxy twice, like with like: with its production access log
 // (ours as synthesized) and with none (bench/targets.ts); ours also with WAYSHUB_ACCESS_LOG=file.
 // 1. static replicas (nginx serving files, so the proxy is the cost): saturation with 1 KB and
-//    100 KB answers, the concurrency curve (1 to 256 connections, 1 KB), and the tuning rows
-//    (our nginx with one config change each);
+//    100 KB answers, the concurrency curve (1 to 256 connections, 1 KB), fixed-rate latency at 1k
+//    and 2k req/s (1 KB), and the tuning rows (our nginx with one config change each);
 // 2. Node replicas (the test app): saturation, a 1 MB upload, fixed-rate latency at 1k and
 //    2k req/s, a replica killed under load, a replica added, a rollout, and throughput against
 //    the replica count (1, 2, 4, 8).
@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { busyBetween, machineTicks } from './cgroup';
 import { renderCharts } from './charts';
 import { killReplica, rollout, scaleUp } from './events';
 import { STATIC_PATHS } from './images';
@@ -30,6 +31,8 @@ const LOGGED: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
 /** Each proxy twice: with that log, and with none; ours a third time, with its log in a file. */
 const PROXIES: readonly TargetKey[] = LOGGED.flatMap((t) => [t, ...(t === 'nginx' ? [`nginx${LOG_FILE}`] : []), `${t}${NO_LOG}`]);
 const PEERS: readonly TargetKey[] = ['direct', ...PROXIES];
+/** At a fixed rate: one replica directly and each proxy with its production log (ours also with the file). */
+const AT_FIXED_RATE: readonly TargetKey[] = ['direct', ...LOGGED.flatMap((t) => (t === 'nginx' ? [t, `nginx${LOG_FILE}`] : [t]))];
 /** The concurrency curve: connections per point. */
 const CURVE_CONNECTIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const REPLICA_CPU = 0.5;
@@ -85,6 +88,26 @@ async function main(): Promise<void> {
   const curve = (base: string, p: string, connections: readonly number[]) => {
     for (const c of connections) saturate(`${base}, ${c} connections`, PEERS, () => ({ path: p, seconds: Math.min(o.seconds, 3), connections: c }), 1);
   };
+  /**
+   * Fixed-rate latency: each rate, the targets interleaved round by round, with how busy the
+   * machine's cores were during each run (a tail grows as they fill, whatever the proxy does).
+   */
+  const fixedRate = async (kind: string, targets: readonly TargetKey[], p: string) => {
+    for (const rate of o.rates) {
+      if (!o.smoke) for (const t of targets) await pacedLoad({ url: `http://${lab.address(t)}${p}`, host: DOMAIN, rate, seconds: 1 }); // warm-up
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const target of targets) {
+          const before = machineTicks();
+          const r = await pacedLoad({ url: `http://${lab.address(target)}${p}`, host: DOMAIN, rate, seconds: o.smoke ? 1 : Math.max(o.seconds, 2) });
+          const machineBusy = busyBetween(before, machineTicks());
+          rates.push({ case: `${kind} ${rate} req/s`, round, target, ...withoutTimeline(r), machineBusy });
+          log(
+            `${kind} ${rate} req/s, round ${round}, ${target}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, ${r.failed} failed of ${r.sent}, cores ${Math.round(machineBusy * 100)} % busy`,
+          );
+        }
+      }
+    }
+  };
   lab.writeScript('upload.lua', 'wrk.method = "POST"\nwrk.body = string.rep("x", 1000000)\nwrk.headers["Content-Type"] = "application/octet-stream"\n');
   const upload = () => ({ path: '/upload', seconds: o.seconds, connections: Math.min(8, o.connections), script: 'upload.lua' });
 
@@ -97,6 +120,7 @@ async function main(): Promise<void> {
       saturate('static 1 KB', PEERS, get(STATIC_PATHS.small));
       saturate('static 100 KB', PEERS, get(STATIC_PATHS.large));
       curve('static 1 KB', STATIC_PATHS.small, CURVE_CONNECTIONS);
+      await fixedRate('static 1 KB', AT_FIXED_RATE, STATIC_PATHS.small);
     }
     // The smoke run tries one variant of each kind of load.
     const variants = o.smoke ? VARIANTS.filter((v, i) => VARIANTS.findIndex((w) => w.load === v.load) === i) : VARIANTS;
@@ -130,18 +154,7 @@ async function main(): Promise<void> {
     saturate('node upload 1 MB', PEERS, upload);
     tune('upload');
 
-    for (const rate of o.rates) {
-      if (!o.smoke) for (const t of ['direct', ...LOGGED]) await pacedLoad({ url: `http://${lab.address(t)}/`, host: DOMAIN, rate, seconds: 1 }); // warm-up
-      for (let round = 1; round <= o.rounds; round++) {
-        for (const target of ['direct', ...LOGGED]) {
-          const r = await pacedLoad({ url: `http://${lab.address(target)}/`, host: DOMAIN, rate, seconds: o.smoke ? 1 : Math.max(o.seconds, 2) });
-          rates.push({ case: `node ${rate} req/s`, round, target, ...withoutTimeline(r) });
-          log(
-            `${rate} req/s, round ${round}, ${target}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, ${r.failed} failed of ${r.sent}`,
-          );
-        }
-      }
-    }
+    await fixedRate('node', AT_FIXED_RATE, '/');
 
     const killRate = o.rates[0];
     const kills = [];
