@@ -64,3 +64,21 @@ export function busyBetween(before: MachineTicks, after: MachineTicks): number {
   const total = after.total - before.total;
   return total > 0 ? (after.busy - before.busy) / total : 0;
 }
+
+/**
+ * TCP connections a container has accepted so far (PassiveOpens in its network namespace's
+ * /proc/net/snmp): a proxy that keeps its connections to the replicas open makes few new ones.
+ */
+export function acceptedConnections(container: string): () => number {
+  const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', container], { encoding: 'utf8' }).trim();
+  return () => {
+    const [names, values] = fs
+      .readFileSync(`/proc/${pid}/net/snmp`, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('Tcp:'))
+      .map((l) => l.split(/\s+/));
+    const i = names.indexOf('PassiveOpens');
+    if (i < 0 || values === undefined) throw new Error(`no TCP PassiveOpens in /proc/${pid}/net/snmp (container ${container})`);
+    return Number(values[i]);
+  };
+}

@@ -17,7 +17,7 @@ import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
 import { ensureTestImages } from '../__tests__/support/test-images';
 import type { TestImages } from '../__tests__/support/test-images';
-import { containerAccounting, logPipelineCpuNs } from './cgroup';
+import { acceptedConnections, containerAccounting, logPipelineCpuNs } from './cgroup';
 import { BenchImage, ensureBenchImage, ensureStaticImage } from './images';
 import { caddyConfig, haproxyConfig } from './targets';
 import { ACCESS_LOG_TO_FILE, NO_ACCESS_LOG } from './tuning';
@@ -56,6 +56,8 @@ export interface Measured extends RunFigures {
   wrkCpuSeconds: number;
   /** The Docker daemon and the containers' shims: they carry every line a container logs. */
   logPipelineCpuSeconds: number;
+  /** New TCP connections the replicas accepted during the run (all of them together). */
+  replicaConnectionsOpened: number;
   peakMemoryBytes: number;
 }
 
@@ -262,8 +264,15 @@ export class BenchLab {
     const acct = containerAccounting(t.container);
     const replicas = this.replicaNames().map(containerAccounting);
     const wrk = containerAccounting(WRK);
+    const accepted = this.replicaNames().map(acceptedConnections);
     acct.resetPeak();
-    const before = { target: acct.cpuNs(), wrk: wrk.cpuNs(), replicas: replicas.map((r) => r.cpuNs()), logs: logPipelineCpuNs() };
+    const before = {
+      target: acct.cpuNs(),
+      wrk: wrk.cpuNs(),
+      replicas: replicas.map((r) => r.cpuNs()),
+      logs: logPipelineCpuNs(),
+      accepted: accepted.map((a) => a()),
+    };
     const args = [
       'exec',
       WRK,
@@ -287,6 +296,7 @@ export class BenchLab {
       replicaCpuSeconds: replicas.reduce((sum, r, i) => sum + (r.cpuNs() - before.replicas[i]) / 1e9, 0),
       wrkCpuSeconds: (wrk.cpuNs() - before.wrk) / 1e9,
       logPipelineCpuSeconds: (logPipelineCpuNs() - before.logs) / 1e9,
+      replicaConnectionsOpened: accepted.reduce((sum, a, i) => sum + a() - before.accepted[i], 0),
       peakMemoryBytes: acct.peakBytes(),
     };
   }

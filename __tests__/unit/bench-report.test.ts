@@ -55,6 +55,7 @@ describe('the report', () => {
     replicaCpuSeconds: 2,
     wrkCpuSeconds: 1,
     logPipelineCpuSeconds: 0.3,
+    replicaConnectionsOpened: 18,
     peakMemoryBytes: 8 * 2 ** 20,
   });
   const rate = (c: string, round: number, target: string, p99: number, machineBusy?: number): RateRun => ({
@@ -123,6 +124,13 @@ describe('the report', () => {
     const md = renderReport(report);
     expect(md).toContain('| our nginx, as synthesized | 6000 (3000–6000) | 0.60x | 1.20x | 1 / 3 / 4 / 5 | 0 | 0.40 | 0.08 | 18000 | 8.0 | 1.0 |');
     expect(md).toContain('| Caddy, JSON log to a file | 4000 (2000–4000) | 0.40x | 0.80x |');
+  });
+
+  test('where the CPU went, per 10k requests, with the new connections the replicas accepted', () => {
+    const md = renderReport(report);
+    expect(md).toContain('| case | target | target | replicas | log pipeline | wrk | new connections to the replicas |');
+    // 18 connections in a round of 36,000 requests (18,000 in the slow round 2): 5 per 10k.
+    expect(md).toContain('| static 1 KB | our nginx, as synthesized | 0.40 | 0.56 | 0.08 | 0.28 | 5 |');
   });
 
   test('compares like with like: a proxy with no log against HAProxy with no log', () => {
