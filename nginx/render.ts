@@ -274,7 +274,8 @@ ${method ? `\n    ${method}\n` : ''}
     # Every replica answers to this one alias; nginx balances over all its addresses.
     server ${u.alias}:${u.port} resolve max_fails=${u.maxFails} fail_timeout=${u.failTimeoutSeconds}s;
 ${renderExternalServers(u)}
-    # Idle connections kept open to the replicas (needs HTTP/1.1 and an empty Connection header).
+    # Idle connections kept open to the replicas, per worker (needs HTTP/1.1 and an empty
+    # Connection header). Fewer than the requests in flight, and nginx opens new ones under load.
     keepalive ${u.keepalive};
     # Closed by nginx before the app closes them (Node's keepAliveTimeout is 5 s): a request is
     # never written to a connection the replica is closing, where a POST would be lost.

@@ -29,7 +29,13 @@ export interface ProxySettings {
   /** Failed attempts within `failTimeoutSeconds` that take a replica out for that long. */
   readonly maxFails: number;
   readonly failTimeoutSeconds: number;
-  /** Idle keep-alive connections each nginx worker keeps open to the replicas. */
+  /**
+   * Idle keep-alive connections each nginx worker keeps open to the replicas. Below the requests
+   * a worker has in flight, nginx closes connections as answers come back and opens new ones for
+   * the next requests: at 32, 32 busy clients made the replicas accept 700 to 1,700 new
+   * connections in 6 s (about 45,000 requests); at 128, about 130, nearly all at the start.
+   * @default 128
+   */
   readonly keepalive: number;
   /**
    * Seconds nginx keeps an idle connection to a replica open. Must be shorter than the app's own
@@ -190,7 +196,7 @@ export function resolveProxy(proxy: Mutable<ProxySettings>): ProxySettings {
     nextUpstreamTimeoutSeconds: [proxy.nextUpstreamTimeoutSeconds ?? 10, 1, 3600],
     maxFails: [proxy.maxFails ?? 1, 0, 100],
     failTimeoutSeconds: [proxy.failTimeoutSeconds ?? 5, 1, 3600],
-    keepalive: [proxy.keepalive ?? 32, 1, 1024],
+    keepalive: [proxy.keepalive ?? 128, 1, 1024],
     keepaliveTimeoutSeconds: [proxy.keepaliveTimeoutSeconds ?? 2, 1, 3600],
     memoryMb: [proxy.memoryMb ?? DEFAULTS.proxyMemoryMb, 16, 1024 * 1024],
   } as const;
