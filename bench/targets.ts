@@ -1,6 +1,7 @@
 // The peers, configured to match what the stack's nginx does: the replicas found through Docker's
 // DNS (asked again every second), kept-alive connections to them, round robin, a 1 s connect
-// timeout, a failed replica left alone for 5 s and the request tried on another one. Each runs
+// timeout, a failed replica left alone for 5 s and the request tried on another one, and the
+// client's address, scheme and host passed on in the same four headers. Each runs
 // twice, like our nginx: with no access log, and with the access log its own docs recommend for
 // production (ours: stdout in 4 KB batches, as synthesized).
 
@@ -47,6 +48,11 @@ frontend www
 backend replicas
     balance roundrobin
     http-reuse always
+    # The headers our nginx sends the app (nginx/render.ts): the same work for the same app.
+    option forwardfor
+    http-request set-header X-Real-IP %[src]
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
     default-server check observe layer4 error-limit 1 on-error mark-down inter 5s
     server-template replica 20 ${alias}:${port} resolvers docker init-addr none
 `;
@@ -69,6 +75,8 @@ export function caddyConfig(alias: string, port: number, logging: PeerLogging): 
             refresh 1s
             resolvers 127.0.0.11
         }
+        # Caddy sends X-Forwarded-For, -Proto and -Host itself; X-Real-IP as our nginx does.
+        header_up X-Real-IP {remote_host}
         lb_policy round_robin
         lb_try_duration 10s
         fail_duration 5s
