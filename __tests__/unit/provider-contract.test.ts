@@ -40,6 +40,10 @@ describe('each contract row catches what it describes', () => {
     'wait-needs-healthcheck': (r) => {
       r.docker_container.app.healthcheck = { test: ['NONE'] };
     },
+    'healthcheck-in-a-label': (r) => {
+      const app = r.docker_container.app as { healthcheck: { test: string[] } };
+      app.healthcheck.test = ['CMD', 'node', '-e', 'process.exit(0)'];
+    },
     'memory-swap-written': (r) => {
       delete r.docker_container.proxy.memory_swap;
     },
@@ -76,5 +80,23 @@ describe('each contract row catches what it describes', () => {
     const json = synthStack(withEnvironment({}, { WAYSHUB_BACKEND_IMAGE: 'b:1', WAYSHUB_MIGRATE_COMMAND: 'npm run migrate' })).json as never;
     const db = contractResources(json).find((r) => r.address === 'docker_container.db');
     expect(db?.stack.get('docker_container.migrate')?.dependsOn).toContain('docker_container.db');
+  });
+});
+
+describe('a changed healthcheck reaches Docker', () => {
+  // The provider neither replaces nor updates a container for its healthcheck alone; the label
+  // with the healthcheck's digest is ForceNew, so the replicas are replaced (a rollout).
+  const containers = (vars: Record<string, string>) =>
+    (synthStack(withEnvironment({}, vars)).json as unknown as { resource: { docker_container: Record<string, Record<string, unknown>> } }).resource
+      .docker_container;
+
+  test('a new health path replaces the replicas, through a label the provider replaces them on, and nothing else', () => {
+    const before = containers({});
+    const after = containers({ WAYSHUB_APP_HEALTH_PATH: '/healthz' });
+    const changed = Object.keys(before).filter((name) => JSON.stringify(before[name]) !== JSON.stringify(after[name]));
+    expect(changed).toEqual(['app']);
+    const label = (c: Record<string, unknown>) => (c.labels as Array<{ label: string; value: string }>).find((l) => l.label === 'wayshub.healthcheck')?.value;
+    expect(label(before.app)).toMatch(/^[0-9a-f]{16}$/);
+    expect(label(after.app)).not.toBe(label(before.app));
   });
 });

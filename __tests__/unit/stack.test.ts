@@ -60,6 +60,8 @@ describe('the default deployment', () => {
         retries: 3,
       },
       labels: [
+        // The healthcheck's digest: a new healthcheck replaces the replicas (provider-contract.test.ts).
+        { label: 'wayshub.healthcheck', value: expect.stringMatching(/^[0-9a-f]{16}$/) },
         { label: 'wayshub.role', value: 'app' },
         { label: 'wayshub.stack', value: 'wayshub' },
       ],

@@ -3,6 +3,7 @@
 // each row with the file and line. `check` looks at one synthesized resource and says how the
 // provider would break it, or nothing. The e2e tests prove the same rows on the provider itself
 // where one is installed (WAYSHUB_PROVIDER_MIRROR); this table is what CI can check without it.
+import { HEALTHCHECK_LABEL, healthcheckDigest } from '../../../constructs/docker/healthcheck-label';
 import { serviceDuration } from '../../../constructs/engines/swarm/service-values';
 import { JsonObject, isObject } from '../local-apply/json-value';
 
@@ -111,6 +112,34 @@ export const DOCKER_PROVIDER_3_6_2: readonly ContractRow[] = [
       if (body.wait !== true) return undefined;
       const test = list(obj(body.healthcheck).test);
       return test.length === 0 || test[0] === 'NONE' ? 'waits for health but has no healthcheck' : undefined;
+    },
+  },
+  {
+    id: 'healthcheck-in-a-label',
+    resource: 'docker_container',
+    provider:
+      '`healthcheck` is neither ForceNew nor changed by the update: a container whose healthcheck alone changed keeps the old one, and every later plan shows the change again',
+    source:
+      'resource_docker_container.go:849-896; resource_docker_container_funcs.go:881-884 (what the update changes); labels are ForceNew at resource_docker_container.go:672-679',
+    check: ({ body }) => {
+      const h = obj(body.healthcheck);
+      const test = list(h.test).map(String);
+      if (test.length === 0 || test[0] === 'NONE') return undefined;
+      // Never replaced: a change to its settings, the healthcheck among them, stops the plan (the database).
+      if (JSON.stringify(lifecycle(body).precondition ?? []).includes('_created_with.input')) return undefined;
+      const digest = healthcheckDigest({
+        test,
+        interval: h.interval as string | undefined,
+        timeout: h.timeout as string | undefined,
+        startPeriod: h.start_period as string | undefined,
+        retries: h.retries as number | undefined,
+      });
+      const label = list(body.labels)
+        .map(obj)
+        .find((l) => l.label === HEALTHCHECK_LABEL);
+      return label?.value === digest
+        ? undefined
+        : `has a healthcheck without its digest in the ${HEALTHCHECK_LABEL} label: a change to it alone would never reach Docker`;
     },
   },
   {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { ITerraformDependable, TerraformVariable } from 'cdktf';
 
+import { healthcheckLabel } from '../../docker/healthcheck-label';
 import { Container, Network, Volume } from '../../docker/provider';
 import {
   EnvValue,
@@ -32,6 +33,8 @@ const SCRIPTS = '/wayshub';
 const SCRIPT_SOURCES = path.join(__dirname, 'backup');
 /** A failed backup turns the container unhealthy at the next probe: the probe is one try. */
 const HEALTH = { interval: '15s', timeout: '20s', startPeriod: '10s', retries: 1 } as const;
+const BACKUP_HEALTH = { test: ['CMD', 'bash', `${SCRIPTS}/backup.sh`, 'health'], ...HEALTH };
+const S3_HEALTH = { test: ['CMD', 'sh', `${SCRIPTS}/s3-copy.sh`, 'health'], ...HEALTH };
 
 export const BACKUP_ROLE = 'backup';
 export const BACKUP_S3_ROLE = 'backup-s3';
@@ -89,6 +92,7 @@ export class DatabaseBackups extends Construct {
     if (s.drill) {
       // A second server of the same image and credentials, with no volume of its own: what a
       // drill or `npm run restore -- --scratch` loads into it is thrown away with it.
+      const scratchHealth = { test: props.healthcheck.map(terraformLiteral), interval: '10s', timeout: '3s', startPeriod: '20s', retries: 10 };
       this.scratch = new Container(this, 'scratch', {
         name: scratchHost,
         hostname: scratchHost,
@@ -100,11 +104,11 @@ export class DatabaseBackups extends Construct {
           'MYSQL_RANDOM_ROOT_PASSWORD=yes',
         ],
         networksAdvanced: [{ name: props.network.name, aliases: [scratchHost] }],
-        healthcheck: { test: props.healthcheck.map(terraformLiteral), interval: '10s', timeout: '3s', startPeriod: '20s', retries: 10 },
+        healthcheck: scratchHealth,
         restart: 'unless-stopped',
         securityOpts: NO_NEW_PRIVILEGES,
         ...ROTATED_LOGS,
-        labels: labelBlocks({ [ROLE_LABEL]: 'scratch-database' }),
+        labels: labelBlocks({ [ROLE_LABEL]: 'scratch-database', ...healthcheckLabel(scratchHealth) }),
         destroyGraceSeconds: 10,
       });
     }
@@ -127,11 +131,11 @@ export class DatabaseBackups extends Construct {
       upload: [script('backup.sh'), script('calendar.sh')],
       volumes,
       networksAdvanced: [{ name: props.network.name }],
-      healthcheck: { test: ['CMD', 'bash', `${SCRIPTS}/backup.sh`, 'health'], ...HEALTH },
+      healthcheck: BACKUP_HEALTH,
       // A stop waits for a dump in progress (backup.sh ends on SIGTERM between runs).
       destroyGraceSeconds: 60,
       ...hardening,
-      labels: labelBlocks({ [ROLE_LABEL]: BACKUP_ROLE }),
+      labels: labelBlocks({ [ROLE_LABEL]: BACKUP_ROLE, ...healthcheckLabel(BACKUP_HEALTH) }),
       dependsOn: [props.server, ...(this.scratch ? [this.scratch] : [])],
     });
 
@@ -167,10 +171,10 @@ export class DatabaseBackups extends Construct {
         upload: [script('s3-copy.sh'), script('calendar.sh')],
         volumes,
         networksAdvanced: [{ name: egress.name }],
-        healthcheck: { test: ['CMD', 'sh', `${SCRIPTS}/s3-copy.sh`, 'health'], ...HEALTH },
+        healthcheck: S3_HEALTH,
         destroyGraceSeconds: 30,
         ...hardening,
-        labels: labelBlocks({ [ROLE_LABEL]: BACKUP_S3_ROLE }),
+        labels: labelBlocks({ [ROLE_LABEL]: BACKUP_S3_ROLE, ...healthcheckLabel(S3_HEALTH) }),
         dependsOn: [this.container],
         lifecycle: {
           precondition: keys.map((key) => ({

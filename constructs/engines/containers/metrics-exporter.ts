@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Construct } from 'constructs';
 import { DataResource, Fn, ITerraformDependable, Token } from 'cdktf';
 
+import { healthcheckLabel } from '../../docker/healthcheck-label';
 import { Container, Image, Network, Volume } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { MetricsSettings } from '../../settings';
@@ -19,6 +20,8 @@ const SOURCES = path.join(__dirname, 'metrics');
 /** Built at deploy when no image is given. */
 const BUILD_CONTEXT = path.resolve(__dirname, '../../../docker/metrics');
 const BUILT_IMAGE = 'wayshub-metrics:mtail';
+
+const EXPORTER_HEALTH = { test: ['CMD-SHELL', `test -f ${METRICS_LOG}`], interval: '10s', timeout: '3s', startPeriod: '5s', retries: 3 };
 
 export const METRICS_ROLE = 'metrics';
 
@@ -64,13 +67,14 @@ export class MetricsExporter extends Construct {
       networksAdvanced: [{ name: props.network.name, aliases: [`${props.name}-metrics`] }],
       // On the address of the settings only: the loopback unless told otherwise.
       ports: [{ internal: EXPORTER_PORT, external: s.port, ip: s.address }],
-      healthcheck: { test: ['CMD-SHELL', `test -f ${METRICS_LOG}`], interval: '10s', timeout: '3s', startPeriod: '5s', retries: 3 },
+      healthcheck: EXPORTER_HEALTH,
       restart: 'unless-stopped',
       capabilities: containerCapabilities(),
       securityOpts: NO_NEW_PRIVILEGES,
       destroyGraceSeconds: 10,
       ...ROTATED_LOGS,
-      labels,
+      // The volume keeps the role label alone: its labels are ForceNew too.
+      labels: labelBlocks({ [ROLE_LABEL]: METRICS_ROLE, ...healthcheckLabel(EXPORTER_HEALTH) }),
     });
   }
 

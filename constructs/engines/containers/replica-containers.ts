@@ -2,6 +2,7 @@
 import { Construct } from 'constructs';
 import { Fn, Op, TerraformCount, TerraformResource, Token } from 'cdktf';
 
+import { healthcheckLabel } from '../../docker/healthcheck-label';
 import { Container, Image } from '../../docker/provider';
 import { NO_NEW_PRIVILEGES, ROLE_LABEL, ROTATED_LOGS, containerCapabilities, containerEnv, labelBlocks, terraformLiteral } from '../../docker/labels';
 import { DEFAULTS, DRAIN_ENV, defaultHealthcheck } from '../../settings';
@@ -41,8 +42,16 @@ export class ReplicaContainers extends Construct implements Replicas {
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     // The app learns its drain limit, e.g. to close WebSockets cleanly just before it is killed.
     const env = { ...props.env, [DRAIN_ENV]: String(drainSeconds) };
-    // Everything of a replica but its name. A change to most of it (image, env, networks,
-    // healthcheck: ForceNew in the provider) replaces the replicas; memory and restart are updated in place.
+    const healthcheck = {
+      test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral),
+      interval: '10s',
+      timeout: '3s',
+      startPeriod: '10s',
+      retries: 3,
+    };
+    // Everything of a replica but its name. A change to most of it (image, env, networks: ForceNew
+    // in the provider; the healthcheck through its label) replaces the replicas; memory and
+    // restart are updated in place.
     const config = {
       image: imageId,
       command: props.command?.map(terraformLiteral),
@@ -53,17 +62,11 @@ export class ReplicaContainers extends Construct implements Replicas {
       memory: props.memoryMb,
       memorySwap: props.memoryMb, // as the proxy's: no swap, and a quiet plan
       networksAdvanced: [{ name: props.network.name, aliases: [this.alias] }, ...(props.extraNetworks ?? []).map((n) => ({ name: n.name }))],
-      healthcheck: {
-        test: (props.healthcheck ?? defaultHealthcheck(props.port)).map(terraformLiteral),
-        interval: '10s',
-        timeout: '3s',
-        startPeriod: '10s',
-        retries: 3,
-      },
+      healthcheck,
       capabilities: containerCapabilities(props.addCapabilities),
       securityOpts: NO_NEW_PRIVILEGES,
       ...ROTATED_LOGS,
-      labels: labelBlocks({ [ROLE_LABEL]: 'app' }),
+      labels: labelBlocks({ [ROLE_LABEL]: 'app', ...healthcheckLabel(healthcheck) }),
     };
 
     // A rollout starts the new replicas before it removes the old ones, and Docker refuses two
