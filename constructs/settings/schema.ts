@@ -152,7 +152,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'WAYSHUB_ACCESS_LOG',
     default: code(DEFAULTS.accessLog),
     allowed:
-      '`docker`: each request in `docker logs`; `file`: a file in a volume, rotated, for production traffic (1.4x the throughput on small answers): see [Access log](operations.md#access-log)',
+      '`docker`: each request in `docker logs`; `file`: a file in a volume, rotated, for production traffic (1.3x to 1.4x the throughput on small answers): see [Access log](operations.md#access-log)',
   },
   {
     path: 'proxy.maxBodySize',
