@@ -1,6 +1,7 @@
-// CPU and memory accounting for the benchmark, read where the kernel keeps it: a container's
-// cgroup (v1, cgroupfs: this machine's Docker) and the Docker daemon's own process, which
-// carries every container's stdout (the access logs) through its json-file log driver.
+// CPU, memory and connection accounting for the benchmark, read where the kernel keeps it: a
+// container's cgroup (v1, cgroupfs: this machine's Docker), the Docker daemon's own process, which
+// carries every container's stdout (the access logs) through its json-file log driver, the
+// machine's /proc/stat, and a container's network namespace (/proc/<pid>/net/snmp).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
