@@ -36,6 +36,24 @@ const docker = (...args: string[]) => {
 };
 const ROOT = path.join(__dirname, '../..');
 
+/**
+ * This machine's address on Docker's default bridge. Docker leaves the gateway out of the
+ * bridge's IPAM config when its interface already had an address as the daemon started (found on
+ * a machine whose docker0 outlived a daemon): then it is the interface's own.
+ */
+function bridgeAddress(): string {
+  const gateway = docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}');
+  if (gateway) return gateway;
+  const name = docker('network', 'inspect', 'bridge', '-f', '{{index .Options "com.docker.network.bridge.name"}}') || 'docker0';
+  const shown = spawnSync('ip', ['-4', '-o', 'addr', 'show', name], { encoding: 'utf8' });
+  const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(shown.stdout)?.[1];
+  if (!address)
+    throw new Error(
+      `Docker's default bridge names no gateway and ${name} has no IPv4 address (ip: ${shown.stderr.trim() || shown.stdout.trim()}): how do containers reach this machine?`,
+    );
+  return address;
+}
+
 /** `npm run backup|restore -- args` as a user runs it; its output, status and time. */
 function npm(script: 'backup' | 'restore', ...args: string[]): { status: number; output: string; seconds: number } {
   const started = Date.now();
@@ -78,7 +96,7 @@ describeE2E(
       port = await freePort();
       metricsPort = await freePort();
       // Containers reach the S3 server on this machine through any address of it: docker0's.
-      const hostAddress = docker('network', 'inspect', 'bridge', '-f', '{{(index .IPAM.Config 0).Gateway}}');
+      const hostAddress = bridgeAddress();
       settings = {
         name: NAME,
         domain: DOMAIN,
