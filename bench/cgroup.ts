@@ -11,10 +11,15 @@ export interface Accounting {
   /** Highest memory use since the last resetPeak(), in bytes. */
   peakBytes(): number;
   resetPeak(): void;
+  /**
+   * TCP connections the container has accepted so far (PassiveOpens in its network namespace's
+   * /proc/net/snmp): a proxy that keeps its connections to the replicas open makes few new ones.
+   */
+  acceptedConnections(): number;
 }
 
 export function containerAccounting(container: string): Accounting {
-  const id = execFileSync('docker', ['inspect', '-f', '{{.Id}}', container], { encoding: 'utf8' }).trim();
+  const [id, pid] = execFileSync('docker', ['inspect', '-f', '{{.Id}} {{.State.Pid}}', container], { encoding: 'utf8' }).trim().split(' ');
   const cpu = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`;
   const peak = `/sys/fs/cgroup/memory/docker/${id}/memory.max_usage_in_bytes`;
   if (!fs.existsSync(cpu))
@@ -23,6 +28,16 @@ export function containerAccounting(container: string): Accounting {
     cpuNs: () => Number(fs.readFileSync(cpu, 'utf8')),
     peakBytes: () => Number(fs.readFileSync(peak, 'utf8')),
     resetPeak: () => fs.writeFileSync(peak, '0'),
+    acceptedConnections: () => {
+      const [names, values] = fs
+        .readFileSync(`/proc/${pid}/net/snmp`, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('Tcp:'))
+        .map((l) => l.split(/\s+/));
+      const i = names.indexOf('PassiveOpens');
+      if (i < 0 || values === undefined) throw new Error(`no TCP PassiveOpens in /proc/${pid}/net/snmp (container ${container})`);
+      return Number(values[i]);
+    },
   };
 }
 
@@ -64,22 +79,4 @@ export function machineTicks(): MachineTicks {
 export function busyBetween(before: MachineTicks, after: MachineTicks): number {
   const total = after.total - before.total;
   return total > 0 ? (after.busy - before.busy) / total : 0;
-}
-
-/**
- * TCP connections a container has accepted so far (PassiveOpens in its network namespace's
- * /proc/net/snmp): a proxy that keeps its connections to the replicas open makes few new ones.
- */
-export function acceptedConnections(container: string): () => number {
-  const pid = execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', container], { encoding: 'utf8' }).trim();
-  return () => {
-    const [names, values] = fs
-      .readFileSync(`/proc/${pid}/net/snmp`, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('Tcp:'))
-      .map((l) => l.split(/\s+/));
-    const i = names.indexOf('PassiveOpens');
-    if (i < 0 || values === undefined) throw new Error(`no TCP PassiveOpens in /proc/${pid}/net/snmp (container ${container})`);
-    return Number(values[i]);
-  };
 }

@@ -17,7 +17,7 @@ import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
 import { ensureTestImages } from '../__tests__/support/test-images';
 import type { TestImages } from '../__tests__/support/test-images';
-import { acceptedConnections, containerAccounting, logPipelineCpuNs } from './cgroup';
+import { containerAccounting, logPipelineCpuNs } from './cgroup';
 import { BenchImage, ensureBenchImage, ensureStaticImage } from './images';
 import { caddyConfig, haproxyConfig } from './targets';
 import { ACCESS_LOG_TO_FILE, NO_ACCESS_LOG } from './tuning';
@@ -264,14 +264,13 @@ export class BenchLab {
     const acct = containerAccounting(t.container);
     const replicas = this.replicaNames().map(containerAccounting);
     const wrk = containerAccounting(WRK);
-    const accepted = this.replicaNames().map(acceptedConnections);
     acct.resetPeak();
     const before = {
       target: acct.cpuNs(),
       wrk: wrk.cpuNs(),
       replicas: replicas.map((r) => r.cpuNs()),
       logs: logPipelineCpuNs(),
-      accepted: accepted.map((a) => a()),
+      accepted: replicas.map((r) => r.acceptedConnections()),
     };
     const args = [
       'exec',
@@ -296,7 +295,7 @@ export class BenchLab {
       replicaCpuSeconds: replicas.reduce((sum, r, i) => sum + (r.cpuNs() - before.replicas[i]) / 1e9, 0),
       wrkCpuSeconds: (wrk.cpuNs() - before.wrk) / 1e9,
       logPipelineCpuSeconds: (logPipelineCpuNs() - before.logs) / 1e9,
-      replicaConnectionsOpened: accepted.reduce((sum, a, i) => sum + a() - before.accepted[i], 0),
+      replicaConnectionsOpened: replicas.reduce((sum, r, i) => sum + r.acceptedConnections() - before.accepted[i], 0),
       peakMemoryBytes: acct.peakBytes(),
     };
   }

@@ -173,7 +173,8 @@ export function goals(report: Report): Goal[] {
     for (const [ours, how] of OURS_LOGGED) {
       if (!report.rates.some((r) => r.case === c && r.target === ours)) continue;
       const added = difference(report.rates, c, ours, 'direct', (r) => r.latencyMs.p99);
-      const load = busy(ours) === undefined ? '' : `; the cores ${busy(ours)} % busy (directly ${busy('direct')} %)`;
+      const busyOurs = busy(ours);
+      const load = busyOurs === undefined ? '' : `; the cores ${busyOurs} % busy (directly ${busy('direct')} %)`;
       out.push({
         goal: `${kind === 'node' ? 'node GET /' : kind}: ≤ 1 ms added to p99 at ${top} req/s${how}`,
         measured: `${fmt(added)} ms${load}`,

@@ -32,7 +32,7 @@ const LOGGED: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
 const PROXIES: readonly TargetKey[] = LOGGED.flatMap((t) => [t, ...(t === 'nginx' ? [`nginx${LOG_FILE}`] : []), `${t}${NO_LOG}`]);
 const PEERS: readonly TargetKey[] = ['direct', ...PROXIES];
 /** At a fixed rate: one replica directly and each proxy with its production log (ours also with the file). */
-const AT_FIXED_RATE: readonly TargetKey[] = ['direct', ...LOGGED.flatMap((t) => (t === 'nginx' ? [t, `nginx${LOG_FILE}`] : [t]))];
+const AT_FIXED_RATE: readonly TargetKey[] = PEERS.filter((t) => !t.endsWith(NO_LOG));
 /** The concurrency curve: connections per point. */
 const CURVE_CONNECTIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const REPLICA_CPU = 0.5;
