@@ -120,7 +120,7 @@ export const DOCKER_PROVIDER_3_6_2: readonly ContractRow[] = [
     provider:
       '`healthcheck` is neither ForceNew nor changed by the update: a container whose healthcheck alone changed keeps the old one, and every later plan shows the change again',
     source:
-      'resource_docker_container.go:849-896; resource_docker_container_funcs.go:881-884 (what the update changes); labels are ForceNew at resource_docker_container.go:672-679',
+      'resource_docker_container.go:849-896; resource_docker_container_funcs.go:881-884 (what the update changes) and :801 (the healthcheck read back from Docker); labels are ForceNew at resource_docker_container.go:672-679',
     check: ({ body }) => {
       const h = obj(body.healthcheck);
       const test = list(h.test).map(String);
