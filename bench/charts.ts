@@ -10,7 +10,7 @@ export interface ChartSpec {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const ORDER = ['direct', 'nginx', 'nginx:log-file', 'nginx:no-log', 'haproxy', 'haproxy:no-log', 'caddy', 'caddy:no-log'];
+const ORDER = ['direct', 'nginx', 'nginx:log-docker', 'nginx:no-log', 'haproxy', 'haproxy:no-log', 'caddy', 'caddy:no-log'];
 
 /** Median of a figure per (case, target), as chart rows. */
 function medians<T extends { case: string; target: string }>(runs: readonly T[], f: (r: T) => number) {

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { CONF_DIR, NGINX_CONF_PATH, SITE_CONF_PATH, UPSTREAM_CONF_PATH } from '../nginx/render';
 import { freePort } from '../__tests__/support/http';
 import { Deployment, deployStack } from '../__tests__/support/deploy';
-import { STACK_LABEL } from '../constructs/docker/labels';
+import { ROTATED_LOGS, STACK_LABEL } from '../constructs/docker/labels';
 import { ACCESS_LOG_DIR } from '../constructs/engines/nginx-proxy';
 import { replicaNames } from '../__tests__/support/replicas';
 import { synthToDir } from '../__tests__/support/synth';
@@ -20,7 +20,7 @@ import type { TestImages } from '../__tests__/support/test-images';
 import { containerAccounting, logPipelineCpuNs } from './cgroup';
 import { BenchImage, ensureBenchImage, ensureStaticImage } from './images';
 import { caddyConfig, haproxyConfig } from './targets';
-import { ACCESS_LOG_TO_FILE, NO_ACCESS_LOG } from './tuning';
+import { ACCESS_LOG_TO_DOCKER, NO_ACCESS_LOG } from './tuning';
 import { RunFigures, parseWrk } from './wrk';
 
 export const NAME = 'bench';
@@ -38,9 +38,8 @@ export type AppKind = 'node' | 'static';
 export type TargetKey = string;
 /** The suffix of a target with no access log: `nginx:no-log`, `haproxy:no-log`, `caddy:no-log`. */
 export const NO_LOG = ':no-log';
-/** Our nginx with WAYSHUB_ACCESS_LOG=file: a peer in every section, like the one with no log. */
-export const LOG_FILE = ':log-file';
-const ACCESS_LOG_VOLUME = `${NAME}-access-log`;
+/** Our nginx with WAYSHUB_ACCESS_LOG=docker: a peer in every section, like the one with no log. */
+export const LOG_DOCKER = ':log-docker';
 
 export interface Target {
   container: string;
@@ -72,6 +71,12 @@ export interface WrkLoad {
 
 export const run = promisify(execFile);
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+/** A variant's container and its access log's volume. */
+function removeContainer(container: string): void {
+  execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' });
+  execFileSync('docker', ['volume', 'rm', '-f', `${container}-log`], { stdio: 'ignore' });
+}
 
 export class BenchLab {
   static async open(log: Log): Promise<BenchLab> {
@@ -178,18 +183,20 @@ export class BenchLab {
     // The load generator: its own container with no limit; its CPU-seconds are recorded.
     fs.mkdirSync(path.join(this.work, 'scripts'), { recursive: true });
     docker('run', '-d', '--name', WRK, '--network', NETWORK, ...mount('scripts', '/scripts'), this.tools.tag, 'sleep', 'infinity');
-    // Our nginx with no access log, and with its log in a file (WAYSHUB_ACCESS_LOG=file, on a
-    // volume as the stack's is): the live proxy's config with that one change, for the whole run.
+    // Our nginx with no access log, and with its log in Docker's (WAYSHUB_ACCESS_LOG=docker,
+    // rotated as the stack's containers' logs are): the live proxy's config with that one change.
     this.addVariant(NO_LOG.slice(1), NO_ACCESS_LOG, true);
-    this.addVariant(LOG_FILE.slice(1), ACCESS_LOG_TO_FILE, true, ['-v', `${ACCESS_LOG_VOLUME}:${ACCESS_LOG_DIR}`]);
+    const dockerLog = ['--log-driver', ROTATED_LOGS.logDriver, ...Object.entries(ROTATED_LOGS.logOpts).flatMap(([k, v]) => ['--log-opt', `${k}=${v}`])];
+    this.addVariant(LOG_DOCKER.slice(1), ACCESS_LOG_TO_DOCKER, true, dockerLog);
     this.peersUp = true;
   }
 
   /**
    * A variant of our nginx for a tuning row: the live proxy's config files, changed by `edit`,
-   * in a container of its own (same image, same limits, same network).
+   * in a container of its own (same image, same limits, same network), with `runArgs` for
+   * `docker run`. Its access log file, if it keeps one, is on a volume of its own, as the proxy's is.
    */
-  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>, peer = false, volumes: readonly string[] = []): void {
+  addVariant(name: string, edit: (files: Record<string, string>) => Record<string, string>, peer = false, runArgs: readonly string[] = []): void {
     const files = Object.fromEntries([NGINX_CONF_PATH, UPSTREAM_CONF_PATH, SITE_CONF_PATH].map((p) => [p, docker('exec', `${NAME}-proxy`, 'cat', p)]));
     const changed = edit(files);
     const unchanged = Object.keys(files).every((p) => files[p] === changed[p]);
@@ -198,7 +205,7 @@ export class BenchLab {
     fs.mkdirSync(dir, { recursive: true });
     for (const [p, content] of Object.entries(changed)) fs.writeFileSync(path.join(dir, path.basename(p)), content);
     const container = `${NAME}-nginx-${name}`;
-    execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' });
+    removeContainer(container);
     // The proxy's read-only root and tmpfs mounts too: request bodies and buffers land in memory there.
     const tmpfs = JSON.parse(docker('inspect', '-f', '{{json .HostConfig.Tmpfs}}', `${NAME}-proxy`)) as Record<string, string> | null;
     const mounts = Object.entries(tmpfs ?? {}).flatMap(([at, opts]) => ['--tmpfs', `${at}:${opts}`]);
@@ -214,7 +221,9 @@ export class BenchLab {
       ...mounts,
       '-v',
       `${dir}:${CONF_DIR}:ro`,
-      ...volumes,
+      '-v',
+      `${container}-log:${ACCESS_LOG_DIR}`,
+      ...runArgs,
       this.images.nginx,
       'nginx',
       '-c',
@@ -227,7 +236,7 @@ export class BenchLab {
 
   /** Removes the tuning variants (not the peers). */
   removeVariants(): void {
-    for (const container of this.variants.values()) execFileSync('docker', ['rm', '-f', container], { stdio: 'ignore' });
+    for (const container of this.variants.values()) removeContainer(container);
     this.variants.clear();
   }
 
@@ -302,8 +311,8 @@ export class BenchLab {
 
   private removePeers(): void {
     const peers = ['haproxy', 'caddy'].flatMap((p) => [`${NAME}-${p}`, `${NAME}-${p}-no-log`]);
-    for (const name of [...peers, ...this.peerVariants.values(), WRK]) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
-    execFileSync('docker', ['volume', 'rm', '-f', ACCESS_LOG_VOLUME], { stdio: 'ignore' });
+    for (const name of [...peers, WRK]) execFileSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    for (const container of this.peerVariants.values()) removeContainer(container);
     this.peerVariants.clear();
   }
 

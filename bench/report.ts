@@ -57,7 +57,7 @@ export interface Chart {
 export const LABELS: Record<string, string> = {
   direct: 'one replica, directly',
   nginx: 'our nginx, as synthesized',
-  'nginx:log-file': 'our nginx, WAYSHUB_ACCESS_LOG=file',
+  'nginx:log-docker': 'our nginx, WAYSHUB_ACCESS_LOG=docker',
   'nginx:no-log': 'our nginx, no access log',
   haproxy: 'HAProxy, log to a ring',
   'haproxy:no-log': 'HAProxy, no log',
@@ -119,10 +119,10 @@ export interface Goal {
   met: boolean;
 }
 
-/** Ours with its production log: as synthesized, and with the log in a file. */
+/** Ours with its production log: as synthesized (a file), and with the log in Docker's. */
 const OURS_LOGGED = [
   ['nginx', ''],
-  ['nginx:log-file', ', ours WAYSHUB_ACCESS_LOG=file'],
+  ['nginx:log-docker', ', ours WAYSHUB_ACCESS_LOG=docker'],
 ] as const;
 
 export function goals(report: Report): Goal[] {
@@ -134,7 +134,7 @@ export function goals(report: Report): Goal[] {
     // Like with like: each with its production access log, then each with none.
     for (const [ours, theirs, how] of [
       ['nginx', 'haproxy', 'each with its production log'],
-      ['nginx:log-file', 'haproxy', 'each with its production log, ours WAYSHUB_ACCESS_LOG=file'],
+      ['nginx:log-docker', 'haproxy', 'each with its production log, ours WAYSHUB_ACCESS_LOG=docker'],
       ['nginx:no-log', 'haproxy:no-log', 'neither logging'],
     ] as const) {
       if (!at(c, ours).length || !at(c, theirs).length) continue;
@@ -292,7 +292,7 @@ export function renderReport(report: Report, charts: readonly Chart[] = []): str
 - **Software:** ${report.versions}
 - **Saturation load:** wrk, 2 threads, ${o.connections} connections (8 for uploads), ${o.seconds} s per run, ${o.rounds} rounds with the targets interleaved; wrk runs in its own container on the same Docker network, with no CPU limit. It shares the machine's cores with the target and the replicas: its CPU-seconds are in the last column.
 - **Fixed-rate load:** ${o.rates.join(' and ')} req/s, paced by bench/paced-load.ts on the host (an open loop: latency counts from when a request was due), ${Math.max(o.seconds, 2)} s per run, ${o.rounds} rounds, on the static replicas (1 KB) and on the Node replicas. *Cores busy* is how much of all the machine's cores were in use during the run (/proc/stat): a tail grows as they fill, whatever the proxy does.
-- **Targets:** ${o.replicas} replicas found through Docker's DNS; each target in its own container limited to 1 CPU and 512 MiB, the replicas too. Our nginx is the stack's, exactly as synthesized; HAProxy and Caddy are configured to match (bench/targets.ts): the same replicas through Docker's DNS, kept-alive upstream connections, round robin, and the same four headers to the app (X-Real-IP, X-Forwarded-For, -Proto, -Host). Like with like, each proxy runs twice: with its production access log (ours: stdout in 4 KB batches, as synthesized; HAProxy: a line per request into an in-memory ring, where a syslog server would read it; Caddy: JSON lines to a file on disk) and with no access log. Ours runs a third time with WAYSHUB_ACCESS_LOG=file: the same line into a file on a Docker volume, in 64 KB batches, past Docker's log pipeline.
+- **Targets:** ${o.replicas} replicas found through Docker's DNS; each target in its own container limited to 1 CPU and 512 MiB, the replicas too. Our nginx is the stack's, exactly as synthesized; HAProxy and Caddy are configured to match (bench/targets.ts): the same replicas through Docker's DNS, kept-alive upstream connections, round robin, and the same four headers to the app (X-Real-IP, X-Forwarded-For, -Proto, -Host). Like with like, each proxy runs twice: with its production access log (ours, as synthesized: a file on a Docker volume, in 64 KB batches; HAProxy: a line per request into an in-memory ring, where a syslog server would read it; Caddy: JSON lines to a file on disk) and with no access log. Ours runs a third time with WAYSHUB_ACCESS_LOG=docker: the same line to stdout in 4 KB batches, through Docker's log pipeline into its json-file log.
 - **Replicas:** *static* is nginx serving a 1 KB file at \`/\` and 100 KB of JSON (bench/images.ts), so that the proxy is the cost; *node* is the test app, a Node server whose \`GET /\` answers its replica's name, like wayshub's backend.
 - **Log pipeline:** the CPU of the Docker daemon and the containers' shims during the run: they carry every line a container writes to stdout into Docker's json-file log.
 

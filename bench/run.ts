@@ -4,7 +4,7 @@
 // one run (targets interleaved round by round), and writes bench/results/<date>.md with charts
 // (.svg) and the raw .json. The sections, in order:
 // Every saturation case has each proxy twice, like with like: with its production access log
-// (ours as synthesized) and with none (bench/targets.ts); ours also with WAYSHUB_ACCESS_LOG=file.
+// (ours as synthesized) and with none (bench/targets.ts); ours also with WAYSHUB_ACCESS_LOG=docker.
 // 1. static replicas (nginx serving files, so the proxy is the cost): saturation with 1 KB and
 //    100 KB answers, the concurrency curve (1 to 256 connections, 1 KB), fixed-rate latency at 1k
 //    and 2k req/s (1 KB), and the tuning rows (our nginx with one config change each);
@@ -21,17 +21,17 @@ import { busyBetween, machineTicks } from './cgroup';
 import { renderCharts } from './charts';
 import { killReplica, rollout, scaleUp } from './events';
 import { STATIC_PATHS } from './images';
-import { BenchLab, DOMAIN, LOG_FILE, NO_LOG, TargetKey, WrkLoad } from './lab';
+import { BenchLab, DOMAIN, LOG_DOCKER, NO_LOG, TargetKey, WrkLoad } from './lab';
 import { pacedLoad, withoutTimeline } from './paced-load';
 import { Options, RateRun, Report, SaturationRun, renderReport } from './report';
 import { VARIANTS, Variant } from './tuning';
 
 /** Each proxy with its production access log (ours as synthesized). */
 const LOGGED: readonly TargetKey[] = ['nginx', 'haproxy', 'caddy'];
-/** Each proxy twice: with that log, and with none; ours a third time, with its log in a file. */
-const PROXIES: readonly TargetKey[] = LOGGED.flatMap((t) => [t, ...(t === 'nginx' ? [`nginx${LOG_FILE}`] : []), `${t}${NO_LOG}`]);
+/** Each proxy twice: with that log, and with none; ours a third time, with its log in Docker's. */
+const PROXIES: readonly TargetKey[] = LOGGED.flatMap((t) => [t, ...(t === 'nginx' ? [`nginx${LOG_DOCKER}`] : []), `${t}${NO_LOG}`]);
 const PEERS: readonly TargetKey[] = ['direct', ...PROXIES];
-/** At a fixed rate: one replica directly and each proxy with its production log (ours also with the file). */
+/** At a fixed rate: one replica directly and each proxy with its production log (ours also with Docker's). */
 const AT_FIXED_RATE: readonly TargetKey[] = PEERS.filter((t) => !t.endsWith(NO_LOG));
 /** The concurrency curve: connections per point. */
 const CURVE_CONNECTIONS = [1, 2, 4, 8, 16, 32, 64, 128, 256];

@@ -23,27 +23,24 @@ const replace = (file: string, from: RegExp, to: string) => (files: ConfigFiles)
   return { ...files, [file]: files[file].replace(from, to) };
 };
 
-/** Our nginx with no access log: a peer in every section (the run's `nginx:no-log`), not a tuning row. */
-export const NO_ACCESS_LOG = replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log off;');
+/** The access log's line (not the metrics exporter's, `wayshub_metrics`), to a file or to stdout. */
+const ACCESS_LOG_LINE = /access_log \S+ wayshub\b[^;]*;/;
 
-/** Our nginx with WAYSHUB_ACCESS_LOG=file: the renderer's own lines for it, in place of stdout's. */
-export const ACCESS_LOG_TO_FILE = (files: ConfigFiles): ConfigFiles => {
-  const [stdout, file] = [renderAccessLog(undefined), renderAccessLog(ACCESS_LOG_FILE)];
-  if (!files[NGINX_CONF_PATH].includes(stdout)) throw new Error(`bench: the stdout access log is not in ${NGINX_CONF_PATH}`);
-  return { ...files, [NGINX_CONF_PATH]: files[NGINX_CONF_PATH].replace(stdout, file) };
+/** Our nginx with no access log: a peer in every section (the run's `nginx:no-log`), not a tuning row. */
+export const NO_ACCESS_LOG = replace(NGINX_CONF_PATH, ACCESS_LOG_LINE, 'access_log off;');
+
+/** Our nginx with WAYSHUB_ACCESS_LOG=docker: the renderer's own lines for it, in place of the file's. */
+export const ACCESS_LOG_TO_DOCKER = (files: ConfigFiles): ConfigFiles => {
+  const [file, stdout] = [renderAccessLog(ACCESS_LOG_FILE), renderAccessLog(undefined)];
+  if (!files[NGINX_CONF_PATH].includes(file)) throw new Error(`bench: the access log file is not in ${NGINX_CONF_PATH}`);
+  return { ...files, [NGINX_CONF_PATH]: files[NGINX_CONF_PATH].replace(file, stdout) };
 };
 
 export const VARIANTS: readonly Variant[] = [
   {
     name: 'log-unbuffered',
-    what: 'access log written line by line (no buffer), as before the tuning',
-    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log /dev/stdout wayshub;'),
-    load: 'small',
-  },
-  {
-    name: 'log-buffer-64k',
-    what: 'access log with a 64 KiB buffer (instead of 4 KiB)',
-    edit: replace(NGINX_CONF_PATH, /access_log \/dev\/stdout wayshub[^;]*;/, 'access_log /dev/stdout wayshub buffer=64k flush=1s;'),
+    what: 'access log written line by line (no buffer) into its file',
+    edit: replace(NGINX_CONF_PATH, ACCESS_LOG_LINE, `access_log ${ACCESS_LOG_FILE} wayshub;`),
     load: 'small',
   },
   {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { NO_ACCESS_LOG, VARIANTS } from '../../bench/tuning';
 import { WayshubSettingsInput } from '../../constructs/settings';
-import { METRICS_DIR } from '../../constructs/engines/nginx-proxy';
+import { ACCESS_LOG_DIR, METRICS_DIR } from '../../constructs/engines/nginx-proxy';
 import { NGINX_CONF_PATH } from '../../nginx/render';
 import { describeE2E } from '../support/e2e-gate';
 import { makeCertificate } from '../support/certificates';
@@ -74,8 +74,8 @@ describeE2E('every synthesized nginx config passes nginx -t', () => {
     const script = cases
       .map(
         (_, i) =>
-          // The metrics volume's directory, as the stack mounts it, for a config that logs there.
-          `rm -rf /etc/nginx/wayshub /etc/letsencrypt && mkdir -p ${METRICS_DIR} && cp -R /configs/${i}/etc/. /etc/ && ` +
+          // The access log's and the metrics' volume directories, as the stack mounts them.
+          `rm -rf /etc/nginx/wayshub /etc/letsencrypt && mkdir -p ${ACCESS_LOG_DIR} ${METRICS_DIR} && cp -R /configs/${i}/etc/. /etc/ && ` +
           `if out=$(nginx -t -q -c ${NGINX_CONF_PATH} 2>&1); then echo "${i} ok"; else echo "${i} FAILED: $(echo "$out" | tr '\\n' ' ')"; fi`,
       )
       .join('\n');

@@ -1,5 +1,5 @@
-// Where the proxy's access log goes, as synthesized: Docker's log unless asked; with
-// WAYSHUB_ACCESS_LOG=file, a file of nginx's own in a volume, rotated by the proxy.
+// Where the proxy's access log goes, as synthesized: a file of nginx's own in a volume, rotated
+// by the proxy; with WAYSHUB_ACCESS_LOG=docker (and always with Swarm), Docker's log.
 import { withEnvironment } from '../../constructs/settings';
 import { ACCESS_LOG_ROTATE_MB } from '../../constructs/engines/containers/proxy-container';
 import { refusalOf, settingsFromEnv } from '../support/settings-from-env';
@@ -9,9 +9,10 @@ const MAIN = '/etc/nginx/wayshub/nginx.conf';
 const START = '/etc/nginx/wayshub/start.sh';
 
 describe('settings', () => {
-  test('docker unless asked; file when asked', () => {
-    expect(settingsFromEnv({}).proxy.accessLog).toBe('docker');
-    expect(settingsFromEnv({ WAYSHUB_ACCESS_LOG: 'file' }).proxy.accessLog).toBe('file');
+  test('file unless asked; docker when asked, and by default with Swarm', () => {
+    expect(settingsFromEnv({}).proxy.accessLog).toBe('file');
+    expect(settingsFromEnv({ WAYSHUB_ACCESS_LOG: 'docker' }).proxy.accessLog).toBe('docker');
+    expect(settingsFromEnv({ WAYSHUB_ENGINE: 'swarm' }).proxy.accessLog).toBe('docker');
   });
 
   test.each<[string, Record<string, string>, string]>([
@@ -32,16 +33,16 @@ describe('settings', () => {
 });
 
 describe('as synthesized', () => {
-  test("by default, each request's line goes to stdout in 4k batches, and nothing else is made", () => {
-    const { json } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, {}));
+  test("with WAYSHUB_ACCESS_LOG=docker, each request's line goes to stdout in 4k batches, and nothing else is made", () => {
+    const { json } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, { WAYSHUB_ACCESS_LOG: 'docker' }));
     const files = uploadedFiles(json);
     expect(files[MAIN]).toContain('access_log /dev/stdout wayshub buffer=4k flush=1s;');
     expect(files[START]).not.toContain('reopen');
     expect(json.resource.docker_volume.proxy_access_log).toBeUndefined();
   });
 
-  describe('with WAYSHUB_ACCESS_LOG=file', () => {
-    const { json } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, { WAYSHUB_ACCESS_LOG: 'file' }));
+  describe('by default (WAYSHUB_ACCESS_LOG=file)', () => {
+    const { json } = synthStack(withEnvironment({ domain: 'alvin.xyz' }, {}));
     const containers = json.resource.docker_container;
     const files = uploadedFiles(json);
 

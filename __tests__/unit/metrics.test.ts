@@ -46,8 +46,8 @@ describe('as synthesized', () => {
     const main = uploadedFiles(json)['/etc/nginx/wayshub/nginx.conf'];
     expect(main).toContain('access_log /wayshub-metrics/access.log wayshub_metrics buffer=32k flush=1s;');
     expect(main).toContain("'writing=$connections_writing waiting=$connections_waiting';");
-    // The stdout access log stays: docker logs still shows every request.
-    expect(main).toContain('access_log /dev/stdout wayshub buffer=4k flush=1s;');
+    // The access log stays where it was, beside it.
+    expect(main).toContain('access_log /var/log/wayshub/access.log wayshub buffer=64k flush=1s;');
   });
 
   test('the exporter is published on the loopback only; the proxy mounts the volume of its lines', () => {

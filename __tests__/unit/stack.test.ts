@@ -104,7 +104,10 @@ describe('the default deployment', () => {
       command: ['/bin/sh', '/etc/nginx/wayshub/start.sh'],
       ports: [{ internal: 80, external: 80 }],
       networks_advanced: [{ name: '${docker_network.network.name}', aliases: ['wayshub.localhost'] }],
-      volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub', read_only: true }],
+      volumes: [
+        { volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub', read_only: true },
+        { volume_name: '${docker_volume.proxy_access_log.name}', container_path: '/var/log/wayshub' },
+      ],
       restart: 'unless-stopped',
       depends_on: ['docker_container.proxy_config_loader'],
     });
@@ -123,7 +126,10 @@ describe('the default deployment', () => {
     expect(text).toHaveResourceWithProperties(Container, {
       name: 'wayshub-proxy-config',
       image: '${docker_image.proxy_image.image_id}',
-      volumes: [{ volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub' }],
+      volumes: [
+        { volume_name: '${docker_volume.proxy_config.name}', container_path: '/etc/nginx/wayshub' },
+        { volume_name: '${docker_volume.proxy_access_log.name}', container_path: '/var/log/wayshub' },
+      ],
       attach: true,
       must_run: false,
       restart: 'no',

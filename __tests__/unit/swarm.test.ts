@@ -137,7 +137,8 @@ describe('the proxy on either engine: one nginx, hardened the same way', () => {
     const { json, stack } = synthStack({ domain: 'alvin.xyz', serverAliases: ['www.alvin.xyz', '*.alvin.xyz'], ...input });
     return { json, files: stack.edge.proxy.files };
   };
-  const container = proxyOf({});
+  // Docker's log on both: an access log file is the container engine's alone.
+  const container = proxyOf({ proxy: { accessLog: 'docker' } });
   const service = proxyOf(swarm);
   interface ProxyContainer {
     capabilities: { drop: string[]; add: string[] };

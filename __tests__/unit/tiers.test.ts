@@ -93,7 +93,7 @@ describe('two deployments in one stack', () => {
     }).toEqual({
       containers: 6, // each: the replicas, the proxy, its config loader
       images: 4,
-      volumes: 2,
+      volumes: 4, // each: the config, the access log
       networks: 2,
     });
     expect(Object.keys(json.variable)).toHaveLength(2);

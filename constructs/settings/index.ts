@@ -111,7 +111,8 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
     );
   }
 
-  const proxy = resolveProxy(input.proxy ?? {});
+  const { engine, swarm } = resolveEngine(input);
+  const proxy = resolveProxy(input.proxy ?? {}, engine);
   const tls = resolveTls(input.tls ?? {}, serverAliases);
   if (tls.mode !== 'off' && proxy.httpsPort === proxy.httpPort) {
     throw new SettingsError(NAMES.httpsPort, proxy.httpsPort, `allowed: a port other than the HTTP port ${proxy.httpPort}`);
@@ -135,7 +136,6 @@ export function resolveSettings(input: WayshubSettingsInput = {}): WayshubSettin
   const demo = appInput.image === undefined && appInput.buildContext === undefined && appInput.command === undefined;
   const resolvedApp = resolveApp(demo ? { ...appInput, image: proxy.image, addCapabilities: appInput.addCapabilities ?? [...DEMO_CAPABILITIES] } : appInput);
   const app = demo ? { ...resolvedApp, command: demoAppCommand(resolvedApp.port) } : resolvedApp;
-  const { engine, swarm } = resolveEngine(input);
   if (engine === 'swarm') checkSwarmFits(app, proxy, backend, database, tls);
   const backup = database ? resolveBackup(input.backup ?? {}, engine) : undefined;
   const metrics = resolveMetrics(input.metrics ?? {}, engine, tls.mode === 'off' ? [proxy.httpPort] : [proxy.httpPort, proxy.httpsPort]);
