@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { ACCESS_LOG_FILE } from '../../constructs/engines/nginx-proxy';
 import { WayshubSettingsInput } from '../../constructs/settings';
 import { describeE2E } from '../support/e2e-gate';
 import {
@@ -39,9 +40,11 @@ const proxyId = () => docker('inspect', '-f', '{{.Id}}', `${NAME}-proxy`);
 // The image id a container runs: the provider creates containers from docker_image's id, the
 // local apply from its name, so the id is what both have in common.
 const runs = (container: string, image: string) => docker('inspect', '-f', '{{.Image}}', container) === docker('image', 'inspect', '-f', '{{.Id}}', image);
+/** nginx's errors from Docker's log, and the access log's last lines from its file (the default). */
 const proxyLogs = (seconds: number) => {
   const logs = spawnSync('docker', ['logs', '--since', `${seconds}s`, `${NAME}-proxy`], { encoding: 'utf8' });
-  return `${logs.stdout}\n${logs.stderr}`;
+  const access = spawnSync('docker', ['exec', `${NAME}-proxy`, 'tail', '-n', '20000', ACCESS_LOG_FILE], { encoding: 'utf8' });
+  return `${logs.stdout}\n${logs.stderr}\n${access.stdout ?? ''}`;
 };
 
 function describeWebSocket(r: WebSocketReport): string {

@@ -167,6 +167,7 @@ export interface ProxyProps {
   readonly maintenance?: boolean;
   /**
    * Where nginx writes its access log: stdout (`docker logs`), or a file in a volume (one host only).
+   * The settings give `file` on one host unless told otherwise (`DEFAULTS.accessLog`).
    * @default 'docker'
    */
   readonly accessLog?: AccessLog;
