@@ -9,6 +9,8 @@ export interface Options {
   smoke: boolean;
   replicas: number;
   rounds: number;
+  /** Rounds of the Node saturation cases (GET / and the 1 MB upload). */
+  nodeRounds: number;
   seconds: number;
   connections: number;
   rates: number[];
@@ -290,7 +292,7 @@ export function renderReport(report: Report, charts: readonly Chart[] = []): str
 
 - **Machine:** ${report.machine}
 - **Software:** ${report.versions}
-- **Saturation load:** wrk, 2 threads, ${o.connections} connections (8 for uploads), ${o.seconds} s per run, ${o.rounds} rounds with the targets interleaved; wrk runs in its own container on the same Docker network, with no CPU limit. It shares the machine's cores with the target and the replicas: its CPU-seconds are in the last column.
+- **Saturation load:** wrk, 2 threads, ${o.connections} connections (8 for uploads), ${o.seconds} s per run, ${o.rounds} rounds with the targets interleaved (${o.nodeRounds} for node GET / and the upload, where the proxy is a smaller part of the machine's work); wrk runs in its own container on the same Docker network, with no CPU limit. It shares the machine's cores with the target and the replicas: its CPU-seconds are in the last column.
 - **Fixed-rate load:** ${o.rates.join(' and ')} req/s, paced by bench/paced-load.ts on the host (an open loop: latency counts from when a request was due), ${Math.max(o.seconds, 2)} s per run, ${o.rounds} rounds, on the static replicas (1 KB) and on the Node replicas. *Cores busy* is how much of all the machine's cores were in use during the run (/proc/stat): a tail grows as they fill, whatever the proxy does.
 - **Targets:** ${o.replicas} replicas found through Docker's DNS; each target in its own container limited to 1 CPU and 512 MiB, the replicas too. Our nginx is the stack's, exactly as synthesized; HAProxy and Caddy are configured to match (bench/targets.ts): the same replicas through Docker's DNS, kept-alive upstream connections, round robin, and the same four headers to the app (X-Real-IP, X-Forwarded-For, -Proto, -Host). Like with like, each proxy runs twice: with its production access log (ours, as synthesized: a file on a Docker volume, in 64 KB batches; HAProxy: a line per request into an in-memory ring, where a syslog server would read it; Caddy: JSON lines to a file on disk) and with no access log. Ours runs a third time with WAYSHUB_ACCESS_LOG=docker: the same line to stdout in 4 KB batches, through Docker's log pipeline into its json-file log.
 - **Replicas:** *static* is nginx serving a 1 KB file at \`/\` and 100 KB of JSON (bench/images.ts), so that the proxy is the cost; *node* is the test app, a Node server whose \`GET /\` answers its replica's name, like wayshub's backend.

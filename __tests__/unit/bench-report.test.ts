@@ -75,7 +75,7 @@ describe('the report', () => {
     date: '2026-12-02T15:00:00.000Z',
     machine: '2 cores',
     versions: 'haproxy 3.2.26',
-    options: { smoke: false, replicas: 3, rounds: 3, seconds: 6, connections: 32, rates: [1000, 2000], replicaCounts: [1, 2] },
+    options: { smoke: false, replicas: 3, rounds: 3, nodeRounds: 9, seconds: 6, connections: 32, rates: [1000, 2000], replicaCounts: [1, 2] },
     variants: [{ name: 'log-unbuffered', what: 'access log written line by line' }],
     // Round 2 is slower for everyone (a noisy neighbour): the ratios within it still hold.
     saturation: [1, 2, 3].flatMap((round) => {
