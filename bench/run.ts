@@ -46,7 +46,15 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const USAGE = 'usage: npm run bench -- [--smoke] [--replicas N] [--rounds R] [--seconds S] [--connections C]';
 
 function options(argv: string[]): Options {
-  const o: Options = { smoke: false, replicas: 3, rounds: 3, nodeRounds: 0, seconds: 6, connections: 32, rates: [1000, 2000], replicaCounts: [1, 2, 4, 8] };
+  const o: Omit<Options, 'nodeRounds'> = {
+    smoke: false,
+    replicas: 3,
+    rounds: 3,
+    seconds: 6,
+    connections: 32,
+    rates: [1000, 2000],
+    replicaCounts: [1, 2, 4, 8],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') {
@@ -65,8 +73,7 @@ function options(argv: string[]): Options {
     }
     o[key] = value;
   }
-  o.nodeRounds = o.smoke ? o.rounds : o.rounds * NODE_ROUNDS_FACTOR;
-  return o;
+  return { ...o, nodeRounds: o.smoke ? o.rounds : o.rounds * NODE_ROUNDS_FACTOR };
 }
 
 async function main(): Promise<void> {
