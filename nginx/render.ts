@@ -235,8 +235,8 @@ export function renderAccessLog(file: string | undefined): string {
     # (Docker's stdout) writes in one piece, so two workers' batches never mix their lines.
     access_log /dev/stdout wayshub buffer=4k flush=1s;
 `;
-  return `    # Into a file of nginx's own, not through Docker's log: with the file, the proxy served 1.2x
-    # to 1.4x the requests on small answers (bench/results/). Batches of 64k wait at most 1 s,
+  return `    # Into a file of nginx's own, not through Docker's log: with the file, the proxy served 1.1x
+    # to 1.3x the requests on small answers (bench/results/). Batches of 64k wait at most 1 s,
     # and are written when a worker exits; a file takes each batch whole. The proxy rotates the file.
     access_log ${file} wayshub buffer=64k flush=1s;
 `;

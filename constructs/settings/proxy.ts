@@ -68,7 +68,7 @@ export interface ProxySettings {
   /**
    * Where nginx writes its access log: `docker`, its stdout (`docker logs` shows each request),
    * or `file`, its own file in a volume, rotated by size: no line goes through Docker's log
-   * pipeline, where `file` gave 1.2x to 1.4x the throughput on small answers (bench/results/).
+   * pipeline, where `file` gave 1.1x to 1.3x the throughput on small answers (bench/results/).
    * @default 'file' ('docker' with Swarm)
    */
   readonly accessLog: AccessLog;

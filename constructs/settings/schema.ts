@@ -152,7 +152,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'WAYSHUB_ACCESS_LOG',
     default: `${code(DEFAULTS.accessLog)} (${code(DEFAULTS.swarmAccessLog)} with Swarm)`,
     allowed:
-      '`file`: a file in a volume, rotated (1.2x to 1.4x the throughput of `docker` on small answers); `docker`: each request in `docker logs`: see [Access log](operations.md#access-log)',
+      '`file`: a file in a volume, rotated (1.1x to 1.3x the throughput of `docker` on small answers); `docker`: each request in `docker logs`: see [Access log](operations.md#access-log)',
   },
   {
     path: 'proxy.maxBodySize',
