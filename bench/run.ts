@@ -39,7 +39,8 @@ const REPLICA_CPU = 0.5;
 /**
  * The Node cases take this many times the rounds: there the proxy is about a sixth of the
  * machine's work (the replicas and Docker's log of the app's lines are the rest), and one
- * round's ratio to HAProxy moved by ±8 % in 2026-12-06's run, more than the proxy decides.
+ * round's ratio to HAProxy moved by ±8 % in the first 3-round run of 2026-12-06 (git 11d598a)
+ * and by ±10 % in the 9-round run that replaced it, more than the proxy decides.
  */
 const NODE_ROUNDS_FACTOR = 3;
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
